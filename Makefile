@@ -1,0 +1,36 @@
+# The README's two commands: `make run` and `make test`. Everything else here serves them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: run test lint bench-ledger clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP_RUN): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(STAMP_DEV): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(STAMP_RUN)
+
+## run: set up and serve the hub on http://127.0.0.1:$${PORT:-5000} (embedded queue, SQLite)
+run: $(STAMP_RUN)
+	$(BIN)/flask db upgrade
+	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## test: set up, make sure PostgreSQL and Redis are reachable, run the suite with coverage
+test: $(STAMP_DEV)
+	bash scripts/ensure_test_services.sh
+	$(BIN)/pytest
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check .
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,13 @@
+"""HTTP and WebSocket blueprints; `register_blueprints` mounts every one of them."""
+
+from __future__ import annotations
+
+from apiflask import APIFlask
+
+
+def register_blueprints(app: APIFlask) -> None:
+    from app.blueprints.docs import bp as docs_bp
+    from app.blueprints.ops import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(docs_bp)

@@ -1,0 +1,73 @@
+"""Operations: liveness, readiness, Prometheus metrics and a queue round-trip check."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Dict, Float, String
+from apiflask.validators import Range
+from flask import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.errors import error_response
+from app.services import health
+from app.services.runtime import current_runtime
+from app.services.worker_check import run_worker_check
+
+bp = APIBlueprint("ops", __name__, tag="Operations")
+
+
+class HealthOut(Schema):
+    status = String(required=True)
+
+
+class ReadyOut(Schema):
+    status = String(required=True)
+    checks = Dict(keys=String(), values=String())
+
+
+class WorkerCheckIn(Schema):
+    timeout_s = Float(load_default=5.0, validate=Range(min=0.1, max=30))
+
+
+class WorkerCheckOut(Schema):
+    status = String(required=True)
+    queue_wait_ms = Float()
+    round_trip_ms = Float()
+
+
+@bp.get("/healthz")
+@bp.output(HealthOut)
+@bp.doc(summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+@bp.output(ReadyOut)
+@bp.doc(summary="Readiness: database, Redis and broker reachable", responses=[200, 503])
+def readyz() -> dict | Response:
+    checks = health.readiness(current_runtime())
+    failed = [name for name, state in checks.items() if state.startswith("unreachable")]
+    if failed:
+        return error_response(503, "not_ready", f"not ready: {', '.join(failed)} unreachable",
+                              details={"checks": checks})
+    return {"status": "ok", "checks": checks}
+
+
+@bp.get("/metrics")
+@bp.doc(summary="Prometheus metrics")
+def metrics() -> Response:
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+@bp.post("/api/ops/worker-check")
+@bp.input(WorkerCheckIn, location="query", arg_name="query")
+@bp.output(WorkerCheckOut)
+@bp.doc(summary="Send a message through the queue and wait for a worker to answer",
+        responses=[200, 504])
+def worker_check(query: dict) -> dict:
+    return run_worker_check(f"ops-{uuid.uuid4().hex}", sent_at=time.time(),
+                            timeout_s=query["timeout_s"])

@@ -1,0 +1,58 @@
+"""The event-stream interface shared by the Redis and in-process twins."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+EVENT_TYPES = frozenset({"status", "delta", "progress", "usage", "error", "done"})
+START = "0"  # read from the beginning of a stream
+
+
+class InvalidEventId(ValueError):
+    """A client sent an event id this backend never issues."""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "data": self.data}
+
+
+class EventStream(ABC):
+    """Per-job append-only event logs that late or reconnecting readers can replay.
+
+    Ids increase within a stream and are opaque to clients. A stream lives until
+    `ttl_s` after `finish` (or `max_ttl_s` after its first event if it is never finished).
+    """
+
+    def __init__(self, *, ttl_s: int, max_ttl_s: int = 86_400) -> None:
+        self.ttl_s = ttl_s
+        self.max_ttl_s = max(max_ttl_s, ttl_s)
+
+    @abstractmethod
+    def append(self, stream: str, type: str, data: dict[str, Any] | None = None) -> str:
+        """Add one event; return its id."""
+
+    @abstractmethod
+    def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,
+             count: int = 1000) -> list[Event]:
+        """Events after `after_id` (oldest first); wait up to `timeout_s` for the first one."""
+
+    @abstractmethod
+    def finish(self, stream: str) -> None:
+        """Mark the stream complete: it expires `ttl_s` from now."""
+
+    @abstractmethod
+    def exists(self, stream: str) -> bool:
+        """Whether the stream still holds events."""
+
+    @staticmethod
+    def check_type(type: str) -> None:
+        if type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {type!r}")

@@ -1,0 +1,56 @@
+"""Event streams on Redis Streams: XADD to append, blocking XREAD to follow, EXPIRE to end."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import redis
+
+from app.events.base import START, Event, EventStream, InvalidEventId
+
+_STREAM_ID = re.compile(r"^\d+(-\d+)?$")
+
+
+class RedisEventStream(EventStream):
+    def __init__(self, client: redis.Redis, *, prefix: str, ttl_s: int,
+                 max_ttl_s: int = 86_400) -> None:
+        super().__init__(ttl_s=ttl_s, max_ttl_s=max_ttl_s)
+        self._redis = client
+        self._prefix = f"{prefix}events:"
+
+    def _key(self, stream: str) -> str:
+        return self._prefix + stream
+
+    def append(self, stream: str, type: str, data: dict[str, Any] | None = None) -> str:
+        self.check_type(type)
+        key = self._key(stream)
+        payload = json.dumps(data or {}, separators=(",", ":"))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xadd(key, {"t": type, "d": payload})
+        pipe.expire(key, self.max_ttl_s, nx=True)  # a stream never finished still goes away
+        event_id, _ = pipe.execute()
+        return event_id.decode() if isinstance(event_id, bytes) else event_id
+
+    def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,
+             count: int = 1000) -> list[Event]:
+        if not _STREAM_ID.match(after_id):
+            raise InvalidEventId(f"not an event id: {after_id!r}")
+        block_ms = int(timeout_s * 1000) if timeout_s > 0 else None
+        reply = self._redis.xread({self._key(stream): after_id}, count=count, block=block_ms)
+        if not reply:
+            return []
+        _key, entries = reply[0]
+        return [self._decode(event_id, fields) for event_id, fields in entries]
+
+    def finish(self, stream: str) -> None:
+        self._redis.expire(self._key(stream), self.ttl_s)
+
+    def exists(self, stream: str) -> bool:
+        return bool(self._redis.exists(self._key(stream)))
+
+    @staticmethod
+    def _decode(event_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
+        event_id = event_id.decode() if isinstance(event_id, bytes) else event_id
+        return Event(event_id, fields[b"t"].decode(), json.loads(fields[b"d"]))

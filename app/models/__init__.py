@@ -1,0 +1,9 @@
+"""All tables, split by area. Import a model from its area module; this package lists them all
+so migrations can be generated from one place."""
+
+from __future__ import annotations
+
+from app.models.base import BaseModel
+from app.models.users import User
+
+__all__ = ["BaseModel", "User"]

@@ -1,0 +1,1 @@
+"""Domain services: the business logic, taking plain values (never the Flask request)."""

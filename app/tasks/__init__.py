@@ -1,0 +1,3 @@
+"""Dramatiq actors. Importing this package declares every actor (see `app.queue.hub_actor`)."""
+
+from app.tasks import ops  # noqa: F401

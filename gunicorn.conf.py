@@ -1,0 +1,26 @@
+"""gunicorn settings for the web process.
+
+Worker class gthread: each WebSocket or SSE stream holds one thread while it waits on
+blocking Redis reads, so many threads per process (HUB_WEB_THREADS, default 128) let one
+process hold hundreds of live streams without monkey-patching psycopg2, redis and the
+provider SDKs as gevent would need.
+"""
+
+import os
+
+from app.config import load_settings
+
+_settings = load_settings()
+_embedded = _settings.broker_kind == "embedded"
+
+# Production listens on every interface (behind a proxy); embedded demos stay on loopback.
+bind = f"{os.environ.get('HOST', '127.0.0.1' if _embedded else '0.0.0.0')}:{_settings.PORT}"  # noqa: S104
+worker_class = "gthread"
+# The embedded queue and its events live in one process's memory: exactly one worker then.
+workers = 1 if _embedded else int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2))
+threads = int(os.environ.get("HUB_WEB_THREADS", 128))
+timeout = 120
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

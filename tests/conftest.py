@@ -1,0 +1,125 @@
+"""Shared fixtures: a PostgreSQL database and a Redis key prefix of this run's own.
+
+Each run creates `hub_test_<random>` on TEST_DATABASE_URL's server and drops it after, and uses
+its own Redis key prefix and queue-name prefix, so two runs at once never collide. PostgreSQL
+and Redis are required: a test run without them fails rather than skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlparse, urlunparse
+
+import psycopg2
+import pytest
+import redis as redis_lib
+
+from app import create_app
+from app.config import Settings, load_settings
+from app.extensions import db
+
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RUN_ID = uuid.uuid4().hex[:10]
+TEST_DB_NAME = f"hub_test_{RUN_ID}"
+REDIS_PREFIX = f"hubtest:{RUN_ID}:"
+QUEUE_PREFIX = f"t{RUN_ID}."
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlparse(url)
+    return urlunparse(parts._replace(path=f"/{name}"))
+
+
+TEST_DATABASE_URL = _with_database(ADMIN_URL, TEST_DB_NAME)
+
+
+def _admin_connection():
+    try:
+        conn = psycopg2.connect(ADMIN_URL, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.exit(f"PostgreSQL at {ADMIN_URL} is unreachable ({exc}); run `make test`", 3)
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    conn = _admin_connection()
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{TEST_DB_NAME}"')
+    try:
+        yield TEST_DATABASE_URL
+    finally:
+        if not db.is_closed():
+            db.close()
+        if db.obj is not None and hasattr(db.obj, "close_all"):
+            db.obj.close_all()
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{TEST_DB_NAME}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> Iterator[redis_lib.Redis]:
+    client = redis_lib.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis_lib.ConnectionError as exc:
+        pytest.exit(f"Redis at {REDIS_URL} is unreachable ({exc}); run `make test`", 3)
+    yield client
+    for key in client.scan_iter(match=f"{REDIS_PREFIX}*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+def make_settings(**overrides: object) -> Settings:
+    """Settings for this run: its own database, Redis prefix and queue prefix."""
+    base: dict[str, object] = {
+        "HUB_ENV": "test",
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "DATABASE_URL": TEST_DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "BROKER_URL": "",
+        "HUB_REDIS_PREFIX": REDIS_PREFIX,
+        "HUB_QUEUE_PREFIX": QUEUE_PREFIX,
+        "HUB_LOG_JSON": False,
+    }
+    base.update(overrides)
+    return load_settings(**base)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(postgres_database: str, redis_client: redis_lib.Redis) -> str:
+    from app import migrations
+
+    create_app(make_settings())
+    migrations.upgrade()
+    return postgres_database
+
+
+def _truncate_all_tables() -> None:
+    with db.connection_context():
+        tables = [t for t in db.get_tables() if t != "migratehistory"]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            db.execute_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def settings(migrated_database: str) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings: Settings):
+    application = create_app(settings)
+    yield application
+    _truncate_all_tables()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

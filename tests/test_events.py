@@ -1,0 +1,116 @@
+"""One contract, two twins: the Redis and the in-process job event streams behave the same."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from app.events import EventStream, InvalidEventId, MemoryEventStream, RedisEventStream
+from tests.conftest import REDIS_PREFIX
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_stream(request, redis_client):
+    def factory(ttl_s: int = 60) -> EventStream:
+        if request.param == "memory":
+            return MemoryEventStream(ttl_s=ttl_s)
+        return RedisEventStream(redis_client, prefix=REDIS_PREFIX, ttl_s=ttl_s)
+
+    return factory
+
+
+@pytest.fixture
+def stream_name() -> str:
+    return f"job-{uuid.uuid4().hex}"
+
+
+def test_order_is_kept_and_ids_increase(make_stream, stream_name) -> None:
+    events = make_stream()
+    ids = [events.append(stream_name, "delta", {"text": str(i)}) for i in range(50)]
+    read = events.read(stream_name)
+    assert [e.data["text"] for e in read] == [str(i) for i in range(50)]
+    assert [e.id for e in read] == ids
+    assert len(set(ids)) == 50
+
+
+def test_late_reader_gets_everything_from_the_beginning(make_stream, stream_name) -> None:
+    events = make_stream()
+    events.append(stream_name, "status", {"status": "running"})
+    events.append(stream_name, "delta", {"text": "hi"})
+    events.append(stream_name, "done", {"status": "succeeded"})
+    assert [e.type for e in events.read(stream_name, "0")] == ["status", "delta", "done"]
+
+
+def test_reconnecting_reader_resumes_after_its_last_id(make_stream, stream_name) -> None:
+    events = make_stream()
+    for i in range(5):
+        events.append(stream_name, "delta", {"text": str(i)})
+    first = events.read(stream_name, count=2)
+    rest = events.read(stream_name, first[-1].id)
+    assert [e.data["text"] for e in first + rest] == ["0", "1", "2", "3", "4"]
+    assert events.read(stream_name, rest[-1].id) == []
+
+
+def test_blocking_read_wakes_on_append(make_stream, stream_name) -> None:
+    events = make_stream()
+    got: list = []
+    started = threading.Event()
+
+    def reader() -> None:
+        started.set()
+        got.extend(events.read(stream_name, "0", timeout_s=10))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    started.wait()
+    events.append(stream_name, "delta", {"text": "late"})
+    thread.join(timeout=10)
+    assert [e.data for e in got] == [{"text": "late"}]
+
+
+def test_empty_read_returns_after_timeout(make_stream, stream_name) -> None:
+    assert make_stream().read(stream_name, "0", timeout_s=0.05) == []
+
+
+def test_unknown_event_type_is_refused(make_stream, stream_name) -> None:
+    with pytest.raises(ValueError, match="unknown event type"):
+        make_stream().append(stream_name, "bogus", {})
+
+
+def test_malformed_last_event_id_is_refused(make_stream, stream_name) -> None:
+    with pytest.raises(InvalidEventId):
+        make_stream().read(stream_name, "not-an-id")
+
+
+def test_finished_stream_expires(make_stream, stream_name) -> None:
+    events = make_stream(ttl_s=1)
+    events.append(stream_name, "done", {"status": "succeeded"})
+    events.finish(stream_name)
+    assert events.exists(stream_name)
+    deadline = time.monotonic() + 10
+    while events.exists(stream_name) and time.monotonic() < deadline:
+        events.read(stream_name, "0", timeout_s=0.1)  # waits on the backend, not a sleep
+    assert not events.exists(stream_name)
+    assert events.read(stream_name, "0") == []
+
+
+def test_unfinished_stream_keeps_a_safety_expiry(redis_client, stream_name) -> None:
+    events = RedisEventStream(redis_client, prefix=REDIS_PREFIX, ttl_s=60, max_ttl_s=3600)
+    events.append(stream_name, "status", {"status": "queued"})
+    ttl = redis_client.ttl(f"{REDIS_PREFIX}events:{stream_name}")
+    assert 3500 < ttl <= 3600
+    events.finish(stream_name)
+    assert redis_client.ttl(f"{REDIS_PREFIX}events:{stream_name}") <= 60
+
+
+def test_memory_stream_expiry_follows_its_clock(stream_name) -> None:
+    now = [1000.0]
+    events = MemoryEventStream(ttl_s=30, max_ttl_s=100, clock=lambda: now[0])
+    events.append(stream_name, "status", {"status": "running"})
+    now[0] += 99
+    assert events.exists(stream_name)
+    now[0] += 2
+    assert not events.exists(stream_name)

@@ -1,0 +1,46 @@
+"""Real `dramatiq` worker processes for tests, started and always stopped by a fixture."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from app.config import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that reproduces `settings` in a child process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "OPENAI", "ANTHROPIC"))}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        env[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+@contextmanager
+def dramatiq_workers(settings: Settings, *, processes: int = 1, threads: int = 4,
+                     extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    env = settings_env(settings) | (extra_env or {})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dramatiq", "workers", "--processes", str(processes),
+         "--threads", str(threads)],
+        cwd=PROJECT_ROOT, env=env, start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

@@ -1,0 +1,12 @@
+"""The worker process entry point: `dramatiq workers` imports this module.
+
+It builds the app (which installs the configured broker and declares every actor) and
+refuses to start on pending migrations in production.
+"""
+
+from app import create_app
+from app.runtime_checks import prepare_process
+
+app = create_app()
+prepare_process(app, role="worker")
+broker = app.extensions["hub"].broker
