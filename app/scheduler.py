@@ -56,21 +56,30 @@ def start_background_scheduler(app: Flask) -> BackgroundScheduler:
     return scheduler
 
 
+def acquire_leadership(client, key: str, me: str) -> bool:
+    """Take (or keep) the scheduler lock; True if this instance is the leader."""
+    if client.set(key, me, nx=True, ex=LOCK_TTL_S):
+        return True
+    current = client.get(key)
+    if current is not None and current.decode() == me:
+        client.expire(key, LOCK_TTL_S)
+        return True
+    return False
+
+
 def run_scheduler(app: Flask) -> None:
     """Block forever enqueuing periodic jobs while this instance holds the leader lock."""
     with app.app_context():
         client = current_runtime().redis
-        prefix = current_runtime().settings.HUB_REDIS_PREFIX
+        key = f"{current_runtime().settings.HUB_REDIS_PREFIX}scheduler:leader"
     me = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-    if client is not None:
-        key = f"{prefix}scheduler:leader"
-        while not client.set(key, me, nx=True, ex=LOCK_TTL_S):
-            log.info("scheduler_standby", leader=client.get(key))
-            time.sleep(LOCK_TTL_S / 2)
+    while client is not None and not acquire_leadership(client, key, me):
+        log.info("scheduler_standby", leader=client.get(key))
+        time.sleep(LOCK_TTL_S / 2)
     scheduler = BlockingScheduler()
     _add_jobs(scheduler, app)
     if client is not None:
-        scheduler.add_job(lambda: client.set(key, me, ex=LOCK_TTL_S), "interval",
+        scheduler.add_job(acquire_leadership, "interval", args=(client, key, me),
                           seconds=LOCK_TTL_S // 3, id="leader-renewal")
     log.info("scheduler_started", jobs=sorted(PERIODIC_JOBS))
     scheduler.start()

@@ -123,3 +123,10 @@ def app(settings: Settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def admin_headers(app, settings) -> dict[str, str]:
+    from tests.factories import auth_headers, create_user
+
+    return auth_headers(create_user(role="admin"), settings.SECRET_KEY)

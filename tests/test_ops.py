@@ -72,7 +72,7 @@ def test_v1_messages_errors_use_anthropic_shape(client) -> None:
     assert response.json["error"]["type"] == "not_found_error"
 
 
-def test_oversized_body_is_json_413(app) -> None:
+def test_oversized_body_is_json_413(app) -> None:  # refused before auth or parsing
     app.config["MAX_CONTENT_LENGTH"] = 1024
     response = app.test_client().post("/api/ops/worker-check", data=b"x" * 4096,
                                       content_type="application/json")

@@ -12,6 +12,7 @@ from flask import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.errors import error_response
+from app.security import require_auth
 from app.services import health
 from app.services.runtime import current_runtime
 from app.services.worker_check import run_worker_check
@@ -64,6 +65,7 @@ def metrics() -> Response:
 
 
 @bp.post("/api/ops/worker-check")
+@require_auth("admin")
 @bp.input(WorkerCheckIn, location="query", arg_name="query")
 @bp.output(WorkerCheckOut)
 @bp.doc(summary="Send a message through the queue and wait for a worker to answer",

@@ -1,0 +1,100 @@
+"""The caller of a request, resolved once by the first authenticator that recognises it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from app.models.users import ROLES, User
+from app.security.errors import EmailNotVerified, Forbidden, Unauthorized
+from app.security.tokens import decode_access_token
+from app.services.runtime import current_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Principal:
+    user: User
+    via: str  # "jwt", "api_key" or "session"
+    token_id: str | None = None  # the access token's jti, or the API key's id
+    api_key: Any = None  # the ApiKey row when authenticated by a hub API key
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Authenticator = Callable[[], Principal | None]
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _jwt_authenticator() -> Principal | None:
+    token = bearer_token()
+    if token is None or token.count(".") != 2:
+        return None
+    claims = decode_access_token(token, key=current_settings().SECRET_KEY)
+    user = User.get_or_none(User.id == claims.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("this account is disabled or no longer exists")
+    return Principal(user=user, via="jwt", token_id=claims.jti,
+                     extra={"expires_at": claims.expires_at})
+
+
+AUTHENTICATORS: list[Authenticator] = [_jwt_authenticator]
+
+
+def authenticate() -> Principal | None:
+    """Resolve (once per request) who is calling; None when no credentials were sent."""
+    if "principal" not in g:
+        g.principal = None
+        for authenticator in AUTHENTICATORS:
+            principal = authenticator()
+            if principal is not None:
+                g.principal = principal
+                break
+    return g.principal
+
+
+def current_principal() -> Principal:
+    principal = authenticate()
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+def has_role(user: User, *roles: str) -> bool:
+    """The one permission rule: admin may do everything support may; support is read-only."""
+    if not roles:
+        return True
+    if user.role == "admin":
+        return True
+    return user.role in roles
+
+
+def require_auth(*roles: str, verified: bool = False) -> Callable[[F], F]:
+    """Guard a view: authenticated, with one of `roles` (if given), verified (if asked)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if not has_role(principal.user, *roles):
+                raise Forbidden(f"this needs the {' or '.join(roles)} role")
+            if verified and not principal.user.is_verified:
+                raise EmailNotVerified()
+            return view(*args, **kwargs)
+
+        wrapper._hub_auth = {"roles": roles, "verified": verified}  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

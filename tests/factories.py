@@ -1,0 +1,24 @@
+"""Factories for rows tests need, so tests never hand-build them."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+from app.models.base import utcnow
+from app.models.users import User
+from app.security.tokens import issue_access_token
+
+_counter = itertools.count(1)
+
+
+def create_user(*, email: str | None = None, role: str = "user", verified: bool = True,
+                name: str = "Test User", active: bool = True) -> User:
+    email = email or f"user{next(_counter)}-{uuid.uuid4().hex[:6]}@example.com"
+    return User.create(email=email.lower(), name=name, role=role, is_active=active,
+                       email_verified_at=utcnow() if verified else None)
+
+
+def auth_headers(user: User, secret_key: str) -> dict[str, str]:
+    token, _ = issue_access_token(user.id, key=secret_key)
+    return {"Authorization": f"Bearer {token}"}
