@@ -12,7 +12,7 @@ from flask import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.errors import error_response
-from app.security import require_auth
+from app.security import public, require_auth
 from app.services import health
 from app.services.runtime import current_runtime
 from app.services.worker_check import run_worker_check
@@ -40,6 +40,7 @@ class WorkerCheckOut(Schema):
 
 
 @bp.get("/healthz")
+@public
 @bp.output(HealthOut)
 @bp.doc(summary="Liveness: the process answers")
 def healthz() -> dict[str, str]:
@@ -47,6 +48,7 @@ def healthz() -> dict[str, str]:
 
 
 @bp.get("/readyz")
+@public
 @bp.output(ReadyOut)
 @bp.doc(summary="Readiness: database, Redis and broker reachable", responses=[200, 503])
 def readyz() -> dict | Response:
@@ -59,6 +61,7 @@ def readyz() -> dict | Response:
 
 
 @bp.get("/metrics")
+@public
 @bp.doc(summary="Prometheus metrics")
 def metrics() -> Response:
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

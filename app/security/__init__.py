@@ -12,8 +12,10 @@ from app.security.principal import (
     authenticate,
     current_principal,
     has_role,
+    public,
     require_auth,
 )
 
 __all__ = ["AUTHENTICATORS", "EmailNotVerified", "Forbidden", "Principal", "Unauthorized",
-           "authenticate", "current_principal", "has_role", "require_auth"]
+           "authenticate", "current_principal", "has_role", "public",
+           "require_auth"]

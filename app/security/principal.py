@@ -98,3 +98,13 @@ def require_auth(*roles: str, verified: bool = False) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def public(view: F) -> F:
+    """Mark a view as deliberately open to anonymous callers (health checks, webhooks, login).
+
+    Every `/api` and `/v1` view must carry either `require_auth` or `public`; a test walks the
+    URL map to enforce it, so a new route cannot slip through unguarded by accident.
+    """
+    view._hub_auth = {"public": True}  # type: ignore[attr-defined]
+    return view
