@@ -8,6 +8,14 @@ from apiflask import APIFlask
 def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.docs import bp as docs_bp
     from app.blueprints.ops import bp as ops_bp
+    from app.blueprints.jobs import bp as jobs_bp
+    from app.blueprints.ws import bp as ws_bp
+    from app.blueprints.openai_compat import bp as openai_bp
+    from app.blueprints.anthropic_compat import bp as anthropic_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(jobs_bp)
+    app.register_blueprint(ws_bp)
+    app.register_blueprint(openai_bp)
+    app.register_blueprint(anthropic_bp)
