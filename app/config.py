@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.providers.channels import ChannelConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 — refused in production
@@ -48,6 +50,28 @@ class Settings(BaseSettings):
     HUB_ADMIN_EMAIL: str = ""
     HUB_ADMIN_PASSWORD: str = ""
     SENTRY_DSN: str = ""
+
+    # --- AI providers and the router (app/providers/) ---------------------------------------
+    OPENAI_API_KEY: str = ""
+    OPENAI_BASE_URL: str = ""  # includes /v1; empty: the SDK's default
+    ANTHROPIC_API_KEY: str = ""
+    ANTHROPIC_BASE_URL: str = ""  # without /v1; empty: the SDK's default
+    HUB_OPENAI_ORGANIZATION: str = ""
+    HUB_PROVIDER_TIMEOUT_S: float = Field(default=60.0, gt=0)
+    HUB_PROVIDER_CONNECT_TIMEOUT_S: float = Field(default=5.0, gt=0)
+    HUB_PROVIDER_CHANNELS: list[ChannelConfig] = []
+    HUB_MODEL_FALLBACKS: dict[str, list[str]] = {}
+    HUB_PROVIDER_MAX_ATTEMPTS: int = Field(default=3, ge=1, le=10)
+    HUB_PROVIDER_RETRY_INITIAL_S: float = Field(default=0.5, ge=0)
+    HUB_PROVIDER_RETRY_MAX_S: float = Field(default=8.0, ge=0)
+    HUB_BREAKER_FAILURE_THRESHOLD: int = Field(default=5, ge=1)
+    HUB_BREAKER_COOLDOWN_S: float = Field(default=30.0, gt=0)
+    HUB_LOCAL_PROVIDER: bool = True
+    HUB_LOCAL_TOKEN_DELAY_S: float = Field(default=0.02, ge=0)
+    HUB_LOCAL_VIDEO_RENDER_S: float = Field(default=3.0, ge=0)
+    HUB_ANTHROPIC_COUNT_TOKENS: bool = True
+    HUB_TOKEN_COUNT_TIMEOUT_S: float = Field(default=2.0, gt=0)
+    HUB_STORAGE_DIR: Path = DEFAULT_INSTANCE_DIR / "storage"
 
     @field_validator("DATABASE_URL")
     @classmethod
