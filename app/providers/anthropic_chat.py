@@ -104,10 +104,12 @@ class AnthropicChat(ChatProvider):
                                   "max_tokens": request.max_tokens}
         if system:
             params["system"] = system
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
-        if request.top_p is not None:
-            params["top_p"] = request.top_p
+        # This SDK version no longer declares temperature/top_p; the API still takes them.
+        sampling = {name: value for name, value in (("temperature", request.temperature),
+                                                    ("top_p", request.top_p))
+                    if value is not None}
+        if sampling:
+            params["extra_body"] = sampling
         if request.stop:
             params["stop_sequences"] = request.stop
         return params
@@ -151,7 +153,7 @@ class AnthropicChat(ChatProvider):
                            timeout_s: float) -> int | None:
         params = self._params(request)
         params.pop("max_tokens")
-        for name in ("temperature", "top_p", "stop_sequences"):
+        for name in ("extra_body", "stop_sequences"):
             params.pop(name, None)
         with mapped_errors():
             client = self.client.with_options(timeout=timeout_s)

@@ -49,20 +49,20 @@ def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
         return min(max(parsed.timestamp() - time.time(), 0.0), RETRY_AFTER_MAX_S)
 
 
-def _error_type(body: Any) -> str:
+def _error_kinds(body: Any) -> set[str]:
+    """The vendor's error type and code, wherever the SDK left the error object."""
     if isinstance(body, Mapping):
         inner = body.get("error", body)
         if isinstance(inner, Mapping):
-            return str(inner.get("type") or inner.get("code") or "")
-    return ""
+            return {str(inner.get("type") or ""), str(inner.get("code") or "")}
+    return set()
 
 
 def from_status(status: int, message: str, *, headers: Mapping[str, str] | None = None,
                 body: Any = None, provider: str) -> ProviderError:
     """The hub's error for an upstream HTTP status."""
     text = f"{provider}: {message}"
-    kind = _error_type(body)
-    if status == 429 and kind == "insufficient_quota":
+    if status == 429 and "insufficient_quota" in _error_kinds(body):
         return ProviderAuthError(text, upstream_status=status)
     if status == 429:
         return ProviderRateLimited(text, retry_after_s=retry_after_s(headers),
