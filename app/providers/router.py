@@ -154,7 +154,8 @@ class Router:
             return too_long or stop_after_attempt(self.settings.HUB_PROVIDER_MAX_ATTEMPTS)(state)
 
         retrying = Retrying(stop=stop, wait=wait, retry=retry_if_exception(_retryable),
-                            sleep=self.sleep, reraise=True)
+                            sleep=lambda seconds: self.sleep(seconds) if seconds > 0 else None,
+                            reraise=True)
         return retrying(attempt)
 
     def _allowed_quietly(self, channel_id: str) -> bool:
