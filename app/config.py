@@ -6,12 +6,13 @@ the rest of the code asks the settings which one is in force.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.providers.channels import ChannelConfig
 
@@ -59,8 +60,8 @@ class Settings(BaseSettings):
     HUB_OPENAI_ORGANIZATION: str = ""
     HUB_PROVIDER_TIMEOUT_S: float = Field(default=60.0, gt=0)
     HUB_PROVIDER_CONNECT_TIMEOUT_S: float = Field(default=5.0, gt=0)
-    HUB_PROVIDER_CHANNELS: list[ChannelConfig] = []
-    HUB_MODEL_FALLBACKS: dict[str, list[str]] = {}
+    HUB_PROVIDER_CHANNELS: Annotated[list[ChannelConfig], NoDecode] = []  # JSON
+    HUB_MODEL_FALLBACKS: Annotated[dict[str, list[str]], NoDecode] = {}  # JSON
     HUB_PROVIDER_MAX_ATTEMPTS: int = Field(default=3, ge=1, le=10)
     HUB_PROVIDER_RETRY_INITIAL_S: float = Field(default=0.5, ge=0)
     HUB_PROVIDER_RETRY_MAX_S: float = Field(default=8.0, ge=0)
@@ -72,6 +73,18 @@ class Settings(BaseSettings):
     HUB_ANTHROPIC_COUNT_TOKENS: bool = True
     HUB_TOKEN_COUNT_TIMEOUT_S: float = Field(default=2.0, gt=0)
     HUB_STORAGE_DIR: Path = DEFAULT_INSTANCE_DIR / "storage"
+
+    @field_validator("HUB_PROVIDER_CHANNELS", "HUB_MODEL_FALLBACKS", mode="before")
+    @classmethod
+    def _json_value(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return [] if info.field_name == "HUB_PROVIDER_CHANNELS" else {}
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+        return value
 
     @field_validator("DATABASE_URL")
     @classmethod
