@@ -43,10 +43,12 @@ def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
     try:
         return min(max(float(value), 0.0), RETRY_AFTER_MAX_S)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        return min(max(parsed.timestamp() - time.time(), 0.0), RETRY_AFTER_MAX_S)
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(parsed.timestamp() - time.time(), 0.0), RETRY_AFTER_MAX_S)
 
 
 def _error_kinds(body: Any) -> set[str]:
