@@ -58,6 +58,20 @@ class ProviderBadRequest(ProviderError):
     code = "provider_bad_request"
 
 
+class InvalidModelRequest(ProviderBadRequest):
+    """The request does not fit the model (max_tokens, video length or size)."""
+
+    http_status = 422
+    code = "validation_error"
+
+
+class ContextWindowExceeded(ProviderBadRequest):
+    """The prompt plus max_tokens do not fit in the model's context window."""
+
+    http_status = 400
+    code = "context_length_exceeded"
+
+
 class ProviderAuthError(ProviderError):
     """The hub's credentials for this AI provider were refused."""
 

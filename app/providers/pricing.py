@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from app.providers.catalog import ModelSpec, model_spec
-from app.providers.errors import ProviderBadRequest
+from app.providers.errors import ContextWindowExceeded, InvalidModelRequest
 from app.providers.prices import current_prices, price_by_id
 from app.providers.tokens import count_messages, count_text
 from app.providers.types import ChatQuote, ChatRequest, VideoQuote
@@ -60,13 +60,13 @@ def quote_chat(model_id: str, messages: list[dict], max_tokens: int) -> ChatQuot
     """The hold for a chat request: counted prompt tokens plus `max_tokens` at today's price."""
     spec = model_spec(model_id)
     if spec.kind != "chat":
-        raise ProviderBadRequest(f"{model_id} is a {spec.kind} model, not a chat model")
+        raise InvalidModelRequest(f"model: {model_id} is a {spec.kind} model, not a chat model")
     if max_tokens < 1 or (spec.max_output_tokens and max_tokens > spec.max_output_tokens):
-        raise ProviderBadRequest(f"max_tokens: must be between 1 and {spec.max_output_tokens} "
+        raise InvalidModelRequest(f"max_tokens: must be between 1 and {spec.max_output_tokens} "
                                  f"for {model_id}")
     input_tokens, exact = prompt_tokens(spec, messages, max_tokens)
     if spec.context_window and input_tokens + max_tokens > spec.context_window:
-        raise ProviderBadRequest(f"the prompt ({input_tokens} tokens) plus max_tokens "
+        raise ContextWindowExceeded(f"the prompt ({input_tokens} tokens) plus max_tokens "
                                  f"({max_tokens}) exceed {model_id}'s context window of "
                                  f"{spec.context_window} tokens")
     price = current_prices([spec])[spec.id]
@@ -86,13 +86,18 @@ def chat_cost(price_id: int, input_tokens: int, output_tokens: int) -> int:
         credits_for_tokens(output_tokens, row.output_per_mtok_credits)
 
 
-def video_quote(model_id: str, seconds: int) -> VideoQuote:
+def video_quote(model_id: str, seconds: int, size: str | None = None) -> VideoQuote:
+    """The hold for a video: seconds × the current per-second price. `size`, when given, is
+    checked against the sizes the model makes."""
     spec = model_spec(model_id)
     if spec.kind != "video":
-        raise ProviderBadRequest(f"{model_id} is a {spec.kind} model, not a video model")
+        raise InvalidModelRequest(f"model: {model_id} is a {spec.kind} model, not a video model")
     if seconds not in spec.video_seconds:
         allowed = ", ".join(str(s) for s in spec.video_seconds)
-        raise ProviderBadRequest(f"seconds: {model_id} makes videos of {allowed} seconds")
+        raise InvalidModelRequest(f"seconds: {model_id} makes videos of {allowed} seconds")
+    if size is not None and size not in spec.video_sizes:
+        raise InvalidModelRequest(f"size: {model_id} makes videos of "
+                                  f"{', '.join(spec.video_sizes)}")
     price = current_prices([spec])[spec.id]
     return VideoQuote(hold_credits=seconds * price.per_second_credits, seconds=seconds,
                       price_id=price.price_id,  # type: ignore[arg-type]

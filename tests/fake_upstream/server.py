@@ -81,13 +81,13 @@ class FakeUpstream:
     _server: ThreadingHTTPServer | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
-    def start(self) -> FakeUpstream:
+    def start(self, port: int = 0) -> FakeUpstream:
         upstream = self
 
         class Handler(_Handler):
             fake = upstream
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()

@@ -8,7 +8,7 @@ import pytest
 
 from app.models.pricing import ModelPrice
 from app.providers.catalog import model_spec
-from app.providers.errors import ModelNotFound, ProviderBadRequest
+from app.providers.errors import ContextWindowExceeded, InvalidModelRequest, ModelNotFound
 from app.providers.prices import PriceNotFound, set_price
 from app.providers.pricing import (
     chat_cost,
@@ -71,11 +71,11 @@ def test_an_unknown_price_version_is_refused(make_hub) -> None:
 
 def test_the_request_is_checked_against_the_model(make_hub) -> None:
     make_hub()
-    with pytest.raises(ProviderBadRequest, match="max_tokens: must be between 1 and 16384"):
+    with pytest.raises(InvalidModelRequest, match="max_tokens: must be between 1 and 16384"):
         quote_chat("gpt-4o", MESSAGES, 20_000)
-    with pytest.raises(ProviderBadRequest, match="context window of 8192"):
+    with pytest.raises(ContextWindowExceeded, match="context window of 8192"):
         quote_chat("local-echo", [{"role": "user", "content": "word " * 8000}], 1000)
-    with pytest.raises(ProviderBadRequest, match="not a chat model"):
+    with pytest.raises(InvalidModelRequest, match="model: sora-2 is a video model"):
         quote_chat("sora-2", MESSAGES, 10)
     with pytest.raises(ModelNotFound):
         quote_chat("gpt-9", MESSAGES, 10)
@@ -122,7 +122,10 @@ def test_video_holds_and_costs_are_per_second(make_hub) -> None:
     set_price(model_spec("sora-2"), per_second_credits=12_000, reason="new price")
     assert video_cost(quote.price_id, 8) == 80_000
     assert video_quote("sora-2", 4).hold_credits == 48_000
-    with pytest.raises(ProviderBadRequest, match="seconds: sora-2 makes videos of 4, 8, 12"):
+    with pytest.raises(InvalidModelRequest, match="seconds: sora-2 makes videos of 4, 8, 12"):
         video_quote("sora-2", 5)
-    with pytest.raises(ProviderBadRequest, match="not a video model"):
+    with pytest.raises(InvalidModelRequest, match="size: sora-2 makes videos of 720x1280"):
+        video_quote("sora-2", 4, "1792x1024")
+    assert video_quote("sora-2-pro", 4, "1792x1024").hold_credits == 120_000
+    with pytest.raises(InvalidModelRequest, match="not a video model"):
         video_quote("gpt-4o", 4)
