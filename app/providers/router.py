@@ -93,14 +93,20 @@ class Router:
             return True
 
     def choose(self, model_id: str, tried: set[str] | frozenset[str] = frozenset()) -> Channel:
-        """A channel for the model by weight, among those whose breaker allows; untried first."""
+        """A channel for the model by weight, among those whose breaker allows; untried first.
+
+        Only the drawn channel's breaker is asked (asking claims a half-open probe); a refused
+        one is dropped and the draw repeated, which is a weighted draw among the allowed.
+        """
         channels = [self.registry.channels[c.id]
                     for c in self.registry.catalog.channels_for(model_id)]
-        fresh = [c for c in channels if c.id not in tried]
-        for pool in (fresh, [c for c in channels if c.id in tried]):
-            allowed = [c for c in pool if self._allowed(c)]
-            if allowed:
-                return self.rng.choices(allowed, weights=[c.weight for c in allowed])[0]
+        for pool in ([c for c in channels if c.id not in tried],
+                     [c for c in channels if c.id in tried]):
+            while pool:
+                channel = self.rng.choices(pool, weights=[c.weight for c in pool])[0]
+                if self._allowed(channel):
+                    return channel
+                pool.remove(channel)
         raise NoProviderAvailable(f"every provider for {model_id} is failing or cooling down; "
                                   "try again later")
 

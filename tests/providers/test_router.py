@@ -223,3 +223,29 @@ def test_an_open_breaker_sends_traffic_to_the_fallback(make_hub, upstream) -> No
     hub.registry.breakers.record_failure("openai", clock())
     _, _, tried = collect()
     assert tried == [("anthropic", "anthropic")]
+
+
+def test_weights_apply_among_the_allowed_channels_only(make_hub, upstream) -> None:
+    clock = FakeClock()
+    hub = make_hub(clock=clock, HUB_BREAKER_FAILURE_THRESHOLD=1, HUB_LOCAL_PROVIDER=False,
+                   HUB_PROVIDER_CHANNELS=[{"id": f"local-{n}", "provider": "local", "weight": w}
+                                          for n, w in (("a", 1), ("b", 3), ("c", 6))])
+    hub.registry.breakers.record_failure("local-c", clock())
+    router = current_router()
+    picks = Counter(router.choose("local-echo").id for _ in range(2000))
+    assert picks["local-c"] == 0
+    assert abs(picks["local-a"] / 2000 - 0.25) < 0.05
+
+
+def test_a_cooled_down_channel_that_is_not_drawn_keeps_its_probe(make_hub, upstream) -> None:
+    clock = FakeClock()
+    hub = make_hub(clock=clock, HUB_BREAKER_FAILURE_THRESHOLD=1, HUB_LOCAL_PROVIDER=False,
+                   HUB_BREAKER_COOLDOWN_S=30,
+                   HUB_PROVIDER_CHANNELS=[{"id": "heavy", "provider": "local", "weight": 1e9},
+                                          {"id": "light", "provider": "local", "weight": 1e-9}])
+    hub.registry.breakers.record_failure("light", clock())
+    clock.advance(30)
+    assert current_router().choose("local-echo").id == "heavy"
+    assert hub.registry.breakers.state("light")[0] == "open"  # its probe is still available
+    assert current_router().choose("local-echo", tried={"heavy"}).id == "light"
+    assert hub.registry.breakers.state("light")[0] == "half_open"
