@@ -77,3 +77,16 @@ def test_a_lost_probe_is_replaced_after_its_lease(store) -> None:
     assert store.allow("a", 130.0)
     assert not store.allow("a", 189.0)
     assert store.allow("a", 190.0)
+
+
+def test_the_redis_breaker_is_shared_by_every_worker(redis_client) -> None:
+    prefix = f"{REDIS_PREFIX}{uuid.uuid4().hex}:"
+    worker_1 = RedisBreakerStore(POLICY, redis_client, prefix=prefix)
+    worker_2 = RedisBreakerStore(POLICY, redis_client, prefix=prefix)
+    for _ in range(POLICY.failure_threshold):
+        worker_1.record_failure("a", 100.0)
+    assert not worker_2.allow("a", 110.0)
+    assert worker_2.allow("a", 130.0)  # worker 2 becomes the probe…
+    assert not worker_1.allow("a", 130.0)  # …and worker 1 must wait for its verdict
+    worker_2.record_success("a")
+    assert worker_1.allow("a", 131.0)
