@@ -7,7 +7,9 @@ from apiflask import APIFlask
 
 def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.docs import bp as docs_bp
+    from app.blueprints.models import bp as models_bp
     from app.blueprints.ops import bp as ops_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(models_bp)
