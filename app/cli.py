@@ -40,4 +40,7 @@ def db_migrate(name: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from app.providers.cli import prices_cli
+
     app.cli.add_command(db_cli)
+    app.cli.add_command(prices_cli)

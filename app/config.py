@@ -6,12 +6,15 @@ the rest of the code asks the settings which one is in force.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.providers.channels import ChannelConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -49,12 +52,45 @@ class Settings(BaseSettings):
     HUB_ADMIN_PASSWORD: str = ""
     SENTRY_DSN: str = ""
 
+    # --- AI providers and the router (app/providers/) ---------------------------------------
+    OPENAI_API_KEY: str = ""
+    OPENAI_BASE_URL: str = ""  # includes /v1; empty: the SDK's default
+    ANTHROPIC_API_KEY: str = ""
+    ANTHROPIC_BASE_URL: str = ""  # without /v1; empty: the SDK's default
+    HUB_OPENAI_ORGANIZATION: str = ""
+    HUB_PROVIDER_TIMEOUT_S: float = Field(default=60.0, gt=0)
+    HUB_PROVIDER_CONNECT_TIMEOUT_S: float = Field(default=5.0, gt=0)
+    HUB_PROVIDER_CHANNELS: Annotated[list[ChannelConfig], NoDecode] = []  # JSON
+    HUB_MODEL_FALLBACKS: Annotated[dict[str, list[str]], NoDecode] = {}  # JSON
+    HUB_PROVIDER_MAX_ATTEMPTS: int = Field(default=3, ge=1, le=10)
+    HUB_PROVIDER_RETRY_INITIAL_S: float = Field(default=0.5, ge=0)
+    HUB_PROVIDER_RETRY_MAX_S: float = Field(default=8.0, ge=0)
+    HUB_BREAKER_FAILURE_THRESHOLD: int = Field(default=5, ge=1)
+    HUB_BREAKER_COOLDOWN_S: float = Field(default=30.0, gt=0)
+    HUB_LOCAL_PROVIDER: bool = True
+    HUB_LOCAL_TOKEN_DELAY_S: float = Field(default=0.02, ge=0)
+    HUB_LOCAL_VIDEO_RENDER_S: float = Field(default=3.0, ge=0)
+    HUB_ANTHROPIC_COUNT_TOKENS: bool = True
+    HUB_TOKEN_COUNT_TIMEOUT_S: float = Field(default=2.0, gt=0)
+    HUB_STORAGE_DIR: Path = DEFAULT_INSTANCE_DIR / "storage"
+
+    @field_validator("HUB_PROVIDER_CHANNELS", "HUB_MODEL_FALLBACKS", mode="before")
+    @classmethod
+    def _json_value(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return [] if info.field_name == "HUB_PROVIDER_CHANNELS" else {}
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+        return value
+
     # --- jobs ----------------------------------------------------------------------------------
     HUB_JOB_LEASE_S: int = Field(default=30, ge=2)
     HUB_JOB_MAX_ATTEMPTS: int = Field(default=3, ge=1)
     HUB_CHAT_TIME_LIMIT_S: int = Field(default=600, ge=5)
     HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
-    HUB_STORAGE_DIR: Path = DEFAULT_INSTANCE_DIR / "storage"
     HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)
     HUB_STREAM_IDLE_TIMEOUT_S: float = Field(default=300.0, gt=0)
 

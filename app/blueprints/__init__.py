@@ -7,6 +7,7 @@ from apiflask import APIFlask
 
 def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.docs import bp as docs_bp
+    from app.blueprints.models import bp as models_bp
     from app.blueprints.ops import bp as ops_bp
     from app.blueprints.jobs import bp as jobs_bp
     from app.blueprints.ws import bp as ws_bp
@@ -15,6 +16,7 @@ def register_blueprints(app: APIFlask) -> None:
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(models_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(ws_bp)
     app.register_blueprint(openai_bp)

@@ -17,8 +17,6 @@ from app.services.jobs import ChatSpec, VideoSpec
 
 bp = APIBlueprint("jobs", __name__, url_prefix="/api/jobs", tag="Jobs")
 
-VIDEO_SIZES = ("1280x720", "720x1280", "1024x1792", "1792x1024")
-
 
 class MessageIn(Schema):
     role = String(required=True, validate=OneOf(["system", "user", "assistant"]))
@@ -35,7 +33,7 @@ class JobIn(Schema):
     stop = List(String(validate=Length(min=1, max=200)), validate=Length(max=4))
     prompt = String(validate=Length(min=1, max=10_000))
     seconds = Integer(validate=Range(min=1, max=60))
-    size = String(validate=OneOf(VIDEO_SIZES))
+    size = String(validate=Length(min=3, max=20))
 
     @validates_schema
     def _fields_for_type(self, data: dict, **_: object) -> None:
@@ -102,7 +100,7 @@ def spec_from(data: dict) -> ChatSpec | VideoSpec:
                         max_tokens=data.get("max_tokens"), temperature=data.get("temperature"),
                         top_p=data.get("top_p"), stop=data.get("stop"))
     return VideoSpec(model=data["model"], prompt=data["prompt"], seconds=data["seconds"],
-                     size=data.get("size", VIDEO_SIZES[0]))
+                     size=data.get("size"))
 
 
 def _iso(value) -> str | None:

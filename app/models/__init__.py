@@ -4,6 +4,8 @@ so migrations can be generated from one place."""
 from __future__ import annotations
 
 from app.models.base import BaseModel
+from app.models.pricing import ModelPrice
 from app.models.users import User
 
 __all__ = ["BaseModel", "User"]
+__all__ += ["ModelPrice"]

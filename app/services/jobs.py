@@ -67,7 +67,7 @@ class VideoSpec:
     model: str
     prompt: str
     seconds: int
-    size: str = "1280x720"
+    size: str | None = None
     type: str = field(default="video", init=False)
 
 
@@ -89,15 +89,13 @@ def quote(spec: JobSpec) -> Quote:
     if model.kind != spec.type:
         raise WrongModelKind(f"model {spec.model!r} is a {model.kind} model, not {spec.type}")
     if isinstance(spec, ChatSpec):
-        max_tokens = spec.max_tokens or model.max_output_tokens
-        if max_tokens > model.max_output_tokens:
-            raise WrongModelKind(f"max_tokens: at most {model.max_output_tokens} for {spec.model}")
-        q = pricing.quote_chat(spec.model, spec.messages, max_tokens)
+        q = pricing.quote_chat(spec.model, spec.messages,
+                               spec.max_tokens or model.max_output_tokens)
         return Quote(hold_credits=q.hold_credits, price_id=q.price_id, input_tokens=q.input_tokens,
-                     max_tokens=max_tokens,
+                     max_tokens=q.max_output_tokens,
                      basis={"input_per_mtok_credits": q.input_per_mtok_credits,
                             "output_per_mtok_credits": q.output_per_mtok_credits})
-    vq = pricing.video_quote(spec.model, spec.seconds)
+    vq = pricing.video_quote(spec.model, spec.seconds, spec.size)
     return Quote(hold_credits=vq.hold_credits, price_id=vq.price_id,
                  basis={"per_second_credits": vq.per_second_credits})
 
@@ -128,6 +126,8 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
     request.pop("type")
     if isinstance(spec, ChatSpec):
         request["max_tokens"] = q.max_tokens
+    elif spec.size is None:
+        request["size"] = (catalog.get_model(spec.model).video_sizes or ("1280x720",))[0]
     job = Job.create(id=job_id, user=user.id, api_key_id=api_key_id, type=spec.type,
                      model=spec.model, request_json=json.dumps(request), price_id=q.price_id,
                      hold_id=hold.hold_id, hold_credits=q.hold_credits,

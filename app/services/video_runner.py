@@ -1,10 +1,10 @@
-"""Run a video job: create it upstream once, poll with exponential backoff, download, settle."""
+"""Run a video job: create it upstream once, wait for it (the providers' backoff), download it
+into the hub's storage, settle. Cancel requests and the lease are checked while waiting."""
 
 from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import structlog
 from dramatiq.middleware import TimeLimitExceeded
@@ -12,76 +12,72 @@ from dramatiq.middleware import TimeLimitExceeded
 from app.models.jobs import Job
 from app.providers import pricing, router
 from app.providers.errors import ProviderError
+from app.providers.video import video_storage_path, wait_for_video
 from app.services.job_runner import Run, _complete, claim
 from app.services.runtime import current_events, current_settings
 
 log = structlog.get_logger(__name__)
 
-FIRST_POLL_DELAY_S = 1.0
-MAX_POLL_DELAY_S = 15.0
-BACKOFF_FACTOR = 1.5
-WAIT_SLICE_S = 0.25  # waits are sliced so dramatiq's time limit can interrupt them
+WAIT_SLICE_S = 0.25  # waits are sliced so cancel requests and the time limit cut them short
 
 
-def storage_path(job_id: str) -> Path:
-    directory = Path(current_settings().HUB_STORAGE_DIR) / "videos"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / f"{job_id}.mp4"
+class _Stopped(Exception):
+    """The job was canceled, or another run took it over, while waiting for the render."""
 
 
 def run_video_job(job_id: str) -> None:
     run = claim(job_id)
     if run is None:
         return
-    job, events = run.job, current_events()
-    events.append(job.id, "status", {"status": "running"})
+    current_events().append(run.job.id, "status", {"status": "running"})
+    outcome, error = "succeeded", None
     try:
-        outcome, error = _generate(run)
+        _generate(run)
+    except _Stopped:
+        outcome = "canceled"
     except ProviderError as exc:
         outcome, error = "failed", {"code": exc.code, "message": exc.message}
     except TimeLimitExceeded:
         outcome, error = "failed", {"code": "time_limit", "message": "the job hit its time limit"}
     if run.lost:
+        log.warning("job_lease_lost", job_id=job_id)
         return
-    job = Job.get_by_id(job.id)
+    job = Job.get_by_id(job_id)
     cost = pricing.video_cost(job.price_id, job.video_seconds) if outcome == "succeeded" else 0
     _complete(job.id, run.token, outcome=outcome, cost_credits=cost, error=error, fields={})
 
 
-def _generate(run: Run) -> tuple[str, dict | None]:
+def _generate(run: Run) -> None:
     job, events = run.job, current_events()
     params = json.loads(job.request_json)
     provider = router.video_provider(job.model)
-    if not job.upstream_id:  # a retried run resumes polling instead of creating a second video
+    if not job.upstream_id:  # a retried run resumes waiting instead of paying for a second video
         job.upstream_id = provider.create(params["prompt"], params["seconds"], params["size"])
-        Job.update(upstream_id=job.upstream_id, provider=provider.name) \
-            .where(Job.id == job.id).execute()
-    delay_s, last_percent = FIRST_POLL_DELAY_S, -1
-    while True:
-        status = provider.poll(job.upstream_id)
-        if status.progress_percent is not None and status.progress_percent != last_percent:
-            last_percent = status.progress_percent
-            events.append(job.id, "progress", {"percent": last_percent})
-        if status.status == "completed":
-            break
-        if status.status == "failed":
-            return "failed", {"code": "upstream_failed",
-                              "message": status.error or "the provider could not make the video"}
-        if run.cancel_requested():
-            return "canceled", None
-        run.heartbeat(force=True)
-        if run.lost:
-            return "failed", None
-        _wait(delay_s, run)
-        delay_s = min(delay_s * BACKOFF_FACTOR, MAX_POLL_DELAY_S)
-    path = storage_path(job.id)
+        Job.update(upstream_id=job.upstream_id, provider=provider.provider,
+                   channel=provider.channel_id).where(Job.id == job.id).execute()
+
+    def sleep(delay_s: float) -> None:
+        deadline = time.monotonic() + delay_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            run.heartbeat()
+            if run.lost or run.cancel_requested():
+                raise _Stopped()
+            time.sleep(min(WAIT_SLICE_S, remaining))
+
+    status = wait_for_video(
+        provider, job.upstream_id, sleep=sleep,
+        timeout_s=current_settings().HUB_VIDEO_TIME_LIMIT_S,
+        on_progress=lambda percent: events.append(job.id, "progress", {"percent": percent}))
+    if status.status == "failed":
+        raise _UpstreamVideoFailed(status.error or "the provider could not make the video")
+    path = video_storage_path(job.id)
     size_bytes = provider.download(job.upstream_id, path)
     Job.update(content_path=str(path), content_bytes=size_bytes).where(Job.id == job.id).execute()
-    events.append(job.id, "progress", {"percent": 100})
-    return "succeeded", None
 
 
-def _wait(delay_s: float, run: Run) -> None:
-    deadline = time.monotonic() + delay_s
-    while time.monotonic() < deadline and not run.cancel_requested():
-        time.sleep(min(WAIT_SLICE_S, max(deadline - time.monotonic(), 0)))
+class _UpstreamVideoFailed(ProviderError):
+    """The provider reported the render as failed."""
+
+    http_status = 502
+    code = "upstream_failed"
+    retryable = False

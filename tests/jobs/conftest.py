@@ -1,0 +1,107 @@
+"""Job tests run the production shape: RabbitMQ broker, real `dramatiq` worker processes,
+Redis event streams, PostgreSQL, the hub served over real HTTP/WebSocket in a thread."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import websocket
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.services import ledger
+from tests.conftest import make_settings
+from tests.factories import auth_headers, create_user
+from tests.workers import dramatiq_workers
+
+BROKER = "amqp://guest:guest@127.0.0.1:5672/"
+JOB_SETTINGS = {"BROKER_URL": BROKER, "HUB_JOB_LEASE_S": 3, "HUB_EVENT_TTL_S": 600}
+
+
+def job_settings(**overrides: object):
+    return make_settings(**(JOB_SETTINGS | overrides))
+
+
+@pytest.fixture(scope="session")
+def job_workers(migrated_database) -> Iterator[None]:
+    """One pool of worker processes for the whole session (tables are truncated per test)."""
+    with dramatiq_workers(job_settings(), processes=1, threads=8) as proc:
+        yield proc
+
+
+@pytest.fixture
+def settings(migrated_database):
+    return job_settings()
+
+
+@pytest.fixture
+def hub(app, job_workers) -> Iterator[str]:
+    """The hub served over real HTTP (threaded werkzeug), for SDKs and WebSocket clients."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def fund(user, amount_credits: int) -> None:
+    ledger.credit(user.id, amount_credits, kind="promo", idempotency_key=f"test:{uuid.uuid4()}",
+                  memo="test funding")
+
+
+@pytest.fixture
+def funded_user(app):
+    user = create_user()
+    fund(user, 10_000_000)
+    return user
+
+
+@pytest.fixture
+def user_headers(funded_user, settings) -> dict[str, str]:
+    return auth_headers(funded_user, settings.SECRET_KEY)
+
+
+def ws_events(base_url: str, job_id: str, token: str, *, last_event_id: str | None = None,
+              limit: int | None = None, timeout_s: float = 30) -> tuple[list[dict], int | None]:
+    """Connect, authenticate with a first message, collect events until close (or `limit`)."""
+    url = base_url.replace("http://", "ws://") + f"/ws/jobs/{job_id}"
+    if last_event_id:
+        url += f"?last_event_id={last_event_id}"
+    conn = websocket.create_connection(url, timeout=timeout_s)
+    conn.send(json.dumps({"type": "auth", "token": token}))
+    events: list[dict] = []
+    close_code = None
+    try:
+        while limit is None or len(events) < limit:
+            opcode, data = conn.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                close_code = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+                break
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                events.append(json.loads(data))
+    finally:
+        conn.close()
+    return events, close_code
+
+
+def chat_job(client, headers, text: str = "hello there", *, model: str = "local-echo",
+             max_tokens: int = 64, **extra):
+    body = {"type": "chat", "model": model, "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": text}], **extra}
+    return client.post("/api/jobs", json=body, headers=headers)
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].split(" ", 1)[1]
+
+
+def wait_done(client, headers, job_id: str, base_url: str) -> dict:
+    """Block on the job's event stream until `done`, then return the job as the API shows it."""
+    events, _ = ws_events(base_url, job_id, token_of(headers))
+    assert events and events[-1]["type"] == "done"
+    return client.get(f"/api/jobs/{job_id}", headers=headers).json
