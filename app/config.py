@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     HUB_ADMIN_EMAIL: str = ""
     HUB_ADMIN_PASSWORD: str = ""
     SENTRY_DSN: str = ""
+    # --- credits and the ledger ---
+    HUB_BALANCE_CACHE_TTL_S: int = Field(default=60, ge=1)
 
     @field_validator("DATABASE_URL")
     @classmethod

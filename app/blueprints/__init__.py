@@ -6,8 +6,12 @@ from apiflask import APIFlask
 
 
 def register_blueprints(app: APIFlask) -> None:
+    from app.blueprints.admin_credits import bp as admin_credits_bp
+    from app.blueprints.credits import bp as credits_bp
     from app.blueprints.docs import bp as docs_bp
     from app.blueprints.ops import bp as ops_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(credits_bp)
+    app.register_blueprint(admin_credits_bp)

@@ -3,7 +3,12 @@ so migrations can be generated from one place."""
 
 from __future__ import annotations
 
+from app.models.audit import AuditLogEntry
 from app.models.base import BaseModel
+from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
+from app.models.promo import PromoCode, PromoRedemption
 from app.models.users import User
 
 __all__ = ["BaseModel", "User"]
+__all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
+__all__ += ["AuditLogEntry"]
