@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models.users import User
 from app.services import promo
 from app.services.ledger import adjust_credits
-from app.services.ledger.checker import check_ledger
+from app.services.ledger.checker import check_ledger, report_lines
 
 credits_cli = AppGroup("credits", help="Credit adjustments and promo codes.")
 ledger_cli = AppGroup("ledger", help="Ledger integrity.")
@@ -73,15 +73,10 @@ def ledger_check() -> None:
     """Verify the ledger's invariants for every account; exit 1 listing every violation."""
     with db.connection_context():
         report = check_ledger()
-    for violation in report.violations:
-        click.echo(str(violation))
-    summary = (f"checked {report.accounts} accounts, {report.entries} entries, "
-               f"{report.holds} active holds: ")
-    if report.ok:
-        click.echo(summary + "no violations")
-        return
-    click.echo(summary + f"{len(report.violations)} violation(s)")
-    raise SystemExit(1)
+    for line in report_lines(report):
+        click.echo(line)
+    if not report.ok:
+        raise SystemExit(1)
 
 
 def register(app_cli: click.Group) -> None:

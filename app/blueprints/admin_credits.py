@@ -10,7 +10,7 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, DateTime, Integer, Nested, String
 from apiflask.validators import Length, NoneOf, Range
 
-from app.blueprints.credits import utc_naive
+from app.blueprints.credits import BalanceOut, utc_naive
 from app.security import current_principal, require_auth
 from app.services import promo
 from app.services.ledger import adjust_credits
@@ -28,12 +28,6 @@ class AdjustIn(Schema):
     idempotency_key = String(required=True, validate=Length(min=1, max=150),
                              metadata={"description": "a retry with the same key changes "
                                                       "nothing and returns the first result"})
-
-
-class BalanceOut(Schema):
-    balance = Integer(required=True)
-    held = Integer(required=True)
-    available = Integer(required=True)
 
 
 class AdjustOut(Schema):

@@ -16,10 +16,15 @@ from tests.factories import create_user
 
 
 @pytest.fixture
-def ctx(app) -> Iterator[Any]:
-    """An app context with an open connection, for calling services directly."""
-    with app.app_context(), db.connection_context():
-        yield app
+def ctx(app, settings) -> Iterator[Any]:
+    """An app context for calling services directly, from an app of its own: a test client
+    request reuses an app context of its own app that is already pushed, and with it `g` (and
+    the caller cached there), so requests as several users would all run as the first."""
+    services = create_app(settings)
+    with services.app_context():
+        yield services
+    if not db.is_closed():
+        db.close()
 
 
 @pytest.fixture

@@ -99,3 +99,11 @@ def check_ledger() -> CheckReport:
             for row in db.execute_sql(sql).fetchall():
                 report.violations.append(Violation(rule=rule, detail=template.format(*row)))
     return report
+
+
+def report_lines(report: CheckReport) -> list[str]:
+    """Every violation, one a line, then a summary line (what the CLI and script print)."""
+    summary = (f"checked {report.accounts} accounts, {report.entries} entries, "
+               f"{report.holds} active holds: ")
+    summary += f"{len(report.violations)} violation(s)" if report.violations else "no violations"
+    return [*(str(v) for v in report.violations), summary]
