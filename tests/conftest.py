@@ -130,3 +130,13 @@ def admin_headers(app, settings) -> dict[str, str]:
     from tests.factories import auth_headers, create_user
 
     return auth_headers(create_user(role="admin"), settings.SECRET_KEY)
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_balances(redis_client: redis_lib.Redis) -> Iterator[None]:
+    """Tables are truncated between tests and ids restart, so the ledger's cached balances
+    (keyed by user id) must not outlive the test that cached them."""
+    yield
+    keys = list(redis_client.scan_iter(match=f"{REDIS_PREFIX}ledger:balance:*", count=1000))
+    if keys:
+        redis_client.delete(*keys)

@@ -6,6 +6,8 @@ from apiflask import APIFlask
 
 
 def register_blueprints(app: APIFlask) -> None:
+    from app.blueprints.admin_credits import bp as admin_credits_bp
+    from app.blueprints.credits import bp as credits_bp
     from app.blueprints.docs import bp as docs_bp
     from app.blueprints.models import bp as models_bp
     from app.blueprints.ops import bp as ops_bp
@@ -21,3 +23,5 @@ def register_blueprints(app: APIFlask) -> None:
     app.register_blueprint(ws_bp)
     app.register_blueprint(openai_bp)
     app.register_blueprint(anthropic_bp)
+    app.register_blueprint(credits_bp)
+    app.register_blueprint(admin_credits_bp)

@@ -3,9 +3,16 @@ so migrations can be generated from one place."""
 
 from __future__ import annotations
 
+from app.models.audit import AuditLogEntry
 from app.models.base import BaseModel
+from app.models.jobs import Job, UsageRecord
+from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.pricing import ModelPrice
+from app.models.promo import PromoCode, PromoRedemption
 from app.models.users import User
 
 __all__ = ["BaseModel", "User"]
 __all__ += ["ModelPrice"]
+__all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
+__all__ += ["AuditLogEntry"]
+__all__ += ["Job", "UsageRecord"]

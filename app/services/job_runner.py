@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from dramatiq.middleware import TimeLimitExceeded
+from flask import current_app
 from peewee import fn
 
 from app.extensions import db
@@ -106,9 +107,17 @@ def run_chat_job(job_id: str) -> None:
     usage: Usage | None = None
     outcome, error = "succeeded", None
 
-    def source():
-        return router.stream_chat(request, should_stop=stop.is_set,
-                                  on_provider=lambda p, c: run.provider.update(name=p, channel=c))
+    app = current_app._get_current_object()
+
+    def source():  # runs on the pump's thread: give it the app context, close what it opens
+        with app.app_context():
+            try:
+                yield from router.stream_chat(
+                    request, should_stop=stop.is_set,
+                    on_provider=lambda p, c: run.provider.update(name=p, channel=c))
+            finally:
+                if not db.is_closed():
+                    db.close()
 
     run.upstream_started_at = time.perf_counter()
     try:

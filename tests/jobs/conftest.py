@@ -49,15 +49,21 @@ def hub(app, job_workers) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def fund(user, amount_credits: int) -> None:
-    ledger.credit(user.id, amount_credits, kind="promo", idempotency_key=f"test:{uuid.uuid4()}",
-                  memo="test funding")
+def fund(app, user, amount_credits: int) -> None:
+    with app.app_context():
+        ledger.credit(user.id, amount_credits, kind="promo",
+                      idempotency_key=f"test:{uuid.uuid4()}", memo="test funding")
+
+
+def balance(app, user):
+    with app.app_context():
+        return ledger.get_balance(user.id)
 
 
 @pytest.fixture
 def funded_user(app):
     user = create_user()
-    fund(user, 10_000_000)
+    fund(app, user, 10_000_000)
     return user
 
 

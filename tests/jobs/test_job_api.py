@@ -6,11 +6,11 @@ from app.models.jobs import Job
 from app.providers import pricing
 from app.services import ledger
 from tests.factories import auth_headers, create_user
-from tests.jobs.conftest import chat_job, fund, token_of, wait_done, ws_events
+from tests.jobs.conftest import balance, chat_job, fund, token_of, wait_done, ws_events
 
 
-def test_chat_job_runs_streams_and_settles(client, hub, funded_user, user_headers) -> None:
-    before = ledger.get_balance(funded_user.id)
+def test_chat_job_runs_streams_and_settles(app, client, hub, funded_user, user_headers) -> None:
+    before = balance(app, funded_user)
     created = chat_job(client, user_headers, "tell me about ledgers")
     assert created.status_code == 202, created.json
     job_id = created.json["id"]
@@ -31,10 +31,11 @@ def test_chat_job_runs_streams_and_settles(client, hub, funded_user, user_header
     assert job["provider"] == "local"
     usage_event = next(e for e in events if e["type"] == "usage")
     assert usage_event["data"]["cost_credits"] == job["cost_credits"] > 0
-    expected = pricing.chat_cost(Job.get_by_id(job_id).price_id, job["usage"]["input_tokens"],
-                                 job["usage"]["output_tokens"])
+    with app.app_context():
+        expected = pricing.chat_cost(Job.get_by_id(job_id).price_id,
+                                     job["usage"]["input_tokens"], job["usage"]["output_tokens"])
     assert job["cost_credits"] == expected
-    after = ledger.get_balance(funded_user.id)
+    after = balance(app, funded_user)
     assert after.balance == before.balance - job["cost_credits"]
     assert after.held == 0
 
@@ -57,18 +58,18 @@ def test_reconnect_resumes_after_last_event_id(client, hub, user_headers) -> Non
 
 def test_not_enough_credit_is_402_and_nothing_runs(client, app, settings) -> None:
     user = create_user()
-    fund(user, 10)
+    fund(app, user, 1)  # a 4,000-token reply on local-echo holds more than 1 credit
     headers = auth_headers(user, settings.SECRET_KEY)
     response = chat_job(client, headers, max_tokens=4000)
     assert response.status_code == 402
     assert response.json["error"]["code"] == "insufficient_credits"
     assert Job.select().count() == 0
-    assert ledger.get_balance(user.id).held == 0
+    assert balance(app, user).held == 0
 
 
-def test_unverified_user_cannot_spend(client, settings) -> None:
+def test_unverified_user_cannot_spend(app, client, settings) -> None:
     user = create_user(verified=False)
-    fund(user, 1_000_000)
+    fund(app, user, 1_000_000)
     response = chat_job(client, auth_headers(user, settings.SECRET_KEY))
     assert response.status_code == 403
     assert response.json["error"]["code"] == "email_not_verified"
@@ -87,7 +88,7 @@ def test_bad_bodies_are_422_naming_the_field(client, user_headers) -> None:
     assert Job.select().count() == 0
 
 
-def test_quote_places_nothing(client, funded_user, user_headers) -> None:
+def test_quote_places_nothing(app, client, funded_user, user_headers) -> None:
     response = client.post("/api/jobs/quote", json={
         "type": "chat", "model": "local-echo", "max_tokens": 100,
         "messages": [{"role": "user", "content": "how much?"}]}, headers=user_headers)
@@ -95,7 +96,7 @@ def test_quote_places_nothing(client, funded_user, user_headers) -> None:
     body = response.json
     assert body["hold_credits"] > 0 and body["max_tokens"] == 100
     assert set(body["price"]) == {"input_per_mtok_credits", "output_per_mtok_credits"}
-    assert ledger.get_balance(funded_user.id).held == 0
+    assert balance(app, funded_user).held == 0
     assert Job.select().count() == 0
 
 

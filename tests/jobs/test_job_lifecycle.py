@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import threading
 
-import dramatiq
-
 from app.models.jobs import Job, UsageRecord
 from app.services import ledger
 from tests.factories import auth_headers, create_user
-from tests.jobs.conftest import chat_job, fund, token_of, wait_done, ws_events
+from tests.jobs.conftest import balance, chat_job, fund, token_of, wait_done, ws_events
 
 
-def _ledger_consistent(user_id: int) -> None:
-    from app.models.ledger import LedgerEntry
+def _ledger_consistent(app, user) -> None:
+    from app.services.ledger.checker import check_ledger
 
-    balance = ledger.get_balance(user_id)
-    total = sum(e.amount_credits for e in LedgerEntry.select().join_from(
-        LedgerEntry, LedgerEntry.account).where(LedgerEntry.account.user == user_id))
-    assert balance.balance == total
-    assert balance.held == 0 and balance.available == balance.balance
+    with app.app_context():
+        assert check_ledger().violations == []
+    now = balance(app, user)
+    assert now.held == 0 and now.available == now.balance
 
 
 def test_fifty_concurrent_jobs_only_the_affordable_ones_run(client, hub, app, settings) -> None:
@@ -28,7 +25,7 @@ def test_fifty_concurrent_jobs_only_the_affordable_ones_run(client, hub, app, se
     quote = client.post("/api/jobs/quote", json={
         "type": "chat", "model": "local-echo", "max_tokens": 64,
         "messages": [{"role": "user", "content": "go"}]}, headers=headers).json
-    fund(user, quote["hold_credits"] * 20)
+    fund(app, user, quote["hold_credits"] * 20)
     statuses: list[int] = []
     ids: list[str] = []
     lock = threading.Lock()
@@ -51,10 +48,10 @@ def test_fifty_concurrent_jobs_only_the_affordable_ones_run(client, hub, app, se
     for job_id in ids:
         assert wait_done(client, headers, job_id, hub)["status"] == "succeeded"
     assert Job.select().count() == 20
-    _ledger_consistent(user.id)
+    _ledger_consistent(app, user)
 
 
-def test_duplicate_message_delivery_settles_once(client, hub, funded_user, user_headers) -> None:
+def test_duplicate_message_delivery_settles_once(app, client, hub, funded_user, user_headers) -> None:
     from app.tasks.generation import run_chat_job
 
     job_id = chat_job(client, user_headers, "deliver me twice").json["id"]
@@ -62,36 +59,40 @@ def test_duplicate_message_delivery_settles_once(client, hub, funded_user, user_
     job = wait_done(client, user_headers, job_id, hub)
     assert job["status"] == "succeeded"
     assert UsageRecord.select().where(UsageRecord.job == job_id).count() == 1
-    assert ledger.get_balance(funded_user.id).held == 0
-    _ledger_consistent(funded_user.id)
+    assert balance(app, funded_user).held == 0
+    _ledger_consistent(app, funded_user)
 
 
-def test_cancel_while_queued_releases_the_whole_hold(client, app, settings) -> None:
-    """No worker consumes this app's queue (an isolated queue prefix): the job stays queued."""
+def test_cancel_while_queued_releases_the_whole_hold(app, settings) -> None:
+    """No worker consumes this app's queues (their own prefix): the job stays queued."""
     from app import create_app
+    from tests.conftest import QUEUE_PREFIX
     from tests.jobs.conftest import job_settings
 
-    isolated = create_app(job_settings(HUB_QUEUE_PREFIX="isolated."))
+    prefix = f"{QUEUE_PREFIX}idle."
+    idle_hub = create_app(job_settings(HUB_QUEUE_PREFIX=prefix))
     user = create_user()
-    fund(user, 1_000_000)
+    fund(app, user, 1_000_000)
     headers = auth_headers(user, settings.SECRET_KEY)
-    with isolated.test_client() as c:
-        job_id = chat_job(c, headers).json["id"]
-        assert ledger.get_balance(user.id).held > 0
-        canceled = c.post(f"/api/jobs/{job_id}/cancel", headers=headers)
-        assert canceled.status_code == 200
-        assert canceled.json["status"] == "canceled"
-        assert canceled.json["cost_credits"] == 0
-        again = c.post(f"/api/jobs/{job_id}/cancel", headers=headers)
-        assert again.status_code == 409 and again.json["error"]["code"] == "job_finished"
-    assert ledger.get_balance(user.id).held == 0
-    assert ledger.get_balance(user.id).balance == 1_000_000
-    broker = isolated.extensions["hub"].broker
-    broker.channel.queue_purge("isolated.chat") if hasattr(broker, "channel") else None
-    dramatiq.get_broker()
+    try:
+        with idle_hub.test_client() as c:
+            job_id = chat_job(c, headers).json["id"]
+            assert balance(app, user).held > 0
+            canceled = c.post(f"/api/jobs/{job_id}/cancel", headers=headers)
+            assert canceled.status_code == 200
+            assert canceled.json["status"] == "canceled"
+            assert canceled.json["cost_credits"] == 0
+            again = c.post(f"/api/jobs/{job_id}/cancel", headers=headers)
+            assert again.status_code == 409 and again.json["error"]["code"] == "job_finished"
+    finally:
+        channel = idle_hub.extensions["hub"].broker.channel
+        channel.queue_delete(f"{prefix}chat")
+    assert balance(app, user).held == 0
+    assert balance(app, user).balance == 1_000_000
+    _ledger_consistent(app, user)
 
 
-def test_video_job_reports_progress_and_serves_the_file(client, hub, funded_user,
+def test_video_job_reports_progress_and_serves_the_file(app, client, hub, funded_user,
                                                        user_headers) -> None:
     created = client.post("/api/jobs", json={"type": "video", "model": "local-video",
                                              "prompt": "a calm sea", "seconds": 4},
@@ -108,4 +109,4 @@ def test_video_job_reports_progress_and_serves_the_file(client, hub, funded_user
     assert content.status_code == 200 and content.mimetype == "video/mp4"
     assert len(content.data) == job["result"]["bytes"] > 0
     assert job["cost_credits"] > 0
-    _ledger_consistent(funded_user.id)
+    _ledger_consistent(app, funded_user)
