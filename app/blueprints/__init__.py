@@ -7,14 +7,14 @@ from apiflask import APIFlask
 
 def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.admin_credits import bp as admin_credits_bp
+    from app.blueprints.anthropic_compat import bp as anthropic_bp
     from app.blueprints.credits import bp as credits_bp
     from app.blueprints.docs import bp as docs_bp
-    from app.blueprints.models import bp as models_bp
-    from app.blueprints.ops import bp as ops_bp
     from app.blueprints.jobs import bp as jobs_bp
-    from app.blueprints.ws import bp as ws_bp
+    from app.blueprints.models import bp as models_bp
     from app.blueprints.openai_compat import bp as openai_bp
-    from app.blueprints.anthropic_compat import bp as anthropic_bp
+    from app.blueprints.ops import bp as ops_bp
+    from app.blueprints.ws import bp as ws_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(docs_bp)

@@ -25,6 +25,9 @@ from app.services.runtime import current_events, current_settings
 log = structlog.get_logger(__name__)
 
 
+CANCELED_WHILE_QUEUED = "canceled-while-queued"  # the owner token of a job no worker ran
+
+
 class JobNotFound(NotFound):
     """No such job."""
 
@@ -197,7 +200,7 @@ def cancel_job(job_id: str, *, user: User) -> Job:
     if job.status not in ACTIVE_STATUSES:
         raise JobAlreadyFinished(f"the job has already {job.status}")
     claimed = (Job.update(status="running", outcome="canceled", started_at=utcnow(),
-                          worker_token="canceled-while-queued")
+                          worker_token=CANCELED_WHILE_QUEUED)
                .where((Job.id == job.id) & (Job.status == "queued")).execute())
     if claimed:
         from app.services.job_runner import finish_canceled_before_start

@@ -1,5 +1,7 @@
 """Dramatiq actors. Importing this package declares every actor (see `app.queue.hub_actor`)."""
 
 import app.tasks.ledger  # noqa: F401
-from app.tasks import ops  # noqa: F401
-from app.tasks import generation  # noqa: F401
+from app.tasks import (
+    generation,  # noqa: F401
+    ops,  # noqa: F401
+)

@@ -12,29 +12,51 @@ import pytest
 import websocket
 from werkzeug.serving import make_server
 
-from app import create_app
 from app.services import ledger
 from tests.conftest import make_settings
 from tests.factories import auth_headers, create_user
+from tests.fake_upstream import FakeUpstream
 from tests.workers import dramatiq_workers
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672/"
-JOB_SETTINGS = {"BROKER_URL": BROKER, "HUB_JOB_LEASE_S": 3, "HUB_EVENT_TTL_S": 600}
+UPSTREAM = FakeUpstream()  # one fake OpenAI/Anthropic for the session: the workers call it
+JOB_SETTINGS = {"BROKER_URL": BROKER, "HUB_JOB_LEASE_S": 3, "HUB_EVENT_TTL_S": 600,
+                "HUB_PROVIDER_RETRY_INITIAL_S": 0.01, "HUB_PROVIDER_RETRY_MAX_S": 0.05,
+                "HUB_LOCAL_TOKEN_DELAY_S": 0.001}
 
 
 def job_settings(**overrides: object):
-    return make_settings(**(JOB_SETTINGS | overrides))
+    upstream = {"OPENAI_API_KEY": UPSTREAM.api_key, "OPENAI_BASE_URL": UPSTREAM.openai_base_url,
+                "ANTHROPIC_API_KEY": UPSTREAM.api_key,
+                "ANTHROPIC_BASE_URL": UPSTREAM.anthropic_base_url}
+    return make_settings(**(JOB_SETTINGS | upstream | overrides))
 
 
 @pytest.fixture(scope="session")
-def job_workers(migrated_database) -> Iterator[None]:
+def fake_upstream_server() -> Iterator[FakeUpstream]:
+    UPSTREAM.start()
+    yield UPSTREAM
+    UPSTREAM.stop()
+
+
+@pytest.fixture
+def upstream(fake_upstream_server) -> Iterator[FakeUpstream]:
+    """The session's fake upstream, reset to 5 fast chunks and no faults for each test."""
+    fake_upstream_server.reset()
+    fake_upstream_server.chunk_count, fake_upstream_server.chunk_delay_s = 5, 0.0
+    yield fake_upstream_server
+    fake_upstream_server.reset()
+
+
+@pytest.fixture(scope="session")
+def job_workers(migrated_database, fake_upstream_server) -> Iterator[None]:
     """One pool of worker processes for the whole session (tables are truncated per test)."""
     with dramatiq_workers(job_settings(), processes=1, threads=8) as proc:
         yield proc
 
 
 @pytest.fixture
-def settings(migrated_database):
+def settings(migrated_database, fake_upstream_server):
     return job_settings()
 
 
@@ -111,3 +133,15 @@ def wait_done(client, headers, job_id: str, base_url: str) -> dict:
     events, _ = ws_events(base_url, job_id, token_of(headers))
     assert events and events[-1]["type"] == "done"
     return client.get(f"/api/jobs/{job_id}", headers=headers).json
+
+
+def wait_until_finished(app, job_id: str, timeout_s: float = 30):
+    """Follow the job's event stream to `done` (no polling of the database), return the row."""
+    from app.models.jobs import Job
+    from app.services.relay import follow
+
+    with app.app_context():
+        for event in follow(job_id, idle_timeout_s=timeout_s):
+            if event is not None and event.type == "done":
+                break
+        return Job.get_by_id(job_id)

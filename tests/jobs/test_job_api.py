@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from app.models.jobs import Job
 from app.providers import pricing
-from app.services import ledger
 from tests.factories import auth_headers, create_user
 from tests.jobs.conftest import balance, chat_job, fund, token_of, wait_done, ws_events
 
