@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     register_runtime(app, settings)
     register_error_handlers(app)
     register_blueprints(app)
+    register_security(app, settings)
     register_cli(app)
     return app
 
@@ -84,6 +85,12 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints import register_blueprints as register
 
     register(app)
+
+
+def register_security(app: APIFlask, settings: Settings) -> None:
+    from app.security.setup import init_security
+
+    init_security(app, settings)
 
 
 def register_cli(app: APIFlask) -> None:
