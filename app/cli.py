@@ -40,4 +40,8 @@ def db_migrate(name: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from app.accounts_cli import keys_cli, users_cli
+
     app.cli.add_command(db_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(keys_cli)

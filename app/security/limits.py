@@ -67,8 +67,9 @@ def storage_uri(settings: Settings) -> str:
 
 
 def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
-    app.config.update(RATELIMIT_HEADERS_ENABLED=True, RATELIMIT_STORAGE_URI=storage_uri(settings),
-                      RATELIMIT_KEY_PREFIX=f"{settings.HUB_REDIS_PREFIX}limits")
+    app.config.update(RATELIMIT_HEADERS_ENABLED=True, RATELIMIT_STORAGE_URI=storage_uri(settings))
+    if settings.REDIS_URL:  # keys read "<HUB_REDIS_PREFIX>limits:LIMITER/<caller>/<bucket>/…"
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": f"{settings.HUB_REDIS_PREFIX}limits"}
     limiter = Limiter(
         key_func=client_ip,
         # One budget per caller across every API route (keyed by API key or user, not IP).
@@ -80,10 +81,11 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
         in_memory_fallback_enabled=True,
     )
     limiter.init_app(app)
-    for view in list(app.view_functions.values()):
+    for endpoint, view in list(app.view_functions.items()):
         bucket = getattr(view, "_hub_rate_limit", None)
-        if bucket is not None:
-            limiter.shared_limit(getattr(settings, BUCKET_SETTINGS[bucket]), scope=bucket,
-                                 key_func=client_ip, methods=["POST"])(view)
+        if bucket is not None:  # the wrapper checks the bucket when the view is called
+            app.view_functions[endpoint] = limiter.shared_limit(
+                getattr(settings, BUCKET_SETTINGS[bucket]), scope=bucket, key_func=client_ip,
+                methods=["POST"])(view)
     app.extensions[EXTENSION_KEY] = limiter
     return limiter
