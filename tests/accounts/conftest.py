@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app.embedded import start_embedded_worker
-from tests.conftest import make_settings
+from tests.conftest import _truncate_all_tables, make_settings
 
 PASSWORD = "correct horse battery staple"
 
@@ -97,3 +97,10 @@ def worker(app):
         yield running
     finally:
         running.worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables_after(migrated_database) -> Iterator[None]:
+    """Tests here build extra apps beside the `app` fixture: empty the tables after each."""
+    yield
+    _truncate_all_tables()
