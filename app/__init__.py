@@ -45,6 +45,7 @@ def configure_app(app: APIFlask, settings: Settings) -> None:
         SWAGGER_UI_STANDALONE_PRESET_JS=f"{SWAGGER_UI_STATIC}/swagger-ui-standalone-preset.js",
         DOCS_FAVICON=f"{SWAGGER_UI_STATIC}/favicon-32x32.png",
         VALIDATION_ERROR_STATUS_CODE=422,
+        OPENAPI_VERSION="3.0.3",  # the bundled Swagger UI (4.15) cannot render OpenAPI 3.1
     )
 
 

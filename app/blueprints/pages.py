@@ -13,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -87,6 +88,13 @@ def _render(template: str, **context: Any) -> str:
 
 def _fail(error: HubError) -> None:
     flash(error.message, "danger")
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon() -> Response:
+    return send_from_directory(current_app.static_folder, "favicon.svg",
+                               mimetype="image/svg+xml", max_age=86_400)
 
 
 @bp.get("/")
