@@ -25,8 +25,11 @@ def _presented_key() -> str | None:
 
 def authenticate_api_key() -> Principal | None:
     token = _presented_key()
-    if token is None:
-        return None
+    return None if token is None else principal_from_api_key(token)
+
+
+def principal_from_api_key(token: str) -> Principal:
+    """The caller a hub API key names; Unauthorized if unknown, revoked or expired."""
     key = api_keys.find_key(token)
     if key is None:
         raise Unauthorized("the API key is not valid or was revoked")

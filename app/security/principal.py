@@ -40,12 +40,10 @@ def bearer_token() -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _jwt_authenticator() -> Principal | None:
+def principal_from_access_token(token: str) -> Principal:
+    """The caller an access token names; Unauthorized if forged, expired or revoked."""
     from app.security.revocation import current_revocations
 
-    token = bearer_token()
-    if token is None or token.count(".") != 2:
-        return None
     claims = decode_access_token(token, key=current_settings().SECRET_KEY)
     if current_revocations().is_revoked(claims.jti):
         raise Unauthorized("the access token was revoked; sign in again")
@@ -56,6 +54,23 @@ def _jwt_authenticator() -> Principal | None:
         raise Unauthorized("the access token was revoked; sign in again")
     return Principal(user=user, via="jwt", token_id=claims.jti,
                      extra={"expires_at": claims.expires_at, "family": claims.family})
+
+
+def principal_from_credential(token: str) -> Principal:
+    """An access token or a hub API key sent outside HTTP headers (a WebSocket's first message)."""
+    from app.security.api_key_auth import principal_from_api_key
+    from app.services.api_keys import looks_like_key
+
+    if looks_like_key(token):
+        return principal_from_api_key(token)
+    return principal_from_access_token(token)
+
+
+def _jwt_authenticator() -> Principal | None:
+    token = bearer_token()
+    if token is None or token.count(".") != 2:
+        return None
+    return principal_from_access_token(token)
 
 
 def _api_key_authenticator() -> Principal | None:

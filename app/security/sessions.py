@@ -26,6 +26,7 @@ csrf = CSRFProtect()
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_EXEMPT_PREFIXES = ("/api/", "/v1/", "/ws/")  # token-authenticated; see authenticate_session
+SESSION_API_PREFIXES = ("/api/", "/ws/")  # the dashboard's calls and its WebSockets; never /v1
 
 
 @login_manager.user_loader
@@ -90,8 +91,8 @@ def end_session() -> None:
 
 
 def authenticate_session() -> Principal | None:
-    """The signed-in page user, for the dashboard's calls to /api (never /v1)."""
-    if not request.path.startswith("/api/") or "Authorization" in request.headers:
+    """The signed-in page user, for the dashboard's calls to /api and /ws (never /v1)."""
+    if not request.path.startswith(SESSION_API_PREFIXES) or "Authorization" in request.headers:
         return None
     if not current_user.is_authenticated:
         return None

@@ -110,10 +110,8 @@ def register(email: str, password: str, name: str) -> None:
 
 def verify_email(email: str, code: str) -> User:
     user = User.get_or_none(User.email == _lookup_email(email))
-    if user is None:
+    if user is None or user.is_verified:  # alike: no hint whether the address has an account
         raise email_codes.InvalidCode()
-    if user.is_verified:
-        return user
     email_codes.consume_code(user, code)
     User.update(email_verified_at=utcnow()).where(User.id == user.id).execute()
     user.email_verified_at = utcnow()

@@ -124,3 +124,9 @@ def test_resend_is_throttled_to_one_a_minute(client, mailbox, worker) -> None:
     assert first == second or stale.json["error"]["code"] == "invalid_code"
     ok = client.post("/api/auth/verify-email", json={"email": user.email, "code": second})
     assert ok.status_code == 200
+
+
+def test_verified_account_answers_like_a_wrong_code(client) -> None:
+    user = user_with_password()  # verified
+    response = client.post("/api/auth/verify-email", json={"email": user.email, "code": "123456"})
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_code"

@@ -125,3 +125,20 @@ def test_logout_needs_an_access_token_not_a_key(client) -> None:
     key = client.post("/api/keys", json={"name": "ci"}, headers=bearer(token)).json["key"]
     response = client.post("/api/auth/logout", headers=bearer(key), json={})
     assert response.status_code == 401
+
+
+def test_credentials_outside_headers_resolve_like_bearer_ones(app, client) -> None:
+    """A WebSocket's first message carries an access token or API key as a string."""
+    import pytest
+
+    from app.security import Unauthorized, principal_from_credential
+
+    user = user_with_password()
+    pair = login(client, user.email).json
+    key = client.post("/api/keys", json={"name": "ws"},
+                      headers=bearer(pair["access_token"])).json["key"]
+    with app.test_request_context("/ws/jobs/1"):
+        assert principal_from_credential(pair["access_token"]).via == "jwt"
+        assert principal_from_credential(key).api_key is not None
+        with pytest.raises(Unauthorized):
+            principal_from_credential("not-a-credential")
