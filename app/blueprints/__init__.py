@@ -10,8 +10,8 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.api_keys import bp as api_keys_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.docs import bp as docs_bp
-    from app.blueprints.models import bp as models_bp
     from app.blueprints.google import bp as google_bp
+    from app.blueprints.models import bp as models_bp
     from app.blueprints.ops import bp as ops_bp
     from app.blueprints.pages import bp as pages_bp
 
