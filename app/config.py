@@ -154,6 +154,53 @@ class Settings(BaseSettings):
     def log_json(self) -> bool:
         return self.HUB_LOG_JSON if self.HUB_LOG_JSON is not None else self.HUB_ENV == "production"
 
+    # --- accounts and security -------------------------------------------------------------
+    HUB_PUBLIC_URL: str = ""  # the hub's own origin, used in mailed links; default loopback:PORT
+    HUB_ACCESS_TOKEN_TTL_S: int = Field(default=15 * 60, ge=30)
+    HUB_REFRESH_TOKEN_TTL_S: int = Field(default=30 * 86400, ge=60)
+    HUB_REMEMBER_ME_DAYS: int = Field(default=30, ge=1)
+    HUB_API_KEY_ROTATION_GRACE_S: int = Field(default=0, ge=0)
+    HUB_RATE_LIMIT_LOGIN: str = "10/minute;50/hour"
+    HUB_RATE_LIMIT_REGISTER: str = "5/minute;20/hour"
+    HUB_RATE_LIMIT_PASSWORD_FORGOT: str = "5/minute;20/hour"  # noqa: S105 — a rate
+    HUB_RATE_LIMIT_OTP: str = "10/minute;50/hour"
+    HUB_RATE_LIMIT_API: str = "600/minute"
+    HUB_TRUSTED_PROXY_COUNT: int = Field(default=0, ge=0)
+    SMTP_URL: str = ""
+    HUB_SMTP_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    HUB_MAIL_FROM: str = "Smart AI Hub <no-reply@localhost>"
+    GOOGLE_CLIENT_ID: str = ""
+    GOOGLE_CLIENT_SECRET: str = ""
+    GOOGLE_DISCOVERY_URL: str = "https://accounts.google.com/.well-known/openid-configuration"
+    HUB_TOTP_ISSUER: str = "Smart AI Hub"
+
+    @field_validator("HUB_RATE_LIMIT_LOGIN", "HUB_RATE_LIMIT_REGISTER",
+                     "HUB_RATE_LIMIT_PASSWORD_FORGOT", "HUB_RATE_LIMIT_OTP", "HUB_RATE_LIMIT_API")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be a rate like '10/minute' or '10/minute;50/hour'") from None
+        return value
+
+    @field_validator("SMTP_URL")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value and urlparse(value).scheme not in {"smtp", "smtps", "smtp+starttls"}:
+            raise ValueError("must start with smtp://, smtp+starttls:// or smtps://")
+        return value
+
+    @property
+    def public_url(self) -> str:
+        return (self.HUB_PUBLIC_URL or f"http://127.0.0.1:{self.PORT}").rstrip("/")
+
+    @property
+    def google_enabled(self) -> bool:
+        return bool(self.GOOGLE_CLIENT_ID and self.GOOGLE_CLIENT_SECRET)
+
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment plus `overrides`; raise ConfigError naming the variable."""

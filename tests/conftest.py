@@ -140,3 +140,14 @@ def _forget_cached_balances(redis_client: redis_lib.Redis) -> Iterator[None]:
     keys = list(redis_client.scan_iter(match=f"{REDIS_PREFIX}ledger:balance:*", count=1000))
     if keys:
         redis_client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request) -> Iterator[None]:
+    """Each test starts with empty rate-limit counters (they live in this run's Redis prefix)."""
+    yield
+    if "redis_client" in request.fixturenames or "migrated_database" in request.fixturenames \
+            or "app" in request.fixturenames:
+        client = request.getfixturevalue("redis_client")
+        for key in client.scan_iter(match=f"{REDIS_PREFIX}limits*", count=1000):
+            client.delete(key)

@@ -20,7 +20,7 @@ from app.events import InvalidEventId
 from app.extensions import sock
 from app.models.jobs import Job
 from app.security import authenticate
-from app.security.credentials import principal_from_credential
+from app.security.principal import principal_from_credential
 from app.services import jobs
 from app.services.runtime import current_events, current_settings
 
@@ -66,10 +66,10 @@ def _authenticate(ws: Any, pending: list[dict]):
             continue
         if message["type"] != "auth" or not isinstance(message.get("token"), str):
             raise _Close(CLOSE_UNAUTHENTICATED, "send {\"type\": \"auth\", \"token\": ...} first")
-        principal = principal_from_credential(message["token"])
-        if principal is None:
-            raise _Close(CLOSE_UNAUTHENTICATED, "the token is not valid")
-        return principal
+        try:
+            return principal_from_credential(message["token"])
+        except HubError:
+            raise _Close(CLOSE_UNAUTHENTICATED, "the token is not valid") from None
 
 
 def _stream(ws: Any, job: Job, user: Any, after_id: str, pending: list[dict]) -> None:

@@ -3,6 +3,14 @@ so migrations can be generated from one place."""
 
 from __future__ import annotations
 
+from app.models.accounts import (
+    EmailCode,
+    OAuthIdentity,
+    PasswordResetToken,
+    RecoveryCode,
+    RefreshToken,
+)
+from app.models.api_keys import ApiKey
 from app.models.audit import AuditLogEntry
 from app.models.base import BaseModel
 from app.models.jobs import Job, UsageRecord
@@ -16,3 +24,5 @@ __all__ += ["ModelPrice"]
 __all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
 __all__ += ["AuditLogEntry"]
 __all__ += ["Job", "UsageRecord"]
+__all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "OAuthIdentity"]
+__all__ += ["ApiKey"]

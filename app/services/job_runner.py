@@ -220,10 +220,10 @@ def settle_recorded(job: Job) -> None:
         if not shown:
             return
         inserted = _record_usage(job, charged, finished_at)
-        if inserted and job.api_key_id is not None and charged:
+        if inserted and job.api_key_id is not None and charged != job.hold_credits:
             from app.services.api_keys import record_key_spend
 
-            record_key_spend(job.api_key_id, charged)
+            record_key_spend(job.api_key_id, charged - job.hold_credits)  # give back the rest
     events = current_events()
     events.append(job.id, "usage", {"usage": _usage_of(job), "cost_credits": charged,
                                     "finish_reason": job.finish_reason,

@@ -117,10 +117,11 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
     job_id = new_job_id()
     within = None
     if api_key_id is not None:
-        from app.services.api_keys import check_key_limits
+        from app.services.api_keys import check_key_limits, record_key_spend
 
-        def within() -> None:
+        def within() -> None:  # inside the hold's transaction: the key row stays locked
             check_key_limits(api_key_id, spec.model, q.hold_credits)
+            record_key_spend(api_key_id, q.hold_credits)  # reserved; the unused part comes back
 
     hold = ledger.place_hold(user.id, q.hold_credits, idempotency_key=f"job:{job_id}:hold",
                              purpose=f"{spec.type}_job", reference=job_id,
