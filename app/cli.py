@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app import migrations
+from app.cli_ledger import register as register_ledger_cli
 
 db_cli = AppGroup("db", help="Database schema migrations.")
 
@@ -47,3 +48,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(prices_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(keys_cli)
+    register_ledger_cli(app.cli)

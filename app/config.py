@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     HUB_ADMIN_EMAIL: str = ""
     HUB_ADMIN_PASSWORD: str = ""
     SENTRY_DSN: str = ""
+    # --- credits and the ledger ---
+    HUB_BALANCE_CACHE_TTL_S: int = Field(default=60, ge=1)
 
     # --- AI providers and the router (app/providers/) ---------------------------------------
     OPENAI_API_KEY: str = ""

@@ -7,8 +7,10 @@ from apiflask import APIFlask
 
 def register_blueprints(app: APIFlask) -> None:
     from app.admin import init_admin
+    from app.blueprints.admin_credits import bp as admin_credits_bp
     from app.blueprints.api_keys import bp as api_keys_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.credits import bp as credits_bp
     from app.blueprints.docs import bp as docs_bp
     from app.blueprints.google import bp as google_bp
     from app.blueprints.models import bp as models_bp
@@ -23,3 +25,5 @@ def register_blueprints(app: APIFlask) -> None:
     app.register_blueprint(google_bp)
     app.register_blueprint(pages_bp)
     init_admin(app)
+    app.register_blueprint(credits_bp)
+    app.register_blueprint(admin_credits_bp)

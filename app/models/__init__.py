@@ -19,3 +19,9 @@ __all__ = ["BaseModel", "User"]
 __all__ += ["ModelPrice"]
 __all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "OAuthIdentity"]
 __all__ += ["ApiKey"]
+from app.models.audit import AuditLogEntry
+from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
+from app.models.promo import PromoCode, PromoRedemption
+
+__all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
+__all__ += ["AuditLogEntry"]

@@ -1,5 +1,6 @@
 """Dramatiq actors. Importing this package declares every actor (see `app.queue.hub_actor`)."""
 
+import app.tasks.ledger  # noqa: F401
 from app.tasks import (
     accounts,  # noqa: F401
     mail,  # noqa: F401
