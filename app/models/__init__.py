@@ -11,17 +11,16 @@ from app.models.accounts import (
     RefreshToken,
 )
 from app.models.api_keys import ApiKey
+from app.models.audit import AuditLogEntry
 from app.models.base import BaseModel
+from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.pricing import ModelPrice
+from app.models.promo import PromoCode, PromoRedemption
 from app.models.users import User
 
 __all__ = ["BaseModel", "User"]
 __all__ += ["ModelPrice"]
 __all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "OAuthIdentity"]
 __all__ += ["ApiKey"]
-from app.models.audit import AuditLogEntry
-from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
-from app.models.promo import PromoCode, PromoRedemption
-
 __all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
 __all__ += ["AuditLogEntry"]
