@@ -46,6 +46,6 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(db_cli)
     app.cli.add_command(prices_cli)
-    register_ledger_cli(app.cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(keys_cli)
+    register_ledger_cli(app.cli)

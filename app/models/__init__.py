@@ -21,8 +21,8 @@ from app.models.users import User
 
 __all__ = ["BaseModel", "User"]
 __all__ += ["ModelPrice"]
+__all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "OAuthIdentity"]
+__all__ += ["ApiKey"]
 __all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
 __all__ += ["AuditLogEntry"]
 __all__ += ["Job", "UsageRecord"]
-__all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "OAuthIdentity"]
-__all__ += ["ApiKey"]

@@ -121,11 +121,13 @@ def run_chat_job(job_id: str) -> None:
 
     run.upstream_started_at = time.perf_counter()
     try:
-        for batch in pump(source, stop=stop):
+        for batch in pump(source, stop=stop, on_idle=run.heartbeat):
             text = "".join(item.text for item in batch if isinstance(item, TextDelta))
             usage = next((item for item in batch if isinstance(item, Usage)), usage)
             if text:
                 _deliver(run, text)
+            if not run.lost:
+                run.heartbeat()
             if run.lost:
                 stop.set()
                 log.warning("job_lease_lost", job_id=job.id)
@@ -134,7 +136,6 @@ def run_chat_job(job_id: str) -> None:
                 stop.set()
                 outcome = "canceled"
                 break
-            run.heartbeat()
     except ProviderError as exc:
         outcome, error = "failed", {"code": exc.code, "message": exc.message}
     except TimeLimitExceeded:
@@ -146,14 +147,18 @@ def run_chat_job(job_id: str) -> None:
 
 
 def _deliver(run: Run, text: str) -> None:
-    """Record delivery before the event is visible, so a dead run is never retried after it."""
+    """Record delivery before the event is visible, so a dead run is never retried after it
+    (and a run that lost the job to another never shows its text)."""
     first = run.delivered_chars == 0
+    if first:
+        owned = (Job.update(delivered_chars=len(text), first_token_at=utcnow(),
+                            provider=run.provider.get("name"), channel=run.provider.get("channel"))
+                 .where((Job.id == run.job.id) & (Job.worker_token == run.token)).execute())
+        if not owned:
+            run.lost = True
+            return
     run.delivered_chars += len(text)
     run.text.append(text)
-    if first:
-        (Job.update(delivered_chars=run.delivered_chars, first_token_at=utcnow(),
-                    provider=run.provider.get("name"), channel=run.provider.get("channel"))
-         .where((Job.id == run.job.id) & (Job.worker_token == run.token)).execute())
     data = {"text": text}
     if first:  # lets the web side tell the hub's own latency from the provider's
         data["upstream_ttft_ms"] = run.upstream_ms()

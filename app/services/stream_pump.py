@@ -23,8 +23,13 @@ class _Failure:
         self.error = error
 
 
-def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event) -> Iterator[list[Any]]:
-    """Yield lists of items from `source()`; re-raise its error after the items before it."""
+def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
+         on_idle: Callable[[], None] | None = None) -> Iterator[list[Any]]:
+    """Yield lists of items from `source()`; re-raise its error after the items before it.
+
+    `on_idle` runs on the consumer's thread whenever nothing arrived for POLL_S (a lease
+    heartbeat while the provider thinks about its first token).
+    """
     items: queue.Queue = queue.Queue()
 
     def produce() -> None:
@@ -45,6 +50,8 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event) -> Itera
             try:
                 first = items.get(timeout=POLL_S)
             except queue.Empty:
+                if on_idle is not None:
+                    on_idle()
                 continue
             batch = [first]
             while True:

@@ -221,3 +221,23 @@ def test_the_openapi_document_lists_the_credits_routes(client) -> None:
         assert path in paths, path
     assert "text/csv" in paths["/api/credits/transactions.csv"]["get"]["responses"]["200"][
         "content"]
+
+
+def test_pages_break_ties_between_entries_of_the_same_instant_by_id(client, funded) -> None:
+    user = funded(100)
+    same_instant = utcnow() + timedelta(seconds=1)
+    LedgerEntry.insert_many([
+        {"account": user.id, "amount_credits": -1, "kind": "usage", "balance_after": 99 - i,
+         "held_after": 0, "idempotency_key": f"tie{i}", "created_at": same_instant}
+        for i in range(7)]).execute()
+    headers, seen, cursor = _headers(user), [], ""
+
+    while True:
+        page = client.get(f"/api/credits/transactions?limit=3{cursor}", headers=headers).json
+        seen += [item["id"] for item in page["items"]]
+        if not page["next_cursor"]:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+
+    assert len(seen) == len(set(seen)) == 8
+    assert seen[:7] == sorted(seen[:7], reverse=True)

@@ -93,10 +93,13 @@ def test_readers_racing_writers_never_see_an_older_balance_after_a_write(threade
 
 def test_an_unreachable_redis_falls_back_to_the_database(funded) -> None:
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     user = funded(500)
-    dead = RedisBalanceCache(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5),
-                             prefix="x:")
+    client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5,
+                         retry=Retry(NoBackoff(), 0))
+    dead = RedisBalanceCache(client, prefix="x:")
     assert dead.get(user.id, lambda: load_balance(user.id)).balance == 500
     dead.invalidate(user.id)  # logged, not raised: the write it follows is committed
     dead.store(user.id, "0", load_balance(user.id))

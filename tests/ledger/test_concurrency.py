@@ -143,3 +143,19 @@ def test_debits_and_holds_racing_on_one_account_stay_exact(threaded_app) -> None
     balance = ledger.get_balance(user.id)
     assert (balance.balance, balance.held) == (1_000 + charged, 0)
     assert check_ledger().ok
+
+
+def test_one_hold_key_raced_from_two_accounts_holds_once(threaded_app) -> None:
+    users = [create_user(), create_user()]
+    for user in users:
+        ledger.credit(user.id, 1_000, kind="purchase", idempotency_key=f"buy{user.id}")
+
+    results = run_concurrently(threaded_app, 20, lambda i: ledger.place_hold(
+        users[i % 2].id, 100, idempotency_key="job:shared", purpose="chat"))
+
+    holds = [r for r in results if isinstance(r, ledger.HoldResult)]
+    assert sorted(h.replayed for h in holds) == [False] + [True] * (len(holds) - 1)
+    assert len({h.hold_id for h in holds}) == 1
+    assert _outcomes(results) == {"HoldResult": 10, "IdempotencyKeyReused": 10}
+    assert sum(ledger.get_balance(u.id).held for u in users) == 100
+    assert check_ledger().ok

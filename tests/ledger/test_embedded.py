@@ -59,8 +59,9 @@ def test_basic_flows_on_sqlite(embedded) -> None:
 
 def test_history_api_on_sqlite(embedded) -> None:
     user = create_user()
-    for i in range(7):
+    for i in range(6):
         ledger.credit(user.id, i + 1, kind="purchase", idempotency_key=f"k{i}")
+    ledger.debit(user.id, 5, kind="usage", idempotency_key="spend")
     headers = auth_headers(user, make_settings().SECRET_KEY)
     client = embedded.test_client()
 
@@ -70,9 +71,9 @@ def test_history_api_on_sqlite(embedded) -> None:
     usage = client.get("/api/credits/usage?days=3", headers=headers).json
 
     amounts = [i["amount_credits"] for i in first["items"] + second["items"]]
-    assert amounts == [7, 6, 5, 4, 3, 2, 1] and second["next_cursor"] is None
-    assert [d["usage_credits"] for d in usage["items"]] == [0, 0, 0]
-    assert client.get("/api/credits/balance", headers=headers).json["balance"] == 28
+    assert amounts == [-5, 6, 5, 4, 3, 2, 1] and second["next_cursor"] is None
+    assert [d["usage_credits"] for d in usage["items"]] == [0, 0, 5]
+    assert client.get("/api/credits/balance", headers=headers).json["balance"] == 16
 
 
 def test_the_periodic_actor_releases_expired_holds_through_the_queue(embedded) -> None:

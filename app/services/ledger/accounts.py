@@ -24,22 +24,26 @@ def load_balance(user_id: int) -> Balance:
     return Balance.of(*row) if row else Balance.of(0, 0)
 
 
-def open_account(user_id: int) -> CreditAccount:
-    """Lock the user's account, creating it on the first movement.
+def create_account(user_id: int) -> None:
+    """Create the user's account if it does not exist yet.
 
-    Race-free: concurrent first movements both try `INSERT … ON CONFLICT DO NOTHING` on the
-    primary key (the user id); one row results, and both then lock that row.
+    Race-free: concurrent first movements all run `INSERT … ON CONFLICT DO NOTHING` on the
+    primary key (the user id), so exactly one row results.
     """
-    account = lock_account(user_id)
-    if account is not None:
-        return account
     try:
         (CreditAccount.insert(user=user_id, balance=0, held=0, updated_at=utcnow())
          .on_conflict(conflict_target=[CreditAccount.user], action="NOTHING").execute())
     except IntegrityError:
         raise AccountNotFound(f"no user with id {user_id}") from None
+
+
+def open_account(user_id: int) -> CreditAccount:
+    """Lock the user's account (see `lock_account`), creating it on the first movement."""
     account = lock_account(user_id)
-    assert account is not None  # inserted above, or by a concurrent first movement
+    if account is None:
+        create_account(user_id)
+        account = lock_account(user_id)
+    assert account is not None  # created above, or by a concurrent first movement
     return account
 
 

@@ -1,12 +1,14 @@
 """The balance cache: Redis when configured, none at all otherwise.
 
-Every ledger write bumps the account's version *after* its transaction commits; a reader
-notes the version *before* it reads the database and tags what it caches with that version.
+Every ledger write gives the account a new version (a random token) *after* its transaction
+commits; a reader notes the version *before* it reads the database and tags what it caches
+with that version.
 A cached value is served only while its tag equals the current version, so a reader that
 raced a write (read the old row, cached it after the write's bump) leaves behind a value
 nobody will serve: a read after a write returns never shows the old balance. Versions live
-far longer than cached values (`VERSION_TTL_S`), so a version cannot expire and restart
-under a reader that is still between its two steps.
+far longer than cached values (`VERSION_TTL_S`), so a version cannot expire under a reader
+that is still between its two steps. If Redis fails right after a commit, the stale value
+lives at most `HUB_BALANCE_CACHE_TTL_S`.
 
 Embedded mode has no cache: the operator CLI may write the same SQLite file from another
 process, and a primary-key read of one row is cheap there anyway.
@@ -14,6 +16,7 @@ process, and a primary-key read of one row is cheap there anyway.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Protocol
 
@@ -83,12 +86,8 @@ class RedisBalanceCache:
             log.warning("balance_cache_store_failed", user_id=user_id, error=str(exc))
 
     def invalidate(self, user_id: int) -> None:
-        key = f"{self.prefix}{user_id}:ver"
         try:
-            with self.client.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, VERSION_TTL_S)
-                pipe.execute()
+            self.client.set(f"{self.prefix}{user_id}:ver", os.urandom(8).hex(), ex=VERSION_TTL_S)
         except redis.RedisError as exc:  # the write is committed; the value TTL bounds staleness
             log.error("balance_cache_invalidate_failed", user_id=user_id, error=str(exc))
 

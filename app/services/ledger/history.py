@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from peewee import fn
+from peewee import Tuple, fn
 
 from app.errors import HubError
 from app.models.base import utcnow
@@ -84,9 +84,10 @@ def list_entries(user_id: int, *, cursor: str | None = None, limit: int = DEFAUL
     query = _filtered(user_id, where)
     if cursor:
         stamp, entry_id = decode_cursor(cursor)
-        # (created_at, id) < (stamp, entry_id), spelled out so both dialects compare datetimes
-        query = query.where((LedgerEntry.created_at < stamp) |
-                            ((LedgerEntry.created_at == stamp) & (LedgerEntry.id < entry_id)))
+        # a row comparison, so PostgreSQL starts the index scan at the cursor: O(page) at any
+        # depth (the equivalent OR of two conditions scans from the newest entry down)
+        query = query.where(Tuple(LedgerEntry.created_at, LedgerEntry.id) <
+                            Tuple(LedgerEntry.created_at.to_value(stamp), entry_id))
     rows = list(query.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
                 .limit(limit + 1))
     if len(rows) > limit:

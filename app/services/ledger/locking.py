@@ -1,4 +1,6 @@
-"""Transactions and row locks for the ledger: the one place where the database dialect matters.
+"""Transactions and row locks for the ledger's read-then-decide paths: holds, settles,
+releases, partial debits, promo redemptions, adjustments (plain credits and debits run as one
+statement instead: see `statements`).
 
 PostgreSQL: a plain (READ COMMITTED) transaction; the account row is locked with
 `SELECT … FOR UPDATE` before anything is decided, so concurrent movements of one account queue

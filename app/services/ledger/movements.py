@@ -1,9 +1,11 @@
 """Credits and debits: the only code (with holds) that changes a balance.
 
-Each movement locks the account row, decides with the locked values, inserts one journal entry
-(`ON CONFLICT (idempotency_key) DO NOTHING`) and writes the account, all in one transaction.
-A key that is already taken means a replay: the transaction is rolled back and the first
-result is returned with `replayed=True`, so a replay moves nothing.
+A movement locks the account row, journals one entry under its idempotency key and changes
+the account, atomically, only if the available amount stays at or above zero (see
+`statements.apply_movement`). A key that is already taken means a replay: nothing changes and
+the first result is returned with `replayed=True`. Partial debits and settles, which decide
+how much to take from what they read, lock the row first (`locking.lock_account`) and write
+with `record`.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import structlog
 
 from app.models.base import utcnow
 from app.models.ledger import KINDS, CreditAccount, LedgerEntry
-from app.services.ledger.accounts import invalidate_after_commit, open_account
+from app.services.ledger.accounts import create_account, invalidate_after_commit, open_account
 from app.services.ledger.errors import IdempotencyKeyReused, InsufficientCredits, InvalidMovement
 from app.services.ledger.locking import ledger_transaction, lock_account
 from app.services.ledger.results import Movement
+from app.services.ledger.statements import apply_movement, insert_entry, movement_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -53,13 +56,16 @@ def credit(user_id: int, amount_credits: int, *, kind: str, idempotency_key: str
     """Add credits (a purchase, promo, refund, adjustment); the account is created if new."""
     validate(amount_credits, kind=kind, idempotency_key=idempotency_key)
     request = MovementRequest(user_id, amount_credits, kind, idempotency_key)
-    try:
-        with ledger_transaction():
-            account = open_account(user_id)
-            return record(account, amount_credits, kind=kind, idempotency_key=idempotency_key,
-                          reference=reference, actor_id=actor_id, memo=memo)
-    except KeyTaken:
+    with movement_transaction():
+        outcome = apply_movement(user_id, amount_credits, kind=kind, key=idempotency_key,
+                                 reference=reference, actor_id=actor_id, memo=memo)
+        if outcome.status == "no_account":  # the user's first movement
+            create_account(user_id)
+            outcome = apply_movement(user_id, amount_credits, kind=kind, key=idempotency_key,
+                                     reference=reference, actor_id=actor_id, memo=memo)
+    if outcome.status == "key_taken":
         return replay(request)
+    return _moved(request, outcome.entry_id, outcome.balance, outcome.held)
 
 
 def debit(user_id: int, amount_credits: int, *, kind: str, idempotency_key: str,
@@ -73,19 +79,31 @@ def debit(user_id: int, amount_credits: int, *, kind: str, idempotency_key: str,
     """
     validate(amount_credits, kind=kind, idempotency_key=idempotency_key)
     request = MovementRequest(user_id, -amount_credits, kind, idempotency_key)
+    if allow_partial:
+        return _debit_what_is_available(request, reference=reference, actor_id=actor_id,
+                                        memo=memo)
+    with movement_transaction():
+        outcome = apply_movement(user_id, -amount_credits, kind=kind, key=idempotency_key,
+                                 reference=reference, actor_id=actor_id, memo=memo)
+    if outcome.status == "applied":
+        return _moved(request, outcome.entry_id, outcome.balance, outcome.held)
+    previous = find_previous(request)  # a replay, possibly of a debit that emptied the account
+    if previous is not None:
+        return previous
+    raise insufficient(outcome.balance - outcome.held, amount_credits)
+
+
+def _debit_what_is_available(request: MovementRequest, *, reference: str,
+                             actor_id: int | None, memo: str) -> Movement:
     try:
         with ledger_transaction():
-            account = lock_account(user_id)
+            account = lock_account(request.user_id)
             available = account.balance - account.held if account else 0
-            if amount_credits > available and not allow_partial:
-                previous = find_previous(request)  # a replay of a debit that went through
-                if previous is not None:
-                    return previous
-                raise insufficient(available, amount_credits)
-            taken = min(amount_credits, available)
-            return record(account or open_account(user_id), -taken, kind=kind,
-                          idempotency_key=idempotency_key, reference=reference,
-                          actor_id=actor_id, memo=memo, shortfall=amount_credits - taken)
+            taken = min(-request.signed_amount, available)
+            return record(account or open_account(request.user_id), -taken, kind=request.kind,
+                          idempotency_key=request.idempotency_key, reference=reference,
+                          actor_id=actor_id, memo=memo,
+                          shortfall=-request.signed_amount - taken)
     except KeyTaken:
         return replay(request)
 
@@ -99,29 +117,35 @@ def insufficient(available: int, required: int) -> InsufficientCredits:
 def record(account: CreditAccount, delta: int, *, kind: str, idempotency_key: str,
            reference: str = "", actor_id: int | None = None, memo: str = "",
            held_delta: int = 0, shortfall: int = 0) -> Movement:
-    """Journal `delta` on the locked `account` and apply it; raise KeyTaken if the key is used.
+    """Journal `delta` on the account locked by `lock_account` and apply it (with a change of
+    `held`, for settles); raise KeyTaken if the key is used.
 
     The entry's time is max(now, the account's last change), so one account's entries are in
     the same order by time as by id (what keeps history cursors stable).
     """
     stamp = max(utcnow(), account.updated_at)
     balance, held = account.balance + delta, account.held + held_delta
-    inserted = list(
-        LedgerEntry.insert(account=account.user_id, amount_credits=delta, kind=kind,
-                           balance_after=balance, held_after=held, shortfall_credits=shortfall,
-                           idempotency_key=idempotency_key, reference=reference[:200],
-                           actor=actor_id, memo=memo[:500], created_at=stamp)
-        .on_conflict(conflict_target=[LedgerEntry.idempotency_key], action="NOTHING")
-        .returning(LedgerEntry.id).execute())
-    if not inserted:
+    entry_id = insert_entry(account.user_id, delta, balance=balance, held=held, kind=kind,
+                            key=idempotency_key, reference=reference, actor_id=actor_id,
+                            memo=memo, shortfall=shortfall, stamp=stamp)
+    if entry_id is None:
         raise KeyTaken(idempotency_key)
     (CreditAccount.update(balance=balance, held=held, updated_at=stamp)
      .where(CreditAccount.user == account.user_id).execute())
     account.balance, account.held, account.updated_at = balance, held, stamp
-    invalidate_after_commit(account.user_id)
-    log.info("ledger_movement", user_id=account.user_id, kind=kind, amount_credits=delta,
-             balance=balance, held=held, entry_id=inserted[0].id, key=idempotency_key)
-    return Movement(entry_id=inserted[0].id, user_id=account.user_id, amount_credits=delta,
+    request = MovementRequest(account.user_id, delta - shortfall, kind, idempotency_key)
+    return _moved(request, entry_id, balance, held, shortfall=shortfall)
+
+
+def _moved(request: MovementRequest, entry_id: int | None, balance: int, held: int, *,
+           shortfall: int = 0) -> Movement:
+    """The result of a movement just written; the cached balance goes once it commits."""
+    invalidate_after_commit(request.user_id)
+    moved = request.signed_amount + shortfall
+    log.info("ledger_movement", user_id=request.user_id, kind=request.kind,
+             amount_credits=moved, balance=balance, held=held, entry_id=entry_id,
+             key=request.idempotency_key)
+    return Movement(entry_id=entry_id, user_id=request.user_id, amount_credits=moved,
                     balance=balance, held=held, available=balance - held, replayed=False,
                     shortfall_credits=shortfall)
 
