@@ -88,6 +88,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
         return value
 
+    # --- jobs ----------------------------------------------------------------------------------
+    HUB_JOB_LEASE_S: int = Field(default=30, ge=2)
+    HUB_JOB_MAX_ATTEMPTS: int = Field(default=3, ge=1)
+    HUB_CHAT_TIME_LIMIT_S: int = Field(default=600, ge=5)
+    HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
+    HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    HUB_STREAM_IDLE_TIMEOUT_S: float = Field(default=300.0, gt=0)
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _database_url(cls, value: str) -> str:

@@ -13,6 +13,7 @@ from app.models.accounts import (
 from app.models.api_keys import ApiKey
 from app.models.audit import AuditLogEntry
 from app.models.base import BaseModel
+from app.models.jobs import Job, UsageRecord
 from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.pricing import ModelPrice
 from app.models.promo import PromoCode, PromoRedemption
@@ -24,3 +25,4 @@ __all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "
 __all__ += ["ApiKey"]
 __all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
 __all__ += ["AuditLogEntry"]
+__all__ += ["Job", "UsageRecord"]

@@ -3,6 +3,7 @@
 import app.tasks.ledger  # noqa: F401
 from app.tasks import (
     accounts,  # noqa: F401
+    generation,  # noqa: F401
     mail,  # noqa: F401
     ops,  # noqa: F401
 )
