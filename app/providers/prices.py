@@ -1,8 +1,9 @@
 """The price history in the database: read the current version, add a new one.
 
 A model's first price is seeded from the catalog's default the first time it is needed. No
-in-process cache: the operator CLI may change a price beside a running hub, and the next
-request must see it (one indexed query per model).
+cache that outlives a request or a job: the operator CLI may change a price beside a running
+hub, and the next request must see it. Within one request (or one job's message) the prices
+read are remembered, since quoting reads them twice (the catalog entry, then the quote).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import structlog
-from peewee import IntegrityError, fn
+from flask import g, has_app_context
+from peewee import JOIN, IntegrityError, fn
 
 from app.extensions import db
 from app.models.pricing import ModelPrice
@@ -35,13 +37,14 @@ def as_price(row: ModelPrice) -> Price:
 
 
 def _latest_rows(model_ids: list[str]) -> dict[str, ModelPrice]:
-    latest = (ModelPrice.select(ModelPrice.model_id, fn.MAX(ModelPrice.version).alias("v"))
-              .where(ModelPrice.model_id.in_(model_ids)).group_by(ModelPrice.model_id))
-    pairs = {(row.model_id, row.v) for row in latest}
-    if not pairs:
-        return {}
-    rows = ModelPrice.select().where(ModelPrice.model_id.in_([m for m, _ in pairs]))
-    return {row.model_id: row for row in rows if (row.model_id, row.version) in pairs}
+    """The newest version of each model's price, in one query."""
+    newest = ModelPrice.alias("newer")
+    rows = (ModelPrice.select()
+            .join(newest, JOIN.LEFT_OUTER,
+                  on=((newest.model_id == ModelPrice.model_id)
+                      & (newest.version > ModelPrice.version)))
+            .where(ModelPrice.model_id.in_(model_ids) & newest.id.is_null()))
+    return {row.model_id: row for row in rows}
 
 
 def _seed(spec: ModelSpec) -> ModelPrice:
@@ -63,11 +66,17 @@ def _seed(spec: ModelSpec) -> ModelPrice:
 def current_prices(specs: Iterable[ModelSpec]) -> dict[str, Price]:
     """The current price of each model, seeding the ones never priced before."""
     specs = list(specs)
-    rows = _latest_rows([s.id for s in specs]) if specs else {}
-    for spec in specs:
-        if spec.id not in rows:
-            rows[spec.id] = _seed(spec)
-    return {model_id: as_price(row) for model_id, row in rows.items()}
+    memo: dict[str, Price] = g.setdefault("hub_prices", {}) if has_app_context() else {}
+    missing = [s for s in specs if s.id not in memo]
+    rows = _latest_rows([s.id for s in missing]) if missing else {}
+    for spec in missing:
+        memo[spec.id] = as_price(rows[spec.id] if spec.id in rows else _seed(spec))
+    return {spec.id: memo[spec.id] for spec in specs}
+
+
+def _forget_memo() -> None:
+    if has_app_context():
+        g.pop("hub_prices", None)
 
 
 def price_by_id(price_id: int) -> ModelPrice:
@@ -81,6 +90,7 @@ def set_price(spec: ModelSpec, *, input_per_mtok_credits: int | None = None,
               output_per_mtok_credits: int | None = None, per_second_credits: int | None = None,
               reason: str) -> ModelPrice:
     """Add a new price version; fields left out keep their current value."""
+    _forget_memo()
     current = current_prices([spec])[spec.id]
     for attempt in range(5):  # two operators at once: the loser takes the next version
         version = (ModelPrice.select(fn.MAX(ModelPrice.version))
@@ -95,6 +105,7 @@ def set_price(spec: ModelSpec, *, input_per_mtok_credits: int | None = None,
                                                   current.output_per_mtok_credits),
                     per_second_credits=_pick(per_second_credits, current.per_second_credits))
             log.info("price_set", model=spec.id, version=version, price_id=row.id, reason=reason)
+            _forget_memo()
             return row
         except IntegrityError:
             log.info("price_version_taken", model=spec.id, version=version, attempt=attempt)

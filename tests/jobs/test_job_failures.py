@@ -192,11 +192,15 @@ def test_worker_killed_before_any_token_is_retried(app, lone_worker_hub, upstrea
 def test_time_limit_fails_and_charges_delivered(app, lone_worker_hub, upstream,
                                                 funded_user) -> None:
     settings, hub_app = lone_worker_hub
-    upstream.chunk_count, upstream.chunk_delay_s = 1000, 0.02  # 20 s: past the 5 s limit
     headers = auth_headers(funded_user, settings.SECRET_KEY)
+    client = hub_app.test_client()
     with dramatiq_workers(settings):
-        job_id = chat_job(hub_app.test_client(), headers, model="gpt-4o-mini",
-                          max_tokens=2000).json["id"]
+        # a first job warms the fresh worker up (SDK imports, tokenizer), so the slow job's
+        # first tokens arrive well inside its 5 s limit even on a busy machine
+        warm_up = chat_job(client, headers, model="gpt-4o-mini").json["id"]
+        assert wait_until_finished(hub_app, warm_up).status == "succeeded"
+        upstream.chunk_count, upstream.chunk_delay_s = 1000, 0.02  # 20 s: past the 5 s limit
+        job_id = chat_job(client, headers, model="gpt-4o-mini", max_tokens=2000).json["id"]
         job = wait_until_finished(hub_app, job_id)
     assert job.status == "failed" and job.error_code == "time_limit"
     assert 0 < job.output_tokens < 1000

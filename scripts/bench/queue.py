@@ -1,0 +1,81 @@
+"""Queue hop benchmark: `python -m scripts.bench.queue`.
+
+Enqueue → actor start latency through real `dramatiq` worker processes, for the RabbitMQ broker
+and the Redis broker, measured the same way in one run: the `ops.worker_check` actor reports how
+long its message waited (`queue_wait_ms`). Messages are sent one at a time with a gap between
+them (idle queue) and back to back (busy queue). Everything on 127.0.0.1; own key/queue prefixes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+BROKERS = {"rabbitmq": "amqp://guest:guest@127.0.0.1:5672/", "redis": REDIS_URL}
+
+
+def measure(broker: str, url: str, count: int, gap_s: float) -> dict:
+    from app import create_app
+    from app.config import load_settings
+    from app.services.runtime import current_events
+    from app.tasks.ops import worker_check
+
+    run = uuid.uuid4().hex[:8]
+    overrides = {"HUB_ENV": "test", "SECRET_KEY": "q" * 40, "REDIS_URL": REDIS_URL,
+                 "BROKER_URL": url, "HUB_REDIS_PREFIX": f"benchq{run}:",
+                 "HUB_QUEUE_PREFIX": f"benchq{run}.", "HUB_LOG_LEVEL": "WARNING",
+                 "DATABASE_URL": f"sqlite:////tmp/benchq{run}.db"}
+    app = create_app(load_settings(**overrides))
+    env = dict(os.environ) | {k: str(v) for k, v in overrides.items()}
+    proc = subprocess.Popen([sys.executable, "-m", "dramatiq", "workers", "--processes", "1",
+                             "--threads", "4"], cwd=PROJECT_ROOT, env=env,
+                            start_new_session=True, stderr=subprocess.DEVNULL)
+    results: dict[str, list[float]] = {"idle": [], "busy": []}
+    try:
+        with app.app_context():
+            events = current_events()
+            for mode, gap in (("idle", gap_s), ("busy", 0.0)):
+                for i in range(count + 3):  # the first three warm the worker up
+                    stream = f"q-{run}-{mode}-{i}"
+                    worker_check.send(stream, time.time())
+                    waited = None
+                    while waited is None:
+                        for event in events.read(stream, "0", timeout_s=30):
+                            if event.type == "status":
+                                waited = event.data["queue_wait_ms"]
+                    if i >= 3:
+                        results[mode].append(waited)
+                    if gap:
+                        time.sleep(gap)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    row = {"broker": broker}
+    for mode, values in results.items():
+        ordered = sorted(values)
+        row[mode] = {"p50_ms": round(statistics.median(ordered), 2),
+                     "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2)}
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--gap-ms", type=float, default=200)
+    args = parser.parse_args()
+    for broker, url in BROKERS.items():
+        print(json.dumps(measure(broker, url, args.count, args.gap_ms / 1000)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
