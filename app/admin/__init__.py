@@ -13,12 +13,39 @@ from flask import Flask
 from flask_admin import Admin, BaseView
 
 from app.admin.base import StaffIndexView
+from app.admin.jobs import JobAdmin, UsageRecordAdmin
+from app.admin.ledger import AuditLogAdmin, CreditHoldAdmin, LedgerEntryAdmin
+from app.admin.prices import PriceHistoryAdmin, PricesView
+from app.admin.promo import PromoCodeAdmin
+from app.admin.usage import UsageSummaryView
 from app.admin.users import UserAdmin
+from app.models.audit import AuditLogEntry
+from app.models.jobs import Job, UsageRecord
+from app.models.ledger import CreditHold, LedgerEntry
+from app.models.pricing import ModelPrice
+from app.models.promo import PromoCode
 from app.models.users import User
 from app.security.headers import csp_nonce
 
 ADMIN_VIEWS: list[Callable[[], BaseView]] = [
     lambda: UserAdmin(User, name="Users", endpoint="admin_users", url="users"),
+    lambda: LedgerEntryAdmin(LedgerEntry, name="Ledger entries", category="Credits",
+                             endpoint="admin_ledger", url="ledger"),
+    lambda: CreditHoldAdmin(CreditHold, name="Holds", category="Credits",
+                            endpoint="admin_holds", url="holds"),
+    lambda: PromoCodeAdmin(PromoCode, name="Promo codes", category="Credits",
+                           endpoint="admin_promo", url="promo-codes"),
+    lambda: JobAdmin(Job, name="Jobs", category="Jobs", endpoint="admin_jobs", url="jobs"),
+    lambda: UsageRecordAdmin(UsageRecord, name="Usage records", category="Jobs",
+                             endpoint="admin_usage", url="usage"),
+    lambda: UsageSummaryView(name="Usage summary", category="Jobs",
+                             endpoint="admin_usage_summary", url="usage-summary"),
+    lambda: PricesView(name="Current prices", category="Prices", endpoint="admin_prices",
+                       url="prices"),
+    lambda: PriceHistoryAdmin(ModelPrice, name="Price history", category="Prices",
+                              endpoint="admin_price_history", url="price-history"),
+    lambda: AuditLogAdmin(AuditLogEntry, name="Audit log", endpoint="admin_audit",
+                          url="audit"),
 ]
 
 

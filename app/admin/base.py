@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_admin import AdminIndexView, expose
+from flask import abort
+from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.peewee import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -26,6 +27,16 @@ class StaffAccess:
     @property
     def writable(self) -> bool:
         return current_user.is_authenticated and current_user.role == "admin"
+
+
+def require_writer(view: StaffAccess) -> None:
+    """Refuse (403) a change asked for by staff who may only read."""
+    if not view.writable:
+        abort(403)
+
+
+class StaffView(StaffAccess, BaseView):
+    """A custom back-office page; its POST handlers call `require_writer` first."""
 
 
 class StaffIndexView(StaffAccess, AdminIndexView):
@@ -57,3 +68,17 @@ class StaffModelView(StaffAccess, ModelView):
     allow_create = False
     allow_edit = True
     allow_delete = False
+
+    def is_action_allowed(self, name: str) -> bool:
+        return self.writable and super().is_action_allowed(name)
+
+    @expose("/action/", methods=("POST",))
+    def action_view(self) -> Any:
+        require_writer(self)
+        return super().action_view()
+
+
+class ReadOnlyModelView(StaffModelView):
+    """Lists and details for every staff member; nobody creates, edits or deletes here."""
+
+    allow_edit = False

@@ -17,6 +17,7 @@ from peewee import IntegrityError
 from app.errors import Conflict, HubError, NotFound
 from app.models.base import utcnow
 from app.models.promo import PromoCode, PromoRedemption
+from app.services import audit
 from app.services.ledger import Movement, credit
 from app.services.ledger.locking import ledger_transaction, locked
 from app.services.ledger.movements import MAX_AMOUNT_CREDITS
@@ -142,3 +143,19 @@ def _check_redeemable(promo: PromoCode, user_id: int) -> None:
         raise PromoCodeAlreadyRedeemed(f"you have already redeemed {promo.code}")
     if promo.redemptions >= promo.max_redemptions:
         raise PromoCodeExhausted(f"the promo code {promo.code} has been fully redeemed")
+
+
+def deactivate_promo_code(promo_id: int, *, actor_id: int | None, actor_label: str) -> bool:
+    """Stop a code being redeemed (redemptions made stay); audited. False if already inactive."""
+    with ledger_transaction():
+        promo = locked(PromoCode.select().where(PromoCode.id == promo_id)).get_or_none()
+        if promo is None:
+            raise PromoCodeNotFound(f"there is no promo code with id {promo_id}")
+        if not promo.is_active:
+            return False
+        PromoCode.update(is_active=False).where(PromoCode.id == promo_id).execute()
+        audit.record(actor_id=actor_id, actor_label=actor_label, action="promo.deactivate",
+                     target_type="promo_code", target_id=promo_id, before={"is_active": True},
+                     after={"is_active": False})
+    log.info("promo_code_deactivated", code=promo.code, actor=actor_label)
+    return True
