@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app import migrations
+from app.payments_cli import payments_cli
 
 db_cli = AppGroup("db", help="Database schema migrations.")
 
@@ -41,3 +42,4 @@ def db_migrate(name: str) -> None:
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    app.cli.add_command(payments_cli)

@@ -107,6 +107,48 @@ class Settings(BaseSettings):
     def log_json(self) -> bool:
         return self.HUB_LOG_JSON if self.HUB_LOG_JSON is not None else self.HUB_ENV == "production"
 
+    # --- payments (Stripe) -------------------------------------------------------------------
+    STRIPE_SECRET_KEY: str = ""
+    STRIPE_WEBHOOK_SECRET: str = ""
+    STRIPE_API_BASE: str = ""  # empty: Stripe's own https://api.stripe.com
+    HUB_PUBLIC_URL: str = "http://127.0.0.1:5000"
+    HUB_ALLOWED_REDIRECT_ORIGINS: str = ""  # comma-separated; empty: HUB_PUBLIC_URL's origin
+    HUB_STRIPE_WEBHOOK_TOLERANCE_S: int = Field(default=300, ge=1)
+    HUB_RECONCILE_LOOKBACK_HOURS: int = Field(default=48, ge=1, le=24 * 30)
+
+    @field_validator("HUB_PUBLIC_URL", "STRIPE_API_BASE")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and (urlparse(value).scheme not in {"http", "https"} or not urlparse(value).netloc):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("HUB_ALLOWED_REDIRECT_ORIGINS")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (part.strip() for part in value.split(","))):
+            cls._http_url(origin)
+        return value
+
+    @property
+    def allowed_redirect_origins(self) -> tuple[str, ...]:
+        """Origins (scheme://host[:port]) that checkout success and cancel URLs may point to."""
+        raw = [part.strip() for part in self.HUB_ALLOWED_REDIRECT_ORIGINS.split(",") if part.strip()]
+        return tuple(origin_of(url) for url in (raw or [self.HUB_PUBLIC_URL]))
+
+    @property
+    def payments_enabled(self) -> bool:
+        return bool(self.STRIPE_SECRET_KEY)
+
+
+def origin_of(url: str) -> str:
+    """`https://Hub.example.com:443/x` → `https://hub.example.com` (default ports dropped)."""
+    parts = urlparse(url.strip())
+    host = (parts.hostname or "").lower()
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme.lower()}://{host}{port}"
+
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment plus `overrides`; raise ConfigError naming the variable."""

@@ -4,6 +4,16 @@ so migrations can be generated from one place."""
 from __future__ import annotations
 
 from app.models.base import BaseModel
+from app.models.payments import (
+    CreditPackage,
+    Payment,
+    PaymentFlag,
+    PaymentReversal,
+    ReconciliationRun,
+    StripeEvent,
+)
 from app.models.users import User
 
-__all__ = ["BaseModel", "User"]
+__all__ = ["BaseModel", "User",
+           "CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
+           "ReconciliationRun"]

@@ -1,0 +1,115 @@
+"""Stripe webhook events: verified, recorded once, and handled in the same transaction.
+
+The event's row is inserted first in the transaction that does its work. A duplicate delivery
+racing the first one waits on that row's unique key: if the first commits, the duplicate sees a
+conflict and answers 200 without doing anything; if the first fails, the row is rolled back
+with its work, and the duplicate (or Stripe's retry) does the work instead. So the webhook
+answers 2xx only once the work is committed, and a failure answers 5xx so Stripe retries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+import structlog
+
+from app.models.payments import StripeEvent
+from app.services.payments.errors import WebhookNotConfigured, WebhookSignatureInvalid
+from app.services.payments.fulfilment import after_credit, close_session, fulfil_session
+from app.services.payments.locking import write_transaction
+from app.services.payments.reversals import apply_dispute, apply_refunds
+from app.services.runtime import current_settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    event_id: str
+    type: str
+    duplicate: bool
+    outcome: str
+    credited_payment_id: int | None = None
+
+
+def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
+    """The event, if `signature` is Stripe's for `payload` and recent enough; else 400."""
+    settings = current_settings()
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise WebhookNotConfigured()
+    try:
+        stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET,
+                                       tolerance=settings.HUB_STRIPE_WEBHOOK_TOLERANCE_S)
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookSignatureInvalid(f"the Stripe-Signature header is not valid: {exc}") from exc
+    except ValueError as exc:  # a signed body that is not JSON
+        raise WebhookSignatureInvalid("the webhook body is not a JSON event") from exc
+    event = json.loads(payload)
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise WebhookSignatureInvalid("the webhook body is not a Stripe event")
+    return event
+
+
+def _session_completed(obj: Mapping[str, Any]) -> tuple[str, int | None]:
+    result = fulfil_session(obj)
+    if result is None:
+        return "not_ours", None
+    if result.credited:
+        return "credited", result.payment_id
+    return ("already_credited" if obj.get("payment_status") in {"paid", "no_payment_required"}
+            else "awaiting_payment"), None
+
+
+def _closed(status: str) -> Callable[[Mapping[str, Any]], tuple[str, int | None]]:
+    def handle(obj: Mapping[str, Any]) -> tuple[str, int | None]:
+        return (f"marked_{status}" if close_session(obj, status) else "unchanged"), None
+
+    return handle
+
+
+def _reversal(apply: Callable[[Mapping[str, Any]], Any]) -> Callable[..., tuple[str, None]]:
+    def handle(obj: Mapping[str, Any]) -> tuple[str, None]:
+        result = apply(obj)
+        if result is None:
+            return "not_ours", None
+        return f"reversed {result.reversed_credits} shortfall {result.shortfall_credits}", None
+
+    return handle
+
+
+HANDLERS: dict[str, Callable[[Mapping[str, Any]], tuple[str, int | None]]] = {
+    "checkout.session.completed": _session_completed,
+    "checkout.session.async_payment_succeeded": _session_completed,
+    "checkout.session.async_payment_failed": _closed("failed"),
+    "checkout.session.expired": _closed("expired"),
+    "charge.refunded": _reversal(apply_refunds),
+    "charge.dispute.created": _reversal(apply_dispute),
+}
+
+
+def handle_event(event: Mapping[str, Any]) -> WebhookOutcome:
+    event_id, event_type = event["id"], event["type"]
+    handler = HANDLERS.get(event_type)
+    if handler is None:
+        log.info("stripe_event_ignored", event_id=event_id, type=event_type)
+        return WebhookOutcome(event_id, event_type, False, "ignored")
+    with write_transaction():
+        inserted = StripeEvent.insert(event_id=event_id, type=event_type) \
+            .on_conflict_ignore().as_rowcount().execute()
+        if not inserted:
+            log.info("stripe_event_duplicate", event_id=event_id, type=event_type)
+            return WebhookOutcome(event_id, event_type, True, "duplicate")
+        outcome, credited_payment_id = handler(event["data"]["object"])
+        StripeEvent.update(outcome=outcome[:120]).where(StripeEvent.event_id == event_id).execute()
+    log.info("stripe_event_handled", event_id=event_id, type=event_type, outcome=outcome)
+    if credited_payment_id is not None:
+        after_credit(credited_payment_id)
+    return WebhookOutcome(event_id, event_type, False, outcome, credited_payment_id)
+
+
+def handle_webhook(payload: bytes, signature: str | None) -> WebhookOutcome:
+    return handle_event(verify(payload, signature))
