@@ -26,6 +26,13 @@ class WebhookSignatureInvalid(HubError):
     code = "invalid_signature"
 
 
+class WebhookPayloadInvalid(HubError):
+    """The webhook body is not a Stripe event (a JSON object with an id and a type)."""
+
+    http_status = 400
+    code = "invalid_payload"
+
+
 class UnknownPackage(HubError):
     """No active credit package has this id."""
 

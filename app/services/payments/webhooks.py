@@ -18,7 +18,11 @@ import stripe
 import structlog
 
 from app.models.payments import StripeEvent
-from app.services.payments.errors import WebhookNotConfigured, WebhookSignatureInvalid
+from app.services.payments.errors import (
+    WebhookNotConfigured,
+    WebhookPayloadInvalid,
+    WebhookSignatureInvalid,
+)
 from app.services.payments.fulfilment import after_credit, close_session, fulfil_session
 from app.services.payments.locking import write_transaction
 from app.services.payments.reversals import apply_dispute, apply_refunds
@@ -42,15 +46,16 @@ def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise WebhookNotConfigured()
     try:
+        event = json.loads(payload)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise WebhookPayloadInvalid()
+    try:
         stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET,
                                        tolerance=settings.HUB_STRIPE_WEBHOOK_TOLERANCE_S)
     except stripe.SignatureVerificationError as exc:
         raise WebhookSignatureInvalid(f"the Stripe-Signature header is not valid: {exc}") from exc
-    except ValueError as exc:  # a signed body that is not JSON
-        raise WebhookSignatureInvalid("the webhook body is not a JSON event") from exc
-    event = json.loads(payload)
-    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
-        raise WebhookSignatureInvalid("the webhook body is not a Stripe event")
     return event
 
 
