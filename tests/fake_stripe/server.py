@@ -289,6 +289,15 @@ class FakeStripe:
                            payment_status="unpaid" if async_payment else "paid")
             return self._public(session)
 
+    def add_other_sessions(self, count: int) -> None:
+        """Sessions someone else's integration made on the same account (no hub metadata)."""
+        for _ in range(count):
+            with self.lock:
+                self._create_session({"mode": "payment", "success_url": "https://other/ok",
+                                      "line_items": [{"price_data": {
+                                          "currency": "usd", "unit_amount": "100",
+                                          "product_data": {"name": "other"}}}]})
+
     def settle_async(self, session_id: str, *, succeeded: bool) -> dict[str, Any]:
         with self.lock:
             session = self.sessions[session_id]
