@@ -88,8 +88,17 @@ class Buyer:
     def balance(self) -> dict[str, int]:
         from app.services import ledger
 
-        got = ledger.get_balance(self.user.id)
+        with self.client.application.app_context():
+            got = ledger.get_balance(self.user.id)
         return {"balance": got.balance, "held": got.held, "available": got.available}
+
+    def spend(self, amount_credits: int) -> None:
+        """Use credits the way jobs do (a `usage` debit), so a refund finds them spent."""
+        from app.services import ledger
+
+        with self.client.application.app_context():
+            ledger.debit(self.user.id, amount_credits, kind="usage",
+                         idempotency_key=f"test:spend:{self.user.id}")
 
     def payments(self) -> list[dict[str, Any]]:
         response = self.client.get("/api/payments", headers=self.headers)
@@ -121,11 +130,11 @@ def assert_ledger_consistent() -> None:
     """The ledger invariant: balance == sum of entries, held >= 0, available >= 0, for all."""
     for account in CreditAccount.select():
         total = sum(e.amount_credits for e in LedgerEntry.select()
-                    .where(LedgerEntry.user == account.user_id))
+                    .where(LedgerEntry.account == account.user_id))
         assert account.balance == total, (account.user_id, account.balance, total)
         assert account.held >= 0 and account.balance - account.held >= 0
 
 
 def ledger_entries(user_id: int) -> list[tuple[str, int, str]]:
     return [(e.kind, e.amount_credits, e.idempotency_key) for e in LedgerEntry.select()
-            .where(LedgerEntry.user == user_id).order_by(LedgerEntry.id)]
+            .where(LedgerEntry.account == user_id).order_by(LedgerEntry.id)]

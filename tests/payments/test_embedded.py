@@ -34,5 +34,6 @@ def test_a_purchase_on_the_embedded_sqlite_database(sqlite_app, fake_stripe) -> 
     assert deliver(client, "checkout.session.completed", session).status_code == 200
     assert deliver(client, "checkout.session.completed", session).status_code == 200
 
-    assert ledger.get_balance(user.id).balance == 500_000
+    with sqlite_app.app_context():
+        assert ledger.get_balance(user.id).balance == 500_000
     assert client.get("/api/payments", headers=headers).json["items"][0]["status"] == "paid"

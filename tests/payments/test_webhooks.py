@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from app.extensions import db
 from app.models.payments import Payment, PaymentFlag, PaymentReversal, StripeEvent
-from app.services import ledger
 from tests.fake_stripe import sign, signed_event
 from tests.payments.conftest import (
     WEBHOOK_SECRET,
@@ -227,7 +226,7 @@ def test_a_refund_reverses_the_credits(buyer) -> None:
 def test_a_refund_after_spending_never_makes_the_balance_negative(buyer) -> None:
     session = paid_session(buyer)
     deliver(buyer.client, "checkout.session.completed", session)
-    ledger.debit(buyer.user.id, 400_000, kind="adjustment", idempotency_key="test:spend")
+    buyer.spend(400_000)
     charge = buyer.fake.charge_of(session["id"])
     refund = buyer.fake.refund(charge["id"])
 
@@ -242,7 +241,7 @@ def test_a_refund_after_spending_never_makes_the_balance_negative(buyer) -> None
     assert (flag.user_id, flag.payment_id, flag.kind, flag.reference, flag.shortfall_credits) \
         == (buyer.user.id, payment.id, "refund_shortfall", refund["id"], 400_000)
     assert [e[:2] for e in ledger_entries(buyer.user.id)] == [
-        ("purchase", 500_000), ("adjustment", -400_000), ("reversal", -100_000)]
+        ("purchase", 500_000), ("usage", -400_000), ("reversal", -100_000)]
     assert_ledger_consistent()
 
 
@@ -287,7 +286,7 @@ def test_a_refund_overtaking_the_completion_webhook_credits_then_reverses(buyer)
 def test_a_dispute_flags_the_payment_and_the_account_and_reverses_once(buyer) -> None:
     session = paid_session(buyer, "pro")
     deliver(buyer.client, "checkout.session.completed", session)
-    ledger.debit(buyer.user.id, 2_000_000, kind="adjustment", idempotency_key="test:spend")
+    buyer.spend(2_000_000)
     charge = buyer.fake.charge_of(session["id"])
     dispute = buyer.fake.dispute(charge)
 
