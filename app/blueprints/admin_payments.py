@@ -35,6 +35,10 @@ class AdminPackageOut(Schema):
         "description": "the recorded Stripe Price charges the current price"})
 
 
+class AdminPackageChanged(AdminPackageOut):
+    """The package after the change."""
+
+
 class AdminPackagesOut(Schema):
     items = List(Nested(AdminPackageOut), required=True)
 
@@ -73,6 +77,10 @@ class FlagOut(Schema):
     details = String(required=True)
     created_at = DateTime(required=True)
     resolved_at = DateTime(allow_none=True)
+
+
+class FlagResolved(FlagOut):
+    """The flag, with the time it was resolved."""
 
 
 class FlagsQuery(Schema):
@@ -141,7 +149,7 @@ def packages() -> dict:
 @bp.post("/packages")
 @require_auth("admin")
 @bp.input(PackageCreateIn, arg_name="body")
-@bp.output(AdminPackageOut, status_code=201)
+@bp.output(AdminPackageChanged, status_code=201)
 @bp.doc(summary="Add a credit package", responses=[201, 409, 422])
 def create_package(body: dict) -> dict:
     slug = body.pop("id")
@@ -151,7 +159,7 @@ def create_package(body: dict) -> dict:
 @bp.patch("/packages/<slug>")
 @require_auth("admin")
 @bp.input(PackageUpdateIn, arg_name="body")
-@bp.output(AdminPackageOut)
+@bp.output(AdminPackageChanged)
 @bp.doc(summary="Edit a credit package (past payments keep what they bought)",
         responses=[200, 404, 422])
 def update_package(slug: str, body: dict) -> dict:
@@ -170,7 +178,7 @@ def flags(query: dict) -> dict:
 
 @bp.post("/flags/<int:flag_id>/resolve")
 @require_auth("admin")
-@bp.output(FlagOut)
+@bp.output(FlagResolved)
 @bp.doc(summary="Mark a flag as dealt with", responses=[200, 404])
 def resolve_flag(flag_id: int) -> dict:
     return _flag(admin.resolve_flag(flag_id, actor_id=current_principal().user.id))
