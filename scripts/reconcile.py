@@ -14,6 +14,8 @@ if __name__ == "__main__":
     parser.add_argument("--hours", type=int, default=None,
                         help="look back this many hours (default HUB_RECONCILE_LOOKBACK_HOURS)")
     args = parser.parse_args()
+    if args.hours is not None and not 1 <= args.hours <= 24 * 30:
+        parser.error("--hours must be between 1 and 720")
     with create_app().app_context():
         run = reconcile(trigger="script", lookback_hours=args.hours)
         print_report(run)

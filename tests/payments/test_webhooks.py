@@ -318,3 +318,13 @@ def test_charges_the_hub_does_not_know_are_ignored(buyer) -> None:
     assert deliver(buyer.client, "charge.dispute.created",
                    buyer.fake.dispute(charge)).status_code == 200
     assert {e.outcome for e in StripeEvent.select()} == {"not_ours"}
+
+
+def test_a_webhook_secret_alone_still_credits_payments(buyer, app_factory) -> None:
+    """Only STRIPE_WEBHOOK_SECRET set (no API key): completions need no Stripe call."""
+    session = paid_session(buyer)
+    webhook_only = app_factory(STRIPE_SECRET_KEY="").test_client()
+    response = deliver(webhook_only, "checkout.session.completed", session)
+    assert response.status_code == 200
+    assert buyer.balance()["balance"] == 500_000
+    assert Payment.get().stripe_charge_id is None  # the receipt lookup needs the API key

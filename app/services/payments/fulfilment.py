@@ -22,6 +22,7 @@ from app.services import ledger
 from app.services.payments import gateway
 from app.services.payments.errors import PaymentProviderError
 from app.services.payments.locking import locked, write_transaction
+from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
 
@@ -97,7 +98,8 @@ def fulfil_session(session: Mapping[str, Any]) -> Fulfilment | None:
 def after_credit(payment_id: int) -> None:
     """Follow-ups once a credit has committed: look up the receipt link (best effort)."""
     payment = Payment.get_by_id(payment_id)
-    if not payment.stripe_payment_intent_id or payment.receipt_url:
+    if not payment.stripe_payment_intent_id or payment.receipt_url or \
+            not current_settings().payments_enabled:
         return
     try:
         charge_id, receipt_url = gateway.retrieve_receipt(payment.stripe_payment_intent_id)
