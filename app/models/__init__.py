@@ -14,6 +14,6 @@ from app.models.payments import (
 )
 from app.models.users import User
 
-__all__ = ["BaseModel", "User",
-           "CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
-           "ReconciliationRun"]
+__all__ = ["BaseModel", "User"]
+__all__ += ["CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
+            "ReconciliationRun"]

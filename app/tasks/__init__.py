@@ -1,6 +1,4 @@
 """Dramatiq actors. Importing this package declares every actor (see `app.queue.hub_actor`)."""
 
-from app.tasks import (
-    ops,  # noqa: F401
-    payments,  # noqa: F401
-)
+import app.tasks.payments  # noqa: F401
+from app.tasks import ops  # noqa: F401
