@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from peewee import SqliteDatabase, _atomic
+from typing import Any
 
+from peewee import ModelSelect
+
+from app.database import is_postgres
 from app.extensions import db
 
 
-def write_transaction() -> _atomic:
-    """A transaction that takes the write lock up front on SQLite, so two writers queue on
-    `busy_timeout` instead of failing to upgrade a read lock; a plain one on PostgreSQL."""
-    if isinstance(db.obj, SqliteDatabase) and not db.in_transaction():
-        return db.atomic("IMMEDIATE")
-    return db.atomic()
+def write_transaction() -> Any:
+    """A plain transaction on PostgreSQL. On SQLite, `BEGIN IMMEDIATE` takes the write lock up
+    front, so two writers queue on `busy_timeout` instead of failing to upgrade a read lock.
+    Inside an outer transaction it is a savepoint."""
+    return db.atomic() if is_postgres() else db.atomic("IMMEDIATE")
 
 
-def locked(query):
+def locked(query: ModelSelect) -> ModelSelect:
     """`SELECT … FOR UPDATE` on PostgreSQL; SQLite's write transaction already serialises."""
-    return query if isinstance(db.obj, SqliteDatabase) else query.for_update()
+    return query.for_update() if is_postgres() else query
