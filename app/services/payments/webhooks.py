@@ -23,7 +23,7 @@ from app.services.payments.errors import (
     WebhookPayloadInvalid,
     WebhookSignatureInvalid,
 )
-from app.services.payments.fulfilment import after_credit, close_session, fulfil_session
+from app.services.payments.fulfilment import PAID, after_credit, close_session, fulfil_session
 from app.services.payments.locking import write_transaction
 from app.services.payments.reversals import apply_dispute, apply_refunds
 from app.services.runtime import current_settings
@@ -65,8 +65,7 @@ def _session_completed(obj: Mapping[str, Any]) -> tuple[str, int | None]:
         return "not_ours", None
     if result.credited:
         return "credited", result.payment_id
-    return ("already_credited" if obj.get("payment_status") in {"paid", "no_payment_required"}
-            else "awaiting_payment"), None
+    return ("already_credited" if obj.get("payment_status") in PAID else "awaiting_payment"), None
 
 
 def _closed(status: str) -> Callable[[Mapping[str, Any]], tuple[str, int | None]]:
