@@ -3,7 +3,8 @@
 It answers Stripe's JSON shapes on 127.0.0.1 (form-encoded requests, `Idempotency-Key`,
 cursor pagination with `starting_after`, `created[gte]` filters, Stripe's error body) and
 forwards every other `/v1/...` call to a real `localstripe` server, so payment intents,
-charges, refunds and products live in the emulator. Paying a session (`complete_session`)
+charges, refunds and products live in the emulator (its charges gain the `receipt_url` real
+Stripe charges carry). Paying a session (`complete_session`)
 really charges a test card in localstripe and links the session to that payment intent.
 
 Tests drive the buyer's side through the methods below, never through the hub's code.
@@ -144,13 +145,27 @@ class FakeStripe:
                    if k.lower() in {"authorization", "content-type", "idempotency-key"}}
         conn.request(handler.command, handler.path, body=body or None, headers=headers)
         response = conn.getresponse()
-        data = response.read()
+        data = self._with_receipts(response.read()) if response.status == 200 else response.read()
         conn.close()
         handler.send_response(response.status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
+
+    @staticmethod
+    def _with_receipts(data: bytes) -> bytes:
+        """localstripe's charges lack Stripe's `receipt_url`: add it, as Stripe would."""
+        body = json.loads(data)
+
+        def add(charge: Any) -> None:
+            if isinstance(charge, dict) and charge.get("object") == "charge":
+                charge.setdefault("receipt_url") or charge.update(
+                    receipt_url=f"https://pay.stripe.com/receipts/payment/{charge['id']}")
+
+        add(body)
+        add(body.get("latest_charge"))
+        return json.dumps(body).encode()
 
     def _route(self, method: str, path: str) -> tuple[Callable[..., Any], tuple[str, ...]] | None:
         routes: list[tuple[str, str, Callable[..., Any]]] = [
@@ -317,11 +332,13 @@ class FakeStripe:
             return self._public(self.sessions[session_id])
 
     def charge_of(self, session_id: str) -> dict[str, Any]:
-        intent = self._emulator.v1.payment_intents.retrieve(
+        """The session's charge as Stripe shows it (through this fake, so with a receipt)."""
+        client = stripe.StripeClient(self.api_key, base_addresses={"api": self.url})
+        intent = client.v1.payment_intents.retrieve(
             self.session(session_id)["payment_intent"]).to_dict()
         charge = intent["latest_charge"]  # localstripe always expands it
         charge_id = charge["id"] if isinstance(charge, dict) else charge
-        return self._emulator.v1.charges.retrieve(charge_id).to_dict()
+        return client.v1.charges.retrieve(charge_id).to_dict()
 
     def refund(self, charge_id: str, amount_cents: int | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {"charge": charge_id}
