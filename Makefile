@@ -22,6 +22,7 @@ $(STAMP_DEV): requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: set up and serve the hub on http://127.0.0.1:$${PORT:-5000} (embedded queue, SQLite)
 run: $(STAMP_RUN)
 	$(BIN)/flask db upgrade
+	$(BIN)/flask users ensure-admin
 	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## test: set up, make sure PostgreSQL and Redis are reachable, run the suite with coverage

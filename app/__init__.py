@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     register_runtime(app, settings)
     register_error_handlers(app)
     register_blueprints(app)
+    register_security(app, settings)
     register_cli(app)
     return app
 
@@ -44,6 +45,7 @@ def configure_app(app: APIFlask, settings: Settings) -> None:
         SWAGGER_UI_STANDALONE_PRESET_JS=f"{SWAGGER_UI_STATIC}/swagger-ui-standalone-preset.js",
         DOCS_FAVICON=f"{SWAGGER_UI_STATIC}/favicon-32x32.png",
         VALIDATION_ERROR_STATUS_CODE=422,
+        OPENAPI_VERSION="3.0.3",  # the bundled Swagger UI (4.15) cannot render OpenAPI 3.1
     )
 
 
@@ -84,6 +86,12 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints import register_blueprints as register
 
     register(app)
+
+
+def register_security(app: APIFlask, settings: Settings) -> None:
+    from app.security.setup import init_security
+
+    init_security(app, settings)
 
 
 def register_cli(app: APIFlask) -> None:

@@ -6,12 +6,15 @@ the rest of the code asks the settings which one is in force.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.providers.channels import ChannelConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -48,6 +51,40 @@ class Settings(BaseSettings):
     HUB_ADMIN_EMAIL: str = ""
     HUB_ADMIN_PASSWORD: str = ""
     SENTRY_DSN: str = ""
+
+    # --- AI providers and the router (app/providers/) ---------------------------------------
+    OPENAI_API_KEY: str = ""
+    OPENAI_BASE_URL: str = ""  # includes /v1; empty: the SDK's default
+    ANTHROPIC_API_KEY: str = ""
+    ANTHROPIC_BASE_URL: str = ""  # without /v1; empty: the SDK's default
+    HUB_OPENAI_ORGANIZATION: str = ""
+    HUB_PROVIDER_TIMEOUT_S: float = Field(default=60.0, gt=0)
+    HUB_PROVIDER_CONNECT_TIMEOUT_S: float = Field(default=5.0, gt=0)
+    HUB_PROVIDER_CHANNELS: Annotated[list[ChannelConfig], NoDecode] = []  # JSON
+    HUB_MODEL_FALLBACKS: Annotated[dict[str, list[str]], NoDecode] = {}  # JSON
+    HUB_PROVIDER_MAX_ATTEMPTS: int = Field(default=3, ge=1, le=10)
+    HUB_PROVIDER_RETRY_INITIAL_S: float = Field(default=0.5, ge=0)
+    HUB_PROVIDER_RETRY_MAX_S: float = Field(default=8.0, ge=0)
+    HUB_BREAKER_FAILURE_THRESHOLD: int = Field(default=5, ge=1)
+    HUB_BREAKER_COOLDOWN_S: float = Field(default=30.0, gt=0)
+    HUB_LOCAL_PROVIDER: bool = True
+    HUB_LOCAL_TOKEN_DELAY_S: float = Field(default=0.02, ge=0)
+    HUB_LOCAL_VIDEO_RENDER_S: float = Field(default=3.0, ge=0)
+    HUB_ANTHROPIC_COUNT_TOKENS: bool = True
+    HUB_TOKEN_COUNT_TIMEOUT_S: float = Field(default=2.0, gt=0)
+    HUB_STORAGE_DIR: Path = DEFAULT_INSTANCE_DIR / "storage"
+
+    @field_validator("HUB_PROVIDER_CHANNELS", "HUB_MODEL_FALLBACKS", mode="before")
+    @classmethod
+    def _json_value(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return [] if info.field_name == "HUB_PROVIDER_CHANNELS" else {}
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+        return value
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -107,16 +144,62 @@ class Settings(BaseSettings):
     def log_json(self) -> bool:
         return self.HUB_LOG_JSON if self.HUB_LOG_JSON is not None else self.HUB_ENV == "production"
 
+    # --- accounts and security -------------------------------------------------------------
+    HUB_PUBLIC_URL: str = ""  # the hub's own origin, used in mailed links; default loopback:PORT
+    HUB_ACCESS_TOKEN_TTL_S: int = Field(default=15 * 60, ge=30)
+    HUB_REFRESH_TOKEN_TTL_S: int = Field(default=30 * 86400, ge=60)
+    HUB_REMEMBER_ME_DAYS: int = Field(default=30, ge=1)
+    HUB_API_KEY_ROTATION_GRACE_S: int = Field(default=0, ge=0)
+    HUB_RATE_LIMIT_LOGIN: str = "10/minute;50/hour"
+    HUB_RATE_LIMIT_REGISTER: str = "5/minute;20/hour"
+    HUB_RATE_LIMIT_PASSWORD_FORGOT: str = "5/minute;20/hour"  # noqa: S105 — a rate
+    HUB_RATE_LIMIT_OTP: str = "10/minute;50/hour"
+    HUB_RATE_LIMIT_API: str = "600/minute"
+    HUB_TRUSTED_PROXY_COUNT: int = Field(default=0, ge=0)
+    SMTP_URL: str = ""
+    HUB_SMTP_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    HUB_MAIL_FROM: str = "Smart AI Hub <no-reply@localhost>"
+    GOOGLE_CLIENT_ID: str = ""
+    GOOGLE_CLIENT_SECRET: str = ""
+    GOOGLE_DISCOVERY_URL: str = "https://accounts.google.com/.well-known/openid-configuration"
+    HUB_TOTP_ISSUER: str = "Smart AI Hub"
+
+    @field_validator("HUB_RATE_LIMIT_LOGIN", "HUB_RATE_LIMIT_REGISTER",
+                     "HUB_RATE_LIMIT_PASSWORD_FORGOT", "HUB_RATE_LIMIT_OTP", "HUB_RATE_LIMIT_API")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be a rate like '10/minute' or '10/minute;50/hour'") from None
+        return value
+
+    @field_validator("SMTP_URL")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value and urlparse(value).scheme not in {"smtp", "smtps", "smtp+starttls"}:
+            raise ValueError("must start with smtp://, smtp+starttls:// or smtps://")
+        return value
+
+    @property
+    def public_url(self) -> str:
+        return (self.HUB_PUBLIC_URL or f"http://127.0.0.1:{self.PORT}").rstrip("/")
+
+    @property
+    def google_enabled(self) -> bool:
+        return bool(self.GOOGLE_CLIENT_ID and self.GOOGLE_CLIENT_SECRET)
+
     # --- payments (Stripe) -------------------------------------------------------------------
     STRIPE_SECRET_KEY: str = ""
     STRIPE_WEBHOOK_SECRET: str = ""
     STRIPE_API_BASE: str = ""  # empty: Stripe's own https://api.stripe.com
-    HUB_PUBLIC_URL: str = "http://127.0.0.1:5000"
-    HUB_ALLOWED_REDIRECT_ORIGINS: str = ""  # comma-separated; empty: HUB_PUBLIC_URL's origin
+    HUB_ALLOWED_REDIRECT_ORIGINS: str = ""  # comma-separated; empty: the hub's own origin
     HUB_STRIPE_WEBHOOK_TOLERANCE_S: int = Field(default=300, ge=1)
     HUB_RECONCILE_LOOKBACK_HOURS: int = Field(default=48, ge=1, le=24 * 30)
 
-    @field_validator("HUB_PUBLIC_URL", "STRIPE_API_BASE")
+    @field_validator("STRIPE_API_BASE")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and (urlparse(value).scheme not in {"http", "https"} or not urlparse(value).netloc):
@@ -134,7 +217,7 @@ class Settings(BaseSettings):
     def allowed_redirect_origins(self) -> tuple[str, ...]:
         """Origins (scheme://host[:port]) that checkout success and cancel URLs may point to."""
         raw = [part.strip() for part in self.HUB_ALLOWED_REDIRECT_ORIGINS.split(",") if part.strip()]
-        return tuple(origin_of(url) for url in (raw or [self.HUB_PUBLIC_URL]))
+        return tuple(origin_of(url) for url in (raw or [self.public_url]))
 
     @property
     def payments_enabled(self) -> bool:

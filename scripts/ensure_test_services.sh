@@ -2,7 +2,7 @@
 # Make sure the PostgreSQL and Redis that the tests use are reachable.
 # TEST_DATABASE_URL / TEST_REDIS_URL name them (defaults: the local servers). A local server
 # that is installed but stopped is started; on a Debian machine run as root without them, they
-# are installed with apt-get first.
+# are installed with apt-get first. So is chromium, which the browser tests drive.
 set -euo pipefail
 
 PG_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
@@ -57,5 +57,10 @@ if ! reachable "$R_HOST" "$R_PORT"; then
   fi
   redis-server --daemonize yes --bind 127.0.0.1 --port "$R_PORT" --save "" --appendonly no
   wait_for "$R_HOST" "$R_PORT" Redis
+fi
+# The browser tests drive Debian's chromium (Playwright cannot download browsers offline).
+if [[ ! -x /usr/bin/chromium ]] && can_apt; then
+  echo "installing chromium with apt-get…"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 echo "test services: PostgreSQL $PG_HOST:$PG_PORT and Redis $R_HOST:$R_PORT reachable"

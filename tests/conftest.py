@@ -130,3 +130,14 @@ def admin_headers(app, settings) -> dict[str, str]:
     from tests.factories import auth_headers, create_user
 
     return auth_headers(create_user(role="admin"), settings.SECRET_KEY)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request) -> Iterator[None]:
+    """Each test starts with empty rate-limit counters (they live in this run's Redis prefix)."""
+    yield
+    if "redis_client" in request.fixturenames or "migrated_database" in request.fixturenames \
+            or "app" in request.fixturenames:
+        client = request.getfixturevalue("redis_client")
+        for key in client.scan_iter(match=f"{REDIS_PREFIX}limits*", count=1000):
+            client.delete(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 GUARDED_PREFIXES = ("/api/", "/v1/")
 FRAMEWORK_ENDPOINTS = {"openapi.spec", "openapi.docs", "static"}
 
@@ -15,3 +17,56 @@ def test_every_api_route_declares_its_access(app) -> None:
         if not hasattr(view, "_hub_auth"):
             unguarded.append(f"{rule.rule} ({rule.endpoint})")
     assert unguarded == [], f"routes with neither require_auth nor public: {unguarded}"
+
+
+def _concrete_paths(app, prefix: str) -> list[tuple[str, str]]:
+    """Every (method, URL) under `prefix`, with path arguments filled in."""
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(prefix) or rule.endpoint.endswith("static"):
+            continue
+        url = rule.rule
+        for argument in rule.arguments:
+            url = url.replace(f"<{argument}>", "1").replace(f"<int:{argument}>", "1") \
+                .replace(f"<path:{argument}>", "x")
+        url = re.sub(r"<[^>]+>", "csv", url)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            paths.append((method, url))
+    return paths
+
+
+def test_every_admin_route_refuses_anonymous_and_plain_users(app, settings) -> None:
+    from tests.factories import create_user
+
+    paths = _concrete_paths(app, "/admin")
+    assert len(paths) > 5  # the back office is mounted
+    anonymous = app.test_client()
+    plain = app.test_client()
+    with plain.session_transaction() as session:
+        user = create_user()
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    # Forms carry a valid CSRF token, so what refuses is the access rule, not the CSRF check.
+    tokens = {id(c): re.search(rb'name="csrf-token" content="([^"]+)"', c.get("/forgot").data)
+              .group(1).decode() for c in (anonymous, plain)}
+    for method, url in paths:
+        data = None if method == "GET" else {"csrf_token": tokens[id(anonymous)]}
+        response = anonymous.open(url, method=method, data=data)
+        assert response.status_code == 302, (method, url, response.status_code)
+        assert response.headers["Location"].startswith("/login"), (method, url)
+        data = None if method == "GET" else {"csrf_token": tokens[id(plain)]}
+        response = plain.open(url, method=method, data=data)
+        assert response.status_code == 403, (method, url, response.status_code)
+
+
+def test_every_page_declares_its_access(app) -> None:
+    """Pages (not /api, /v1, /admin or assets) carry `page_auth` or `public`."""
+    undeclared = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(("/api/", "/v1/", "/admin", "/static", "/bootstrap/", "/ws/",
+                                 "/docs/")) or rule.endpoint in FRAMEWORK_ENDPOINTS \
+                or rule.endpoint.startswith("ops."):
+            continue
+        if not hasattr(app.view_functions[rule.endpoint], "_hub_auth"):
+            undeclared.append(f"{rule.rule} ({rule.endpoint})")
+    assert undeclared == [], f"pages with neither page_auth nor public: {undeclared}"

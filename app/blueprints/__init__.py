@@ -6,12 +6,24 @@ from apiflask import APIFlask
 
 
 def register_blueprints(app: APIFlask) -> None:
+    from app.admin import init_admin
     from app.blueprints.admin_payments import bp as admin_payments_bp
+    from app.blueprints.api_keys import bp as api_keys_bp
+    from app.blueprints.auth import bp as auth_bp
     from app.blueprints.docs import bp as docs_bp
+    from app.blueprints.google import bp as google_bp
+    from app.blueprints.models import bp as models_bp
     from app.blueprints.ops import bp as ops_bp
+    from app.blueprints.pages import bp as pages_bp
     from app.blueprints.payments import bp as payments_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(models_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(api_keys_bp)
+    app.register_blueprint(google_bp)
+    app.register_blueprint(pages_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(admin_payments_bp)
+    init_admin(app)

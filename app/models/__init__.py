@@ -3,6 +3,14 @@ so migrations can be generated from one place."""
 
 from __future__ import annotations
 
+from app.models.accounts import (
+    EmailCode,
+    OAuthIdentity,
+    PasswordResetToken,
+    RecoveryCode,
+    RefreshToken,
+)
+from app.models.api_keys import ApiKey
 from app.models.base import BaseModel
 from app.models.payments import (
     CreditPackage,
@@ -12,8 +20,12 @@ from app.models.payments import (
     ReconciliationRun,
     StripeEvent,
 )
+from app.models.pricing import ModelPrice
 from app.models.users import User
 
 __all__ = ["BaseModel", "User"]
+__all__ += ["ModelPrice"]
+__all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "OAuthIdentity"]
+__all__ += ["ApiKey"]
 __all__ += ["CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
             "ReconciliationRun"]

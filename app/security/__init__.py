@@ -12,10 +12,11 @@ from app.security.principal import (
     authenticate,
     current_principal,
     has_role,
+    principal_from_credential,
     public,
     require_auth,
 )
 
 __all__ = ["AUTHENTICATORS", "EmailNotVerified", "Forbidden", "Principal", "Unauthorized",
-           "authenticate", "current_principal", "has_role", "public",
+           "authenticate", "current_principal", "has_role", "principal_from_credential", "public",
            "require_auth"]

@@ -25,3 +25,73 @@ class EmailNotVerified(HubError):
 
     http_status = 403
     code = "email_not_verified"
+
+
+class InvalidCredentials(HubError):
+    """The e-mail address or password is wrong."""
+
+    http_status = 401
+    code = "invalid_credentials"
+
+
+class AccountDisabled(HubError):
+    """This account is disabled; contact support."""
+
+    http_status = 403
+    code = "account_disabled"
+
+
+class TwoFactorRequired(HubError):
+    """This account uses two-factor sign-in: send `totp_code` (an authenticator or recovery code)."""
+
+    http_status = 401
+    code = "two_factor_required"
+
+
+class InvalidTwoFactorCode(HubError):
+    """The two-factor code is wrong or was already used."""
+
+    http_status = 401
+    code = "invalid_two_factor_code"
+
+
+class TwoFactorSetupRequired(HubError):
+    """Staff accounts must turn on two-factor sign-in first (on the /account page)."""
+
+    http_status = 403
+    code = "two_factor_setup_required"
+
+
+class InvalidRefreshToken(HubError):
+    """The refresh token is not valid, has expired, or was revoked; sign in again."""
+
+    http_status = 401
+    code = "invalid_refresh_token"
+
+
+class RefreshTokenReused(HubError):
+    """This refresh token was already used: every token of its session is now revoked."""
+
+    http_status = 401
+    code = "refresh_token_reused"
+
+
+class InvalidCode(HubError):
+    """The code is wrong, has expired, or was used too many times; ask for a new one."""
+
+    http_status = 400
+    code = "invalid_code"
+
+
+class InvalidResetToken(HubError):
+    """The password reset link is not valid, has expired, or was already used."""
+
+    http_status = 400
+    code = "invalid_reset_token"
+
+
+class CsrfFailed(HubError):
+    """The CSRF token is missing or wrong: reload the page and try again."""
+
+    http_status = 400
+    code = "csrf_failed"

@@ -9,8 +9,13 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from app.models.users import ROLES, User
-from app.security.errors import EmailNotVerified, Forbidden, Unauthorized
+from app.models.users import ROLES, STAFF_ROLES, User
+from app.security.errors import (
+    EmailNotVerified,
+    Forbidden,
+    TwoFactorSetupRequired,
+    Unauthorized,
+)
 from app.security.tokens import decode_access_token
 from app.services.runtime import current_settings
 
@@ -35,30 +40,64 @@ def bearer_token() -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
+def principal_from_access_token(token: str) -> Principal:
+    """The caller an access token names; Unauthorized if forged, expired or revoked."""
+    from app.security.revocation import current_revocations
+
+    claims = decode_access_token(token, key=current_settings().SECRET_KEY)
+    if current_revocations().is_revoked(claims.jti):
+        raise Unauthorized("the access token was revoked; sign in again")
+    user = User.get_or_none(User.id == claims.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("this account is disabled or no longer exists")
+    if claims.auth_version != user.auth_version:
+        raise Unauthorized("the access token was revoked; sign in again")
+    return Principal(user=user, via="jwt", token_id=claims.jti,
+                     extra={"expires_at": claims.expires_at, "family": claims.family})
+
+
+def principal_from_credential(token: str) -> Principal:
+    """An access token or a hub API key sent outside HTTP headers (a WebSocket's first message)."""
+    from app.security.api_key_auth import principal_from_api_key
+    from app.services.api_keys import looks_like_key
+
+    if looks_like_key(token):
+        return principal_from_api_key(token)
+    return principal_from_access_token(token)
+
+
 def _jwt_authenticator() -> Principal | None:
     token = bearer_token()
     if token is None or token.count(".") != 2:
         return None
-    claims = decode_access_token(token, key=current_settings().SECRET_KEY)
-    user = User.get_or_none(User.id == claims.user_id)
-    if user is None or not user.is_active:
-        raise Unauthorized("this account is disabled or no longer exists")
-    return Principal(user=user, via="jwt", token_id=claims.jti,
-                     extra={"expires_at": claims.expires_at})
+    return principal_from_access_token(token)
 
 
-AUTHENTICATORS: list[Authenticator] = [_jwt_authenticator]
+def _api_key_authenticator() -> Principal | None:
+    from app.security.api_key_auth import authenticate_api_key
+
+    return authenticate_api_key()
+
+
+def _session_authenticator() -> Principal | None:
+    from app.security.sessions import authenticate_session
+
+    return authenticate_session()
+
+
+AUTHENTICATORS: list[Authenticator] = [_jwt_authenticator, _api_key_authenticator,
+                                       _session_authenticator]
 
 
 def authenticate() -> Principal | None:
     """Resolve (once per request) who is calling; None when no credentials were sent."""
     if "principal" not in g:
-        g.principal = None
+        principal = None
         for authenticator in AUTHENTICATORS:
             principal = authenticator()
             if principal is not None:
-                g.principal = principal
                 break
+        g.principal = principal  # not cached when an authenticator refused: it refuses again
     return g.principal
 
 
@@ -78,6 +117,12 @@ def has_role(user: User, *roles: str) -> bool:
     return user.role in roles
 
 
+def two_factor_missing(user: User) -> bool:
+    """Staff must use two-factor sign-in in production, on the API, the pages and the admin."""
+    return (current_settings().HUB_ENV == "production" and user.role in STAFF_ROLES
+            and not user.has_two_factor)
+
+
 def require_auth(*roles: str, verified: bool = False) -> Callable[[F], F]:
     """Guard a view: authenticated, with one of `roles` (if given), verified (if asked)."""
     unknown = set(roles) - set(ROLES)
@@ -88,6 +133,8 @@ def require_auth(*roles: str, verified: bool = False) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal()
+            if two_factor_missing(principal.user):
+                raise TwoFactorSetupRequired()
             if not has_role(principal.user, *roles):
                 raise Forbidden(f"this needs the {' or '.join(roles)} role")
             if verified and not principal.user.is_verified:

@@ -1,0 +1,30 @@
+"""The back office (Flask-Admin at /admin/). Every view inherits `StaffView`/`StaffModelView`,
+which apply the same role rule as the API: `support` reads, `admin` also writes. Anonymous
+visitors are sent to /login; signed-in users without the role get 403.
+
+Areas add their views to `ADMIN_VIEWS` (factories: each app gets fresh view instances).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from flask_admin import Admin, BaseView
+
+from app.admin.base import StaffIndexView
+from app.admin.users import UserAdmin
+from app.models.users import User
+from app.security.headers import csp_nonce
+
+ADMIN_VIEWS: list[Callable[[], BaseView]] = [
+    lambda: UserAdmin(User, name="Users", endpoint="admin_users", url="users"),
+]
+
+
+def init_admin(app: Flask) -> Admin:
+    admin = Admin(app, name="Smart AI Hub", url="/admin", index_view=StaffIndexView(),
+                  csp_nonce_generator=csp_nonce)
+    for make_view in ADMIN_VIEWS:
+        admin.add_view(make_view())
+    return admin

@@ -1,0 +1,131 @@
+"""Request and response schemas of the auth, account and API-key routes."""
+
+from __future__ import annotations
+
+from apiflask import Schema
+from apiflask.fields import Boolean, DateTime, Integer, List, Nested, String
+from apiflask.validators import Length, Range, Regexp
+
+
+class RegisterIn(Schema):
+    email = String(required=True, validate=Length(max=320))
+    password = String(required=True, validate=Length(max=256))
+    name = String(load_default="", validate=Length(max=120))
+
+
+class AcceptedOut(Schema):
+    status = String(required=True)
+    message = String(required=True)
+
+
+class VerifyEmailIn(Schema):
+    email = String(required=True, validate=Length(max=320))
+    code = String(required=True, validate=Regexp(r"^\s*\d{6}\s*$", error="must be 6 digits"))
+
+
+class EmailIn(Schema):
+    email = String(required=True, validate=Length(max=320))
+
+
+class StatusOut(Schema):
+    status = String(required=True)
+
+
+class LoginIn(Schema):
+    email = String(required=True, validate=Length(max=320))
+    password = String(required=True, validate=Length(max=256))
+    totp_code = String(load_default=None, validate=Length(max=32),
+                       metadata={"description": "authenticator or recovery code, when 2FA is on"})
+
+
+class TokenOut(Schema):
+    access_token = String(required=True)
+    refresh_token = String(required=True)
+    token_type = String(required=True)
+    expires_in = Integer(required=True, metadata={"description": "access token lifetime, s"})
+
+
+class RefreshIn(Schema):
+    refresh_token = String(required=True, validate=Length(max=200))
+
+
+class LogoutIn(Schema):
+    refresh_token = String(load_default=None, validate=Length(max=200))
+
+
+class ForgotIn(Schema):
+    email = String(required=True, validate=Length(max=320))
+
+
+class ResetIn(Schema):
+    token = String(required=True, validate=Length(max=200))
+    password = String(required=True, validate=Length(max=256))
+
+
+class ChangePasswordIn(Schema):
+    old_password = String(required=True, validate=Length(max=256))
+    new_password = String(required=True, validate=Length(max=256))
+
+
+class MeOut(Schema):
+    id = Integer(required=True)
+    email = String(required=True)
+    name = String(required=True)
+    role = String(required=True)
+    email_verified = Boolean(required=True)
+    email_verified_at = DateTime(allow_none=True)
+    two_factor_enabled = Boolean(required=True)
+    created_at = DateTime(required=True)
+    last_login_at = DateTime(allow_none=True)
+    auth_method = String(required=True, metadata={"description": "jwt, api_key or session"})
+
+
+class TwoFactorSetupOut(Schema):
+    secret = String(required=True)
+    otpauth_uri = String(required=True)
+
+
+class TwoFactorCodeIn(Schema):
+    code = String(required=True, validate=Length(max=32))
+
+
+class RecoveryCodesOut(Schema):
+    recovery_codes = List(String(), required=True)
+
+
+class TwoFactorDisableIn(Schema):
+    password = String(load_default=None, validate=Length(max=256))
+    code = String(required=True, validate=Length(max=32))
+
+
+class ApiKeyIn(Schema):
+    name = String(required=True, validate=Length(min=1, max=100))
+    expires_at = DateTime(load_default=None, metadata={"description": "UTC; null: never"})
+    allowed_models = List(String(validate=Length(min=1, max=100)), load_default=None,
+                          validate=Length(max=100),
+                          metadata={"description": "model ids this key may use; null: all"})
+    cap_total_credits = Integer(load_default=None, validate=Range(min=0))
+    cap_monthly_credits = Integer(load_default=None, validate=Range(min=0),
+                                  metadata={"description": "per calendar month (UTC)"})
+
+
+class ApiKeyOut(Schema):
+    id = Integer(required=True)
+    name = String(required=True)
+    prefix = String(required=True)
+    created_at = DateTime(required=True)
+    last_used_at = DateTime(allow_none=True)
+    expires_at = DateTime(allow_none=True)
+    allowed_models = List(String(), allow_none=True)
+    cap_total_credits = Integer(allow_none=True)
+    cap_monthly_credits = Integer(allow_none=True)
+    spent_total_credits = Integer(required=True)
+    spent_month_credits = Integer(required=True)
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key = String(required=True, metadata={"description": "the full key, shown only this once"})
+
+
+class ApiKeyListOut(Schema):
+    items = List(Nested(ApiKeyOut), required=True)

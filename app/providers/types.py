@@ -1,0 +1,108 @@
+"""The hub's provider-neutral types: requests, stream items, models, prices, video status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ModelKind = Literal["chat", "video"]
+VideoState = Literal["queued", "in_progress", "completed", "failed"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One OpenAI-style message: role is system, user or assistant; content a string or parts."""
+
+    role: str
+    content: str | list
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A chat completion request; `messages` are OpenAI-style dicts ({role, content})."""
+
+    model: str
+    messages: list[dict]
+    max_tokens: int
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token usage as the provider reported it, with the provider's own finish reason."""
+
+    input_tokens: int
+    output_tokens: int
+    finish_reason: str | None
+
+
+@dataclass(frozen=True)
+class Price:
+    """A model's price. Credits are integers; 100,000 credits = US$1."""
+
+    input_per_mtok_credits: int = 0
+    output_per_mtok_credits: int = 0
+    per_second_credits: int = 0
+    price_id: int | None = None  # the price-history row; None for a catalog default
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    provider: str
+    kind: ModelKind
+    label: str
+    context_window: int | None
+    max_output_tokens: int | None
+    capabilities: tuple[str, ...]
+    price: Price
+    video_seconds: tuple[int, ...] = ()
+    video_sizes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VideoStatus:
+    status: VideoState
+    progress_percent: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatQuote:
+    """The worst-case price of a chat request, to size its hold."""
+
+    hold_credits: int
+    input_tokens: int
+    max_output_tokens: int
+    price_id: int
+    input_per_mtok_credits: int
+    output_per_mtok_credits: int
+    model_id: str = ""
+    input_tokens_exact: bool = field(default=True)  # False when the count is an estimate
+
+
+@dataclass(frozen=True)
+class VideoQuote:
+    hold_credits: int
+    seconds: int
+    price_id: int
+    per_second_credits: int
+    model_id: str = ""
+
+
+OPENAI_FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+                         "tool_use": "tool_calls", "refusal": "content_filter"}
+
+
+def openai_finish_reason(reason: str | None) -> str | None:
+    """A provider's finish reason in OpenAI's vocabulary (for the compatible API)."""
+    if reason is None:
+        return None
+    return OPENAI_FINISH_REASONS.get(reason, reason)

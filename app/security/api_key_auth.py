@@ -1,0 +1,42 @@
+"""Authenticates hub API keys: `Authorization: Bearer hub_…` on /api and /v1, and
+`x-api-key: hub_…` on /v1/messages (Anthropic's convention)."""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.security.errors import Unauthorized
+from app.security.principal import Principal, bearer_token
+from app.services import api_keys
+
+API_KEY_PATHS = ("/api/", "/v1/")
+
+
+def _presented_key() -> str | None:
+    if not request.path.startswith(API_KEY_PATHS):
+        return None
+    token = bearer_token()
+    if token is None and request.path.startswith("/v1/messages"):
+        token = request.headers.get("x-api-key", "").strip() or None
+    if token is None or not api_keys.looks_like_key(token):
+        return None
+    return token
+
+
+def authenticate_api_key() -> Principal | None:
+    token = _presented_key()
+    return None if token is None else principal_from_api_key(token)
+
+
+def principal_from_api_key(token: str) -> Principal:
+    """The caller a hub API key names; Unauthorized if unknown, revoked or expired."""
+    key = api_keys.find_key(token)
+    if key is None:
+        raise Unauthorized("the API key is not valid or was revoked")
+    user = key.user
+    if not user.is_active:
+        raise Unauthorized("this account is disabled")
+    if api_keys.is_expired(key):
+        raise Unauthorized("the API key has expired")
+    api_keys.touch_last_used(key)
+    return Principal(user=user, via="api_key", token_id=str(key.id), api_key=key)

@@ -1,0 +1,91 @@
+"""Rate limits (Flask-Limiter): per client IP on sign-in, registration, forgot-password and
+e-mail codes; per user or API key across the whole API. Redis storage under this hub's prefix,
+shared by every web process; in-memory in embedded mode.
+
+A view declares its bucket with `@rate_limited("login")`; `init_rate_limits` (run once the
+blueprints are registered) gives each app its own Limiter bound to its own storage. Buckets are
+shared across views: the API login and the sign-in page draw from the same "login" bucket.
+Refusals are 429 with `Retry-After` and the JSON error shape (HTML on pages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, request
+from flask_limiter import ApplicationLimit, Limiter
+
+from app.config import Settings
+from app.errors import HubError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BUCKET_SETTINGS = {
+    "login": "HUB_RATE_LIMIT_LOGIN",
+    "register": "HUB_RATE_LIMIT_REGISTER",
+    "password_forgot": "HUB_RATE_LIMIT_PASSWORD_FORGOT",
+    "otp": "HUB_RATE_LIMIT_OTP",
+}
+API_PREFIXES = ("/api/", "/v1/")
+EXTENSION_KEY = "hub_limiter"
+
+
+def rate_limited(bucket: str) -> Callable[[F], F]:
+    """Count POSTs to this view against the per-IP `bucket` (see BUCKET_SETTINGS)."""
+    if bucket not in BUCKET_SETTINGS:
+        raise ValueError(f"unknown rate-limit bucket {bucket!r}")
+
+    def decorator(view: F) -> F:
+        view._hub_rate_limit = bucket  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def api_caller() -> str:
+    """The API limit's key: the API key, else the user, else the client IP."""
+    from app.security.principal import authenticate
+
+    try:
+        principal = authenticate()
+    except HubError:  # a bad credential is refused by the view itself; count it by IP
+        principal = None
+    if principal is None:
+        return f"ip:{client_ip()}"
+    if principal.api_key is not None:
+        return f"key:{principal.api_key.id}"
+    return f"user:{principal.user.id}"
+
+
+def storage_uri(settings: Settings) -> str:
+    return settings.REDIS_URL or "memory://"
+
+
+def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
+    app.config.update(RATELIMIT_HEADERS_ENABLED=True, RATELIMIT_STORAGE_URI=storage_uri(settings))
+    if settings.REDIS_URL:  # keys read "<HUB_REDIS_PREFIX>limits:LIMITER/<caller>/<bucket>/…"
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": f"{settings.HUB_REDIS_PREFIX}limits"}
+    limiter = Limiter(
+        key_func=client_ip,
+        # One budget per caller across every API route (keyed by API key or user, not IP).
+        application_limits=[ApplicationLimit(
+            limit_provider=settings.HUB_RATE_LIMIT_API, key_function=api_caller,
+            exempt_when=lambda: not request.path.startswith(API_PREFIXES))],
+        strategy="fixed-window",
+        # Redis unreachable: keep limiting, per process, until it is back.
+        in_memory_fallback_enabled=True,
+    )
+    limiter.init_app(app)
+    for endpoint, view in list(app.view_functions.items()):
+        bucket = getattr(view, "_hub_rate_limit", None)
+        if bucket is not None:  # the wrapper checks the bucket when the view is called
+            app.view_functions[endpoint] = limiter.shared_limit(
+                getattr(settings, BUCKET_SETTINGS[bucket]), scope=bucket, key_func=client_ip,
+                methods=["POST"])(view)
+    app.extensions[EXTENSION_KEY] = limiter
+    return limiter

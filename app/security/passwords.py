@@ -1,0 +1,67 @@
+"""Password hashing (argon2id) and the password policy.
+
+Policy: at least 10 characters, not the e-mail address (or its local part), and not in the
+common-passwords list shipped in `app/data/` (20,000 entries; see app/data/NOTICE.md).
+"""
+
+from __future__ import annotations
+
+import gzip
+from functools import lru_cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.errors import HubError
+
+MIN_LENGTH = 10
+MAX_LENGTH = 256
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
+
+_hasher = PasswordHasher()
+# Verified against when the account does not exist, so both paths cost one argon2 check.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing-only")
+
+
+class WeakPassword(HubError):
+    """The password does not meet the policy."""
+
+    http_status = 422
+    code = "weak_password"
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as fh:
+        return frozenset(line.strip().lower() for line in fh if line.strip())
+
+
+def check_password_policy(password: str, *, email: str) -> None:
+    """Raise WeakPassword naming the first rule `password` breaks."""
+    if len(password) < MIN_LENGTH:
+        raise WeakPassword(f"password: use at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise WeakPassword(f"password: use at most {MAX_LENGTH} characters")
+    lowered = password.strip().lower()
+    email = email.strip().lower()
+    if lowered in {email, email.split("@", 1)[0]}:
+        raise WeakPassword("password: must not be your e-mail address")
+    if lowered in common_passwords():
+        raise WeakPassword("password: this password is too common; choose another")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True if `password` matches; costs the same whether or not there is a hash to check."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)

@@ -1,0 +1,63 @@
+"""Revoked access-token ids, remembered until the token would have expired anyway.
+
+Two twins behind one interface: Redis (shared by every web process) and in-process memory (the
+embedded default). `build_revocation_list` picks one from the settings.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+import redis
+from flask import current_app
+
+from app.config import Settings
+
+EXTENSION_KEY = "hub_revocations"
+
+
+class RevocationList(Protocol):
+    def revoke(self, jti: str, *, expires_at: int) -> None: ...
+
+    def is_revoked(self, jti: str) -> bool: ...
+
+
+class RedisRevocationList:
+    def __init__(self, client: redis.Redis, *, prefix: str) -> None:
+        self._client = client
+        self._prefix = f"{prefix}revoked-jti:"
+
+    def revoke(self, jti: str, *, expires_at: int) -> None:
+        ttl_s = max(1, expires_at - int(time.time()) + 1)
+        self._client.set(self._prefix + jti, b"1", ex=ttl_s)
+
+    def is_revoked(self, jti: str) -> bool:
+        return bool(self._client.exists(self._prefix + jti))
+
+
+class MemoryRevocationList:
+    def __init__(self) -> None:
+        self._until: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def revoke(self, jti: str, *, expires_at: int) -> None:
+        now = int(time.time())
+        with self._lock:
+            self._until = {k: v for k, v in self._until.items() if v >= now}
+            self._until[jti] = expires_at
+
+    def is_revoked(self, jti: str) -> bool:
+        with self._lock:
+            return self._until.get(jti, 0) >= int(time.time())
+
+
+def build_revocation_list(settings: Settings, client: redis.Redis | None) -> RevocationList:
+    if client is None:
+        return MemoryRevocationList()
+    return RedisRevocationList(client, prefix=settings.HUB_REDIS_PREFIX)
+
+
+def current_revocations() -> RevocationList:
+    return current_app.extensions[EXTENSION_KEY]

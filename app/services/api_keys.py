@@ -1,0 +1,248 @@
+"""Hub API keys: create, list, rotate, revoke, authenticate, and the per-key spending limits.
+
+A key reads `hub_<prefix>_<secret>`: the 8-character prefix is visible (lists, logs), the
+40-character secret is shown once and stored as HMAC-SHA256 under a sub-key of SECRET_KEY (a
+fast keyed hash is right for a ~238-bit random secret; argon2 is for passwords).
+
+The jobs area calls `check_key_limits` then `record_key_spend` inside the ledger's hold
+transaction; `check_key_limits` locks the key row (SELECT … FOR UPDATE on PostgreSQL) so two
+concurrent holds cannot both pass a cap.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from app.database import is_postgres
+from app.errors import HubError, NotFound
+from app.extensions import db
+from app.models.api_keys import ApiKey
+from app.models.base import utcnow
+from app.models.users import User
+from app.security.crypto import hashes_equal, keyed_hash, random_alphanumeric
+from app.security.errors import EmailNotVerified
+
+log = structlog.get_logger(__name__)
+
+KEY_PREFIX = "hub_"
+PREFIX_LENGTH = 8
+SECRET_LENGTH = 40
+_KEY_FORMAT = re.compile(rf"^hub_([A-Za-z0-9]{{{PREFIX_LENGTH}}})_([A-Za-z0-9]{{{SECRET_LENGTH}}})$")
+LAST_USED_RESOLUTION = timedelta(seconds=60)  # write last_used_at at most once a minute
+MAX_KEYS_PER_USER = 50
+
+
+class KeyLimitError(HubError):
+    """Base of the refusals that name which of the key's limits was hit."""
+
+
+class KeyExpired(KeyLimitError):
+    """This API key has expired; create a new one."""
+
+    http_status = 403
+    code = "key_expired"
+
+
+class KeyModelNotAllowed(KeyLimitError):
+    http_status = 403
+    code = "key_model_not_allowed"
+
+
+class KeyCreditCapReached(KeyLimitError):
+    http_status = 402
+    code = "key_credit_cap_reached"
+
+
+class KeyRevoked(HubError):
+    """This API key was revoked."""
+
+    http_status = 403
+    code = "key_revoked"
+
+
+class TooManyKeys(HubError):
+    http_status = 409
+    code = "too_many_keys"
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ApiKey
+    plaintext: str  # shown once
+
+
+def _hash_secret(secret: str) -> str:
+    return keyed_hash("api-key", secret)
+
+
+def _month(at: datetime) -> str:
+    return at.strftime("%Y-%m")
+
+
+def create_key(user: User, name: str, *, expires_at: datetime | None = None,
+               allowed_models: list[str] | None = None, cap_total_credits: int | None = None,
+               cap_monthly_credits: int | None = None) -> NewKey:
+    """Create a key for `user`; the plaintext is returned once and never stored."""
+    if ApiKey.select().where(ApiKey.user == user, ApiKey.revoked_at.is_null()).count() \
+            >= MAX_KEYS_PER_USER:
+        raise TooManyKeys(f"an account may hold at most {MAX_KEYS_PER_USER} active keys")
+    prefix, secret = random_alphanumeric(PREFIX_LENGTH), random_alphanumeric(SECRET_LENGTH)
+    key = ApiKey.create(
+        user=user, name=name, prefix=prefix, secret_hash=_hash_secret(secret),
+        expires_at=expires_at, cap_total_credits=cap_total_credits,
+        cap_monthly_credits=cap_monthly_credits,
+        allowed_models=json.dumps(sorted(set(allowed_models))) if allowed_models else None,
+    )
+    log.info("api_key_created", user_id=user.id, key_id=key.id, prefix=prefix)
+    return NewKey(key=key, plaintext=f"{KEY_PREFIX}{prefix}_{secret}")
+
+
+def list_keys(user: User) -> list[ApiKey]:
+    return list(ApiKey.select().where(ApiKey.user == user, ApiKey.revoked_at.is_null())
+                .order_by(ApiKey.created_at.desc(), ApiKey.id.desc()))
+
+
+def _owned_key(user: User, key_id: int) -> ApiKey:
+    key = ApiKey.get_or_none(ApiKey.id == key_id, ApiKey.user == user,
+                             ApiKey.revoked_at.is_null())
+    if key is None:
+        raise NotFound("no such API key")
+    return key
+
+
+def revoke_key(user: User, key_id: int) -> None:
+    key = _owned_key(user, key_id)
+    ApiKey.update(revoked_at=utcnow()).where(ApiKey.id == key.id).execute()
+    log.info("api_key_revoked", user_id=user.id, key_id=key.id, prefix=key.prefix)
+
+
+def rotate_key(user: User, key_id: int, *, grace_s: int) -> NewKey:
+    """Give the key a new secret; the old one stays valid for `grace_s` seconds (0: none)."""
+    key = _owned_key(user, key_id)
+    secret = random_alphanumeric(SECRET_LENGTH)
+    key.previous_secret_hash = key.secret_hash if grace_s > 0 else None
+    key.previous_valid_until = utcnow() + timedelta(seconds=grace_s) if grace_s > 0 else None
+    key.secret_hash = _hash_secret(secret)
+    key.save()
+    log.info("api_key_rotated", user_id=user.id, key_id=key.id, prefix=key.prefix,
+             grace_s=grace_s)
+    return NewKey(key=key, plaintext=f"{KEY_PREFIX}{key.prefix}_{secret}")
+
+
+def looks_like_key(value: str) -> bool:
+    return value.startswith(KEY_PREFIX)
+
+
+def find_key(plaintext: str) -> ApiKey | None:
+    """The active key `plaintext` names (current secret, or previous one within its grace)."""
+    match = _KEY_FORMAT.match(plaintext)
+    if match is None:
+        return None
+    prefix, secret = match.groups()
+    key = ApiKey.get_or_none(ApiKey.prefix == prefix)
+    if key is None or key.revoked_at is not None:
+        return None
+    candidate = _hash_secret(secret)
+    if hashes_equal(candidate, key.secret_hash):
+        return key
+    if key.previous_secret_hash and key.previous_valid_until \
+            and key.previous_valid_until > utcnow() \
+            and hashes_equal(candidate, key.previous_secret_hash):
+        return key
+    return None
+
+
+def touch_last_used(key: ApiKey) -> None:
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.update(last_used_at=now).where(ApiKey.id == key.id).execute()
+        key.last_used_at = now
+
+
+def allowed_models(key: ApiKey) -> list[str] | None:
+    return json.loads(key.allowed_models) if key.allowed_models else None
+
+
+def month_spent(key: ApiKey) -> int:
+    return key.spent_month_credits if key.spent_month == _month(utcnow()) else 0
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    """An aware datetime as the naive UTC the database stores (naive input is taken as UTC)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def is_expired(key: ApiKey) -> bool:
+    return key.expires_at is not None and key.expires_at <= utcnow()
+
+
+def _locked_key(api_key_id: int) -> ApiKey:
+    query = ApiKey.select().where(ApiKey.id == api_key_id)
+    if is_postgres():
+        query = query.for_update()
+    key = query.first()
+    if key is None:
+        raise NotFound("no such API key")
+    return key
+
+
+def check_key_limits(api_key_id: int, model: str, amount_credits: int) -> None:
+    """Refuse (raising a KeyLimitError naming the limit) a spend the key's limits forbid.
+
+    Call inside the ledger's hold transaction, then `record_key_spend` in the same one: the key
+    row stays locked until it commits, so concurrent holds are checked one after another.
+    """
+    if not db.in_transaction():
+        raise RuntimeError("check_key_limits must run inside the hold's transaction")
+    key = _locked_key(api_key_id)
+    if key.revoked_at is not None:
+        raise KeyRevoked()
+    if not key.user.is_verified:
+        raise EmailNotVerified()
+    if is_expired(key):
+        raise KeyExpired(f"this API key expired at {key.expires_at.isoformat()}Z",
+                         details={"limit": "expiry"})
+    models = allowed_models(key)
+    if models is not None and model not in models:
+        raise KeyModelNotAllowed(f"this API key may not use the model {model!r}; "
+                                 f"it may use: {', '.join(models)}",
+                                 details={"limit": "allowed_models", "allowed_models": models})
+    if key.cap_total_credits is not None \
+            and key.spent_total_credits + amount_credits > key.cap_total_credits:
+        raise KeyCreditCapReached(
+            f"this API key's credit cap is reached: {key.spent_total_credits} of "
+            f"{key.cap_total_credits} credits spent, {amount_credits} more needed",
+            details={"limit": "total", "cap_credits": key.cap_total_credits,
+                     "spent_credits": key.spent_total_credits})
+    spent = month_spent(key)
+    if key.cap_monthly_credits is not None \
+            and spent + amount_credits > key.cap_monthly_credits:
+        raise KeyCreditCapReached(
+            f"this API key's monthly credit cap is reached: {spent} of "
+            f"{key.cap_monthly_credits} credits spent this month, {amount_credits} more needed",
+            details={"limit": "monthly", "cap_credits": key.cap_monthly_credits,
+                     "spent_credits": spent})
+
+
+def record_key_spend(api_key_id: int, amount_credits: int) -> None:
+    """Count `amount_credits` against the key's caps (negative gives back an unused hold).
+
+    The month counter restarts at the first spend of a calendar month (UTC); counters never go
+    below zero.
+    """
+    with db.atomic():
+        key = _locked_key(api_key_id)
+        month = _month(utcnow())
+        spent = key.spent_month_credits if key.spent_month == month else 0
+        ApiKey.update(
+            spent_total_credits=max(0, key.spent_total_credits + amount_credits),
+            spent_month_credits=max(0, spent + amount_credits),
+            spent_month=month,
+        ).where(ApiKey.id == key.id).execute()
