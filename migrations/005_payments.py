@@ -56,6 +56,17 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             table_name = "credit_packages"
 
     @migrator.create_model
+    class LowBalanceAlert(pw.Model):
+        id = pw.AutoField()
+        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['users'], on_delete='CASCADE', unique=True)
+        threshold_credits = pw.BigIntegerField(default=0)
+        notified_at = pw.DateTimeField(null=True)
+        updated_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "low_balance_alerts"
+
+    @migrator.create_model
     class Payment(pw.Model):
         id = pw.AutoField()
         user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['users'], on_delete='CASCADE')
@@ -162,5 +173,7 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.remove_model('payment_flags')
 
     migrator.remove_model('payments')
+
+    migrator.remove_model('low_balance_alerts')
 
     migrator.remove_model('credit_packages')

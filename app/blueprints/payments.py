@@ -7,10 +7,11 @@ from apiflask.fields import Boolean, DateTime, Integer, List, Nested, String
 from apiflask.validators import Length, Range, Regexp
 from flask import request
 
-from app.models.payments import CreditPackage, Payment
+from app.models.payments import CreditPackage, LowBalanceAlert, Payment
 from app.security import current_principal, public, require_auth
 from app.services.payments.checkout import start_checkout
 from app.services.payments.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_payments
+from app.services.payments.notifications import low_balance_alert, set_low_balance_threshold
 from app.services.payments.packages import active_packages
 from app.services.payments.webhooks import handle_webhook
 
@@ -61,6 +62,18 @@ class PaymentsQuery(Schema):
 class PaymentsOut(Schema):
     items = List(Nested(PaymentOut), required=True)
     next_cursor = String(allow_none=True, required=True)
+
+
+class LowBalanceIn(Schema):
+    threshold_credits = Integer(required=True, validate=Range(min=0, max=10**12), metadata={
+        "description": "e-mail me when my available credits fall below this; 0 turns it off"})
+
+
+class LowBalanceOut(Schema):
+    threshold_credits = Integer(required=True)
+    armed = Boolean(required=True, metadata={
+        "description": "true when the next fall below the threshold will send an e-mail "
+                       "(false while already below it and told, or when turned off)"})
 
 
 class WebhookOut(Schema):
@@ -124,3 +137,28 @@ def history(query: dict) -> dict:
     page = list_payments(current_principal().user.id, cursor=query.get("cursor"),
                          limit=query["limit"])
     return {"items": [_payment(p) for p in page.items], "next_cursor": page.next_cursor}
+
+
+def _alert(alert: LowBalanceAlert | None) -> dict:
+    threshold = alert.threshold_credits if alert else 0
+    return {"threshold_credits": threshold,
+            "armed": bool(threshold) and alert is not None and alert.notified_at is None}
+
+
+@bp.get("/low-balance-alert")
+@require_auth()
+@bp.output(LowBalanceOut)
+@bp.doc(summary="Your low-balance e-mail threshold")
+def get_low_balance_alert() -> dict:
+    return _alert(low_balance_alert(current_principal().user.id))
+
+
+@bp.put("/low-balance-alert")
+@require_auth()
+@bp.input(LowBalanceIn, arg_name="body")
+@bp.output(LowBalanceOut)
+@bp.doc(summary="Set your low-balance e-mail threshold (sent once each time credits fall "
+                "below it)")
+def put_low_balance_alert(body: dict) -> dict:
+    return _alert(set_low_balance_threshold(current_principal().user.id,
+                                            body["threshold_credits"]))

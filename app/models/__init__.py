@@ -14,6 +14,7 @@ from app.models.api_keys import ApiKey
 from app.models.base import BaseModel
 from app.models.payments import (
     CreditPackage,
+    LowBalanceAlert,
     Payment,
     PaymentFlag,
     PaymentReversal,
@@ -28,4 +29,4 @@ __all__ += ["ModelPrice"]
 __all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "OAuthIdentity"]
 __all__ += ["ApiKey"]
 __all__ += ["CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
-            "ReconciliationRun"]
+            "ReconciliationRun", "LowBalanceAlert"]

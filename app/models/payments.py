@@ -131,3 +131,16 @@ class ReconciliationRun(BaseModel):
 
     class Meta:
         table_name = "reconciliation_runs"
+
+
+class LowBalanceAlert(BaseModel):
+    """A user's low-balance e-mail: sent once when available credits fall below the threshold,
+    then not again until they have risen back to it (`notified_at` is cleared then)."""
+
+    user = ForeignKeyField(User, unique=True, on_delete="CASCADE")
+    threshold_credits = BigIntegerField(default=0)  # 0: no alert
+    notified_at = DateTimeField(null=True)  # set while below the threshold and told so
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "low_balance_alerts"

@@ -21,7 +21,6 @@ from app.services.payments import gateway
 from app.services.payments.errors import PaymentProviderError, PaymentsNotConfigured
 from app.services.payments.fulfilment import (
     PAID,
-    after_credit,
     close_session,
     fulfil_session,
     is_hub_session,
@@ -67,7 +66,6 @@ def reconcile(*, trigger: str, lookback_hours: int | None = None) -> Reconciliat
                                        "problem": "paid but not credited: credited now"
                                        + (" (payment row was missing)"
                                           if result.row_was_missing else "")})
-                    after_credit(result.payment_id)
             elif session.get("status") == "expired" and close_session(session, "expired"):
                 run.expired += 1
             _check(session, mismatches)

@@ -1,4 +1,4 @@
-"""Payment actors: the scheduled reconciliation with Stripe."""
+"""Payment actors: the scheduled reconciliation with Stripe, and the low-balance sweep."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import structlog
 from app.queue import hub_actor
 from app.scheduler import periodic
 from app.services.payments.errors import PaymentProviderError
+from app.services.payments.notifications import check_all_low_balances
 from app.services.reconcile import reconcile
 from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
 
 RECONCILE_INTERVAL_S = 3600  # hourly; cron can run `python -m scripts.reconcile` instead
+LOW_BALANCE_INTERVAL_S = 300  # usage debits happen in the ledger; this sweep notices them
 
 
 @periodic(RECONCILE_INTERVAL_S)
@@ -26,3 +28,11 @@ def reconcile_payments() -> None:
     run = reconcile(trigger="schedule")
     if run.status == "failed":
         raise PaymentProviderError(f"reconciliation run {run.id} failed: {run.error}")
+
+
+@periodic(LOW_BALANCE_INTERVAL_S)
+@hub_actor(queue_name="payments", max_retries=0, time_limit=5 * 60_000, throws=())
+def check_low_balances() -> None:
+    """Mail every user whose available credits fell below their alert since the last mail."""
+    sent = check_all_low_balances()
+    log.info("low_balance_sweep_finished", mails=sent)

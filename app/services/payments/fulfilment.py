@@ -16,10 +16,11 @@ from typing import Any
 import structlog
 from peewee import fn
 
+from app.extensions import db
 from app.models.base import utcnow
 from app.models.payments import CreditPackage, Payment
 from app.services import ledger
-from app.services.payments import gateway
+from app.services.payments import gateway, notifications
 from app.services.payments.errors import PaymentProviderError
 from app.services.payments.locking import locked, write_transaction
 from app.services.runtime import current_settings
@@ -87,6 +88,8 @@ def fulfil_session(session: Mapping[str, Any]) -> Fulfilment | None:
             if payment.status in OPEN_STATUSES:
                 payment.status = "paid"
             credited = not movement.replayed
+            if credited:
+                db.after_commit(lambda payment_id=payment.id: after_credit(payment_id))
         payment.updated_at = utcnow()
         payment.save()
     if credited:
@@ -96,19 +99,24 @@ def fulfil_session(session: Mapping[str, Any]) -> Fulfilment | None:
 
 
 def after_credit(payment_id: int) -> None:
-    """Follow-ups once a credit has committed: look up the receipt link (best effort)."""
+    """Once a credit has committed: look up Stripe's receipt link (best effort), mail the
+    receipt, and re-arm the user's low-balance alert if the purchase lifted them above it."""
     payment = Payment.get_by_id(payment_id)
-    if not payment.stripe_payment_intent_id or payment.receipt_url or \
-            not current_settings().payments_enabled:
-        return
+    if payment.stripe_payment_intent_id and current_settings().payments_enabled:
+        _record_receipt(payment)
+    notifications.send_receipt(payment_id)
+    notifications.check_low_balance(payment.user_id)
+
+
+def _record_receipt(payment: Payment) -> None:
     try:
         charge_id, receipt_url = gateway.retrieve_receipt(payment.stripe_payment_intent_id)
     except PaymentProviderError:
-        log.warning("receipt_lookup_failed", payment_id=payment_id)
+        log.warning("receipt_lookup_failed", payment_id=payment.id)
         return
     Payment.update(stripe_charge_id=fn.COALESCE(Payment.stripe_charge_id, charge_id),
                    receipt_url=receipt_url, updated_at=utcnow()) \
-        .where(Payment.id == payment_id).execute()
+        .where(Payment.id == payment.id).execute()
 
 
 def close_session(session: Mapping[str, Any], status: str) -> bool:

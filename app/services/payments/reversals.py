@@ -16,10 +16,11 @@ from typing import Any
 
 import structlog
 
+from app.extensions import db
 from app.models.base import utcnow
 from app.models.payments import Payment, PaymentFlag, PaymentReversal
 from app.services import ledger
-from app.services.payments import gateway
+from app.services.payments import gateway, notifications
 from app.services.payments.fulfilment import fulfil_session
 from app.services.payments.locking import locked, write_transaction
 
@@ -90,7 +91,17 @@ def _reverse(payment: Payment, *, kind: str, stripe_id: str, amount_cents: int,
                                    f"{shortfall} were already spent").on_conflict_ignore().execute()
     log.info("payment_reversed", payment_id=payment.id, kind=kind, stripe_id=stripe_id,
              credits=credits, shortfall_credits=shortfall)
+    if credits:
+        db.after_commit(lambda: _after_reversal(payment.id, payment.user_id, kind=kind,
+                                                credits=credits, shortfall=shortfall))
     return Reversal(payment.id, credits, shortfall)
+
+
+def _after_reversal(payment_id: int, user_id: int, *, kind: str, credits: int,
+                    shortfall: int) -> None:
+    notifications.send_reversal_notice(payment_id, kind=kind, reversed_credits=credits,
+                                       shortfall_credits=shortfall)
+    notifications.check_low_balance(user_id)
 
 
 def apply_refunds(charge: Mapping[str, Any]) -> Reversal | None:

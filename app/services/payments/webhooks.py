@@ -1,6 +1,7 @@
 """Stripe webhook events: verified, recorded once, and handled in the same transaction.
 
-The event's row is inserted first in the transaction that does its work. A duplicate delivery
+The event's row is inserted first in the transaction that does its work (receipts and other
+mail are queued only after that transaction commits). A duplicate delivery
 racing the first one waits on that row's unique key: if the first commits, the duplicate sees a
 conflict and answers 200 without doing anything; if the first fails, the row is rolled back
 with its work, and the duplicate (or Stripe's retry) does the work instead. So the webhook
@@ -23,7 +24,7 @@ from app.services.payments.errors import (
     WebhookPayloadInvalid,
     WebhookSignatureInvalid,
 )
-from app.services.payments.fulfilment import PAID, after_credit, close_session, fulfil_session
+from app.services.payments.fulfilment import PAID, close_session, fulfil_session
 from app.services.payments.locking import write_transaction
 from app.services.payments.reversals import apply_dispute, apply_refunds
 from app.services.runtime import current_settings
@@ -37,7 +38,6 @@ class WebhookOutcome:
     type: str
     duplicate: bool
     outcome: str
-    credited_payment_id: int | None = None
 
 
 def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
@@ -59,33 +59,33 @@ def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     return event
 
 
-def _session_completed(obj: Mapping[str, Any]) -> tuple[str, int | None]:
+def _session_completed(obj: Mapping[str, Any]) -> str:
     result = fulfil_session(obj)
     if result is None:
-        return "not_ours", None
+        return "not_ours"
     if result.credited:
-        return "credited", result.payment_id
-    return ("already_credited" if obj.get("payment_status") in PAID else "awaiting_payment"), None
+        return "credited"
+    return "already_credited" if obj.get("payment_status") in PAID else "awaiting_payment"
 
 
-def _closed(status: str) -> Callable[[Mapping[str, Any]], tuple[str, int | None]]:
-    def handle(obj: Mapping[str, Any]) -> tuple[str, int | None]:
-        return (f"marked_{status}" if close_session(obj, status) else "unchanged"), None
+def _closed(status: str) -> Callable[[Mapping[str, Any]], str]:
+    def handle(obj: Mapping[str, Any]) -> str:
+        return f"marked_{status}" if close_session(obj, status) else "unchanged"
 
     return handle
 
 
-def _reversal(apply: Callable[[Mapping[str, Any]], Any]) -> Callable[..., tuple[str, None]]:
-    def handle(obj: Mapping[str, Any]) -> tuple[str, None]:
+def _reversal(apply: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], str]:
+    def handle(obj: Mapping[str, Any]) -> str:
         result = apply(obj)
         if result is None:
-            return "not_ours", None
-        return f"reversed {result.reversed_credits} shortfall {result.shortfall_credits}", None
+            return "not_ours"
+        return f"reversed {result.reversed_credits} shortfall {result.shortfall_credits}"
 
     return handle
 
 
-HANDLERS: dict[str, Callable[[Mapping[str, Any]], tuple[str, int | None]]] = {
+HANDLERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "checkout.session.completed": _session_completed,
     "checkout.session.async_payment_succeeded": _session_completed,
     "checkout.session.async_payment_failed": _closed("failed"),
@@ -107,12 +107,10 @@ def handle_event(event: Mapping[str, Any]) -> WebhookOutcome:
         if not inserted:
             log.info("stripe_event_duplicate", event_id=event_id, type=event_type)
             return WebhookOutcome(event_id, event_type, True, "duplicate")
-        outcome, credited_payment_id = handler(event["data"]["object"])
+        outcome = handler(event["data"]["object"])
         StripeEvent.update(outcome=outcome[:120]).where(StripeEvent.event_id == event_id).execute()
     log.info("stripe_event_handled", event_id=event_id, type=event_type, outcome=outcome)
-    if credited_payment_id is not None:
-        after_credit(credited_payment_id)
-    return WebhookOutcome(event_id, event_type, False, outcome, credited_payment_id)
+    return WebhookOutcome(event_id, event_type, False, outcome)
 
 
 def handle_webhook(payload: bytes, signature: str | None) -> WebhookOutcome:
