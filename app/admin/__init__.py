@@ -12,13 +12,24 @@ from collections.abc import Callable
 from flask import Flask
 from flask_admin import Admin, BaseView
 
+from app.admin import payments as pay
 from app.admin.base import StaffIndexView
 from app.admin.users import UserAdmin
+from app.models.payments import CreditPackage, Payment, PaymentFlag, ReconciliationRun
 from app.models.users import User
 from app.security.headers import csp_nonce
 
 ADMIN_VIEWS: list[Callable[[], BaseView]] = [
     lambda: UserAdmin(User, name="Users", endpoint="admin_users", url="users"),
+    lambda: pay.CreditPackageAdmin(CreditPackage, name="Packages", category="Payments",
+                                   endpoint="admin_packages", url="packages"),
+    lambda: pay.PaymentAdmin(Payment, name="Payments", category="Payments",
+                             endpoint="admin_payments_list", url="payments"),
+    lambda: pay.PaymentFlagAdmin(PaymentFlag, name="Flags", category="Payments",
+                                 endpoint="admin_payment_flags", url="payment-flags"),
+    lambda: pay.ReconciliationRunAdmin(ReconciliationRun, name="Reconciliation",
+                                       category="Payments", endpoint="admin_reconciliation",
+                                       url="reconciliation"),
 ]
 
 
