@@ -16,6 +16,7 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.ops import bp as ops_bp
     from app.blueprints.pages import bp as pages_bp
     from app.blueprints.payments import bp as payments_bp
+    from app.blueprints.payments_pages import bp as payments_pages_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(docs_bp)
@@ -26,4 +27,5 @@ def register_blueprints(app: APIFlask) -> None:
     app.register_blueprint(pages_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(admin_payments_bp)
+    app.register_blueprint(payments_pages_bp)
     init_admin(app)
