@@ -35,3 +35,7 @@ lint: $(STAMP_DEV)
 
 clean-venv:
 	rm -rf $(VENV)
+
+## bench-ledger: debits/s against the bare-SQL ceiling, and history at 5M entries (own database)
+bench-ledger: $(STAMP_DEV)
+	$(BIN)/python -m scripts.bench.ledger

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app import migrations
+from app.cli_ledger import register as register_ledger_cli
 from app.payments_cli import payments_cli
 
 db_cli = AppGroup("db", help="Database schema migrations.")
@@ -48,4 +49,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(prices_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(keys_cli)
+    register_ledger_cli(app.cli)
     app.cli.add_command(payments_cli)

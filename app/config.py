@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     HUB_ADMIN_EMAIL: str = ""
     HUB_ADMIN_PASSWORD: str = ""
     SENTRY_DSN: str = ""
+    # --- credits and the ledger ---
+    HUB_BALANCE_CACHE_TTL_S: int = Field(default=60, ge=1)
 
     # --- AI providers and the router (app/providers/) ---------------------------------------
     OPENAI_API_KEY: str = ""
@@ -85,6 +87,14 @@ class Settings(BaseSettings):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
         return value
+
+    # --- jobs ----------------------------------------------------------------------------------
+    HUB_JOB_LEASE_S: int = Field(default=30, ge=2)
+    HUB_JOB_MAX_ATTEMPTS: int = Field(default=3, ge=1)
+    HUB_CHAT_TIME_LIMIT_S: int = Field(default=600, ge=5)
+    HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
+    HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    HUB_STREAM_IDLE_TIMEOUT_S: float = Field(default=300.0, gt=0)
 
     @field_validator("DATABASE_URL")
     @classmethod

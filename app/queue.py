@@ -29,14 +29,20 @@ _placeholder = StubBroker()  # actors live here until a real broker is installed
 
 
 def hub_actor(*, queue_name: str = "default", actor_name: str | None = None,
+              options_from_settings: Callable[[Settings], dict[str, Any]] | None = None,
               **options: Any) -> Callable[[Callable[..., Any]], dramatiq.Actor]:
-    """Declare an actor. Set `max_retries`, `time_limit` (ms) and `throws` explicitly."""
+    """Declare an actor. Set `max_retries`, `time_limit` (ms) and `throws` explicitly.
+
+    `options_from_settings` computes options (e.g. a configurable time limit) from the settings
+    when a broker is installed, overriding the static ones.
+    """
 
     def decorator(fn: Callable[..., Any]) -> dramatiq.Actor:
         name = actor_name or f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"
         actor = dramatiq.Actor(fn, broker=_placeholder, actor_name=name, queue_name=queue_name,
                                priority=0, options=options)
         actor.base_queue_name = queue_name  # type: ignore[attr-defined]
+        actor.options_from_settings = options_from_settings  # type: ignore[attr-defined]
         _actors.append(actor)
         return actor
 
@@ -66,6 +72,8 @@ def install_broker(app: Flask, broker: dramatiq.Broker, settings: Settings) -> N
     for actor in _actors:
         actor.broker = broker
         actor.queue_name = settings.HUB_QUEUE_PREFIX + actor.base_queue_name  # type: ignore[attr-defined]
+        if actor.options_from_settings is not None:  # type: ignore[attr-defined]
+            actor.options.update(actor.options_from_settings(settings))  # type: ignore[attr-defined]
         broker.actors.pop(actor.actor_name, None)
         broker.declare_actor(actor)
 

@@ -141,3 +141,13 @@ def _fresh_rate_limits(request) -> Iterator[None]:
         client = request.getfixturevalue("redis_client")
         for key in client.scan_iter(match=f"{REDIS_PREFIX}limits*", count=1000):
             client.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_balances(redis_client: redis_lib.Redis) -> Iterator[None]:
+    """Tables are truncated between tests and ids restart, so the ledger's cached balances
+    (keyed by user id) must not outlive the test that cached them."""
+    yield
+    keys = list(redis_client.scan_iter(match=f"{REDIS_PREFIX}ledger:balance:*", count=1000))
+    if keys:
+        redis_client.delete(*keys)

@@ -7,20 +7,32 @@ from apiflask import APIFlask
 
 def register_blueprints(app: APIFlask) -> None:
     from app.admin import init_admin
+    from app.blueprints.admin_credits import bp as admin_credits_bp
     from app.blueprints.admin_payments import bp as admin_payments_bp
+    from app.blueprints.anthropic_compat import bp as anthropic_bp
     from app.blueprints.api_keys import bp as api_keys_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.credits import bp as credits_bp
     from app.blueprints.docs import bp as docs_bp
     from app.blueprints.google import bp as google_bp
+    from app.blueprints.jobs import bp as jobs_bp
     from app.blueprints.models import bp as models_bp
+    from app.blueprints.openai_compat import bp as openai_bp
     from app.blueprints.ops import bp as ops_bp
     from app.blueprints.pages import bp as pages_bp
     from app.blueprints.payments import bp as payments_bp
     from app.blueprints.payments_pages import bp as payments_pages_bp
+    from app.blueprints.ws import bp as ws_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(models_bp)
+    app.register_blueprint(jobs_bp)
+    app.register_blueprint(ws_bp)
+    app.register_blueprint(openai_bp)
+    app.register_blueprint(anthropic_bp)
+    app.register_blueprint(credits_bp)
+    app.register_blueprint(admin_credits_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_keys_bp)
     app.register_blueprint(google_bp)

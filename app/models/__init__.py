@@ -11,7 +11,10 @@ from app.models.accounts import (
     RefreshToken,
 )
 from app.models.api_keys import ApiKey
+from app.models.audit import AuditLogEntry
 from app.models.base import BaseModel
+from app.models.jobs import Job, UsageRecord
+from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.payments import (
     CreditPackage,
     LowBalanceAlert,
@@ -22,11 +25,15 @@ from app.models.payments import (
     StripeEvent,
 )
 from app.models.pricing import ModelPrice
+from app.models.promo import PromoCode, PromoRedemption
 from app.models.users import User
 
 __all__ = ["BaseModel", "User"]
 __all__ += ["ModelPrice"]
 __all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "OAuthIdentity"]
 __all__ += ["ApiKey"]
+__all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
+__all__ += ["AuditLogEntry"]
+__all__ += ["Job", "UsageRecord"]
 __all__ += ["CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
             "ReconciliationRun", "LowBalanceAlert"]

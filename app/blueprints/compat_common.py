@@ -1,0 +1,74 @@
+"""Parsing shared by the OpenAI- and Anthropic-compatible endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from app.errors import HubError
+from app.security import current_principal
+
+
+class InvalidRequest(HubError):
+    """The request body is not valid."""
+
+    http_status = 400
+    code = "invalid_request_error"
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return body
+
+
+def text_of(content: Any, where: str) -> str:
+    """Plain text from a string or a list of text parts; other parts are refused clearly."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text" \
+                    or not isinstance(part.get("text"), str):
+                raise InvalidRequest(f"{where}: only text content is supported")
+            parts.append(part["text"])
+        return "".join(parts)
+    raise InvalidRequest(f"{where}: content must be a string or a list of text parts")
+
+
+def positive_int(body: dict, name: str, *, required: bool = False) -> int | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"{name}: required")
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidRequest(f"{name}: must be a positive integer")
+    return value
+
+
+def number(body: dict, name: str, low: float, high: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidRequest(f"{name}: must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def stop_list(value: Any, name: str) -> list[str] | None:
+    if value is None:
+        return None
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values) \
+            or len(values) > 4:
+        raise InvalidRequest(f"{name}: a string or up to 4 strings")
+    return values
+
+
+def caller() -> tuple[Any, int | None]:
+    principal = current_principal()
+    return principal.user, principal.api_key.id if principal.api_key is not None else None

@@ -1,0 +1,191 @@
+"""The job API: quote, create, read, list, cancel, download."""
+
+from __future__ import annotations
+
+import os
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Dict, Float, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+from flask import Response, send_file
+from marshmallow import ValidationError, validates_schema
+
+from app.models.jobs import JOB_TYPES, TERMINAL_STATUSES, Job
+from app.security import current_principal, require_auth
+from app.services import jobs
+from app.services.jobs import ChatSpec, VideoSpec
+
+bp = APIBlueprint("jobs", __name__, url_prefix="/api/jobs", tag="Jobs")
+
+
+class MessageIn(Schema):
+    role = String(required=True, validate=OneOf(["system", "user", "assistant"]))
+    content = String(required=True, validate=Length(max=1_000_000))
+
+
+class JobIn(Schema):
+    type = String(required=True, validate=OneOf(JOB_TYPES))
+    model = String(required=True, validate=Length(min=1, max=100))
+    messages = List(Nested(MessageIn), validate=Length(min=1, max=1000))
+    max_tokens = Integer(validate=Range(min=1))
+    temperature = Float(validate=Range(min=0, max=2))
+    top_p = Float(validate=Range(min=0, max=1))
+    stop = List(String(validate=Length(min=1, max=200)), validate=Length(max=4))
+    prompt = String(validate=Length(min=1, max=10_000))
+    seconds = Integer(validate=Range(min=1, max=60))
+    size = String(validate=Length(min=3, max=20))
+
+    @validates_schema
+    def _fields_for_type(self, data: dict, **_: object) -> None:
+        if data.get("type") == "chat" and not data.get("messages"):
+            raise ValidationError("chat jobs need messages", "messages")
+        if data.get("type") == "video":
+            for name in ("prompt", "seconds"):
+                if data.get(name) is None:
+                    raise ValidationError(f"video jobs need {name}", name)
+
+
+class JobCreatedOut(Schema):
+    id = String()
+    status = String()
+    stream_url = String()
+    hold_credits = Integer()
+
+
+class QuoteOut(Schema):
+    model = String()
+    hold_credits = Integer()
+    price = Dict()
+    input_tokens = Integer()
+    max_tokens = Integer()
+
+
+class ErrorOut(Schema):
+    code = String()
+    message = String()
+
+
+class JobOut(Schema):
+    id = String()
+    type = String()
+    status = String()
+    model = String()
+    provider = String(allow_none=True)
+    created_at = String()
+    started_at = String(allow_none=True)
+    finished_at = String(allow_none=True)
+    hold_credits = Integer()
+    cost_credits = Integer(allow_none=True)
+    usage = Dict()
+    result = Dict(allow_none=True)
+    error = Nested(ErrorOut, allow_none=True)
+    stream_url = String()
+
+
+class JobListQuery(Schema):
+    cursor = String()
+    limit = Integer(load_default=20, validate=Range(min=1, max=100))
+    status = String(validate=OneOf(("queued", "running", *TERMINAL_STATUSES)))
+    type = String(validate=OneOf(JOB_TYPES))
+
+
+class JobListOut(Schema):
+    items = List(Nested(JobOut))
+    next_cursor = String(allow_none=True)
+
+
+def spec_from(data: dict) -> ChatSpec | VideoSpec:
+    if data["type"] == "chat":
+        return ChatSpec(model=data["model"], messages=data["messages"],
+                        max_tokens=data.get("max_tokens"), temperature=data.get("temperature"),
+                        top_p=data.get("top_p"), stop=data.get("stop"))
+    return VideoSpec(model=data["model"], prompt=data["prompt"], seconds=data["seconds"],
+                     size=data.get("size"))
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+def job_view(job: Job) -> dict:
+    terminal = job.status in TERMINAL_STATUSES
+    if job.type == "chat":
+        usage = {"input_tokens": job.input_tokens or 0, "output_tokens": job.output_tokens or 0}
+        result = {"text": job.result_text} if terminal and job.result_text is not None else None
+    else:
+        usage = {"seconds": job.video_seconds or 0}
+        result = {"content_url": f"/api/jobs/{job.id}/content", "bytes": job.content_bytes} \
+            if terminal and job.content_path else None
+    return {
+        "id": job.id, "type": job.type, "status": job.status, "model": job.model,
+        "provider": job.provider, "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at),
+        "hold_credits": job.hold_credits, "cost_credits": job.cost_credits if terminal else None,
+        "usage": usage, "result": result, "stream_url": f"/ws/jobs/{job.id}",
+        "error": {"code": job.error_code, "message": job.error_message}
+        if terminal and job.error_code else None,
+    }
+
+
+@bp.post("/quote")
+@require_auth()
+@bp.input(JobIn, arg_name="data")
+@bp.output(QuoteOut)
+@bp.doc(summary="The hold a job would place and its price basis, without running it")
+def quote_job(data: dict) -> dict:
+    q = jobs.quote(spec_from(data))
+    return {"model": data["model"], "hold_credits": q.hold_credits, "price": q.basis,
+            "input_tokens": q.input_tokens, "max_tokens": q.max_tokens}
+
+
+@bp.post("")
+@require_auth(verified=True)
+@bp.input(JobIn, arg_name="data")
+@bp.output(JobCreatedOut, status_code=202)
+@bp.doc(summary="Create a chat or video job (holds its worst-case price first)",
+        responses=[202, 402, 403, 422])
+def create_job(data: dict) -> dict:
+    principal = current_principal()
+    api_key_id = principal.api_key.id if principal.api_key is not None else None
+    job = jobs.create_job(principal.user, spec_from(data), api_key_id=api_key_id)
+    return {"id": job.id, "status": job.status, "stream_url": f"/ws/jobs/{job.id}",
+            "hold_credits": job.hold_credits}
+
+
+@bp.get("")
+@require_auth()
+@bp.input(JobListQuery, location="query", arg_name="query")
+@bp.output(JobListOut)
+@bp.doc(summary="Your jobs, newest first")
+def list_jobs(query: dict) -> dict:
+    rows, next_cursor = jobs.list_jobs(current_principal().user, cursor=query.get("cursor"),
+                                       limit=query["limit"], status=query.get("status"),
+                                       job_type=query.get("type"))
+    return {"items": [job_view(j) for j in rows], "next_cursor": next_cursor}
+
+
+@bp.get("/<job_id>")
+@require_auth()
+@bp.output(JobOut)
+@bp.doc(summary="One job: status, usage, cost, result or error", responses=[200, 404])
+def get_job(job_id: str) -> dict:
+    return job_view(jobs.get_job(job_id, user=current_principal().user))
+
+
+@bp.post("/<job_id>/cancel")
+@require_auth()
+@bp.output(JobOut)
+@bp.doc(summary="Cancel a job; only delivered output is charged", responses=[200, 404, 409])
+def cancel_job(job_id: str) -> dict:
+    return job_view(jobs.cancel_job(job_id, user=current_principal().user))
+
+
+@bp.get("/<job_id>/content")
+@require_auth()
+@bp.doc(summary="Download a finished video", responses=[200, 404])
+def job_content(job_id: str) -> Response:
+    job = jobs.get_job(job_id, user=current_principal().user)
+    if job.status != "succeeded" or not job.content_path or not os.path.exists(job.content_path):
+        raise jobs.JobNotFound("this job has no content to download")
+    return send_file(job.content_path, mimetype="video/mp4", as_attachment=True,
+                     download_name=f"{job.id}.mp4")

@@ -1,0 +1,130 @@
+"""WS /ws/jobs/<id>: a job's events, live, from any event id.
+
+Auth: the session cookie, or a first message {"type": "auth", "token": ...} (never a token in
+the URL). Resume: ?last_event_id=<id> or {"type": "resume", "last_event_id": ...}. Client
+messages: auth, resume, cancel, ping. Close codes: 1000 after `done`, 4400 bad message, 4401 not
+authenticated, 4404 no such job for this user, 4408 auth not sent in time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from flask import Blueprint, request
+from simple_websocket import ConnectionClosed
+
+from app.errors import HubError
+from app.events import InvalidEventId
+from app.extensions import sock
+from app.models.jobs import Job
+from app.security import authenticate
+from app.security.principal import principal_from_credential
+from app.services import jobs
+from app.services.runtime import current_events, current_settings
+
+log = structlog.get_logger(__name__)
+bp = Blueprint("ws", __name__)
+
+READ_SLICE_S = 0.5  # how often a quiet stream checks for client messages
+
+CLOSE_DONE, CLOSE_BAD, CLOSE_UNAUTHENTICATED, CLOSE_NOT_FOUND, CLOSE_AUTH_TIMEOUT = \
+    1000, 4400, 4401, 4404, 4408
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def _receive_json(ws: Any, timeout_s: float | None) -> dict | None:
+    raw = ws.receive(timeout=timeout_s)
+    if raw is None:
+        return None
+    try:
+        message = json.loads(raw)
+    except (TypeError, ValueError):
+        raise _Close(CLOSE_BAD, "messages must be JSON objects") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise _Close(CLOSE_BAD, "messages must be JSON objects with a type")
+    return message
+
+
+def _authenticate(ws: Any, pending: list[dict]):
+    principal = authenticate()
+    if principal is not None:
+        return principal
+    timeout_s = current_settings().HUB_WS_AUTH_TIMEOUT_S
+    while True:
+        message = _receive_json(ws, timeout_s)
+        if message is None:
+            raise _Close(CLOSE_AUTH_TIMEOUT, "authentication not sent in time")
+        if message["type"] == "resume":
+            pending.append(message)
+            continue
+        if message["type"] != "auth" or not isinstance(message.get("token"), str):
+            raise _Close(CLOSE_UNAUTHENTICATED, "send {\"type\": \"auth\", \"token\": ...} first")
+        try:
+            return principal_from_credential(message["token"])
+        except HubError:
+            raise _Close(CLOSE_UNAUTHENTICATED, "the token is not valid") from None
+
+
+def _stream(ws: Any, job: Job, user: Any, after_id: str, pending: list[dict]) -> None:
+    events = current_events()
+    while True:
+        for message in pending:
+            after_id = _handle(ws, message, job, user, after_id)
+        pending.clear()
+        try:
+            batch = events.read(job.id, after_id, timeout_s=READ_SLICE_S)
+        except InvalidEventId:
+            raise _Close(CLOSE_BAD, "last_event_id is not an event id of this stream") from None
+        for event in batch:
+            ws.send(json.dumps(event.as_dict(), separators=(",", ":")))
+            after_id = event.id
+            if event.type == "done":
+                raise _Close(CLOSE_DONE, "done")
+        while (message := _receive_json(ws, 0)) is not None:
+            pending.append(message)
+
+
+def _handle(ws: Any, message: dict, job: Job, user: Any, after_id: str) -> str:
+    kind = message["type"]
+    if kind == "ping":
+        ws.send(json.dumps({"type": "pong"}))
+    elif kind == "resume":
+        resume_from = message.get("last_event_id")
+        if not isinstance(resume_from, str):
+            raise _Close(CLOSE_BAD, "resume needs last_event_id")
+        return resume_from
+    elif kind == "cancel":
+        try:
+            jobs.cancel_job(job.id, user=user)
+        except HubError as exc:
+            ws.send(json.dumps({"type": "cancel_refused", "data": {"code": exc.code,
+                                                                  "message": exc.message}}))
+    elif kind != "auth":
+        raise _Close(CLOSE_BAD, f"unknown message type {kind!r}")
+    return after_id
+
+
+@sock.route("/ws/jobs/<job_id>", bp=bp)
+def job_events(ws: Any, job_id: str) -> None:
+    pending: list[dict] = []
+    try:
+        principal = _authenticate(ws, pending)
+        try:
+            job = jobs.get_job(job_id, user=principal.user)
+        except jobs.JobNotFound:
+            raise _Close(CLOSE_NOT_FOUND, "no such job") from None
+        _stream(ws, job, principal.user, request.args.get("last_event_id", "0"), pending)
+    except _Close as close:
+        try:
+            ws.close(reason=close.code, message=close.reason)
+        except ConnectionClosed:
+            pass
+    except ConnectionClosed:
+        log.info("ws_client_gone", job_id=job_id)

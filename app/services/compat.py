@@ -1,0 +1,116 @@
+"""Shared by the OpenAI- and Anthropic-compatible endpoints: run a chat job and relay it.
+
+The web process only follows the job's event stream; it never talks to a provider. It gives
+its database connection back before relaying, so a long stream holds no pooled connection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import g
+
+from app.errors import HubError
+from app.events import Event, EventStream
+from app.extensions import db
+from app.services.cancellation import cancel_flags
+from app.services.relay import follow
+from app.services.runtime import current_events, current_settings
+
+# How a job's error code (from a provider error) is reported over HTTP before any output.
+ERROR_STATUS = {"provider_rate_limited": 429, "provider_timeout": 504,
+                "provider_bad_request": 400, "model_not_found": 404, "time_limit": 504}
+
+
+class UpstreamFailed(HubError):
+    """The provider could not answer."""
+
+    http_status = 502
+    code = "upstream_error"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.http_status = ERROR_STATUS.get(code, 502)
+        self.code = code
+
+
+@dataclass
+class Relay:
+    """A chat job's events as the compatible endpoints need them."""
+
+    job_id: str
+    events: EventStream
+    flags: Any
+    idle_timeout_s: float
+    started_at: float
+    head: list[Event] = field(default_factory=list)
+    overhead_ms: float | None = None
+    finished: bool = False
+
+    def first_output(self) -> None:
+        """Wait for the first delta (or the end); raise UpstreamFailed if it failed before any."""
+        for event in follow(self.job_id, idle_timeout_s=self.idle_timeout_s, events=self.events):
+            if event is None:
+                continue
+            self.head.append(event)
+            if event.type == "delta":
+                upstream_ms = event.data.get("upstream_ttft_ms") or 0.0
+                self.overhead_ms = _elapsed_ms(self.started_at) - upstream_ms
+                return
+            if event.type == "done":
+                self.finished = True
+                self._raise_if_failed()
+                return
+
+    def _raise_if_failed(self) -> None:
+        error = next((e for e in self.head if e.type == "error"), None)
+        delivered = any(e.type == "delta" for e in self.head)
+        if error is not None and not delivered:
+            raise UpstreamFailed(error.data["code"], error.data["message"])
+
+    def rest(self) -> Iterator[Event]:
+        """Every event from the beginning through `done` (the head first, then live ones)."""
+        yield from self.head
+        if self.finished:
+            return
+        last_id = self.head[-1].id if self.head else "0"
+        for event in follow(self.job_id, last_id, idle_timeout_s=self.idle_timeout_s,
+                            events=self.events):
+            if event is not None:
+                yield event
+
+    def cancel(self) -> None:
+        """The client went away: stop the provider stream; only delivered output is charged."""
+        self.flags.request(self.job_id)
+
+    def collect(self) -> dict[str, Any]:
+        """Wait for the whole job (non-streaming responses)."""
+        text, usage, error = [], {}, None
+        for event in self.rest():
+            if event.type == "delta":
+                text.append(event.data["text"])
+            elif event.type == "usage":
+                usage = event.data
+            elif event.type == "error":
+                error = event.data
+        if error and not text:
+            raise UpstreamFailed(error["code"], error["message"])
+        upstream_ms = usage.get("upstream_ms") or 0.0
+        return {"text": "".join(text), "usage": usage, "error": error,
+                "overhead_ms": round(_elapsed_ms(self.started_at) - upstream_ms, 2)}
+
+
+def _elapsed_ms(started_at: float) -> float:
+    return round((time.perf_counter() - started_at) * 1000, 2)
+
+
+def start_relay(job_id: str) -> Relay:
+    relay = Relay(job_id=job_id, events=current_events(), flags=cancel_flags(),
+                  idle_timeout_s=current_settings().HUB_STREAM_IDLE_TIMEOUT_S,
+                  started_at=g.get("request_started_at", time.perf_counter()))
+    if not db.is_closed():
+        db.close()  # the relay needs no database; give the pooled connection back now
+    return relay

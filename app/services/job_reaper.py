@@ -1,0 +1,70 @@
+"""Finish jobs whose run died: their lease expired while they were still `running`.
+
+- outcome already recorded (the run died while settling): settle again (idempotent) and show it;
+- nothing delivered yet: put it back in the queue (up to HUB_JOB_MAX_ATTEMPTS runs);
+- output already delivered: fail it and charge what was delivered (counted from the event stream).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+
+from app.models.base import utcnow
+from app.models.jobs import Job
+from app.services.job_runner import _complete, chat_charge, settle_recorded
+from app.services.runtime import current_events, current_settings
+
+log = structlog.get_logger(__name__)
+
+
+def reap_stale_jobs() -> int:
+    """Finish or requeue every job whose lease has expired; return how many were handled."""
+    now = utcnow()
+    stale = list(Job.select().where((Job.status == "running") & (Job.lease_expires_at < now)))
+    for job in stale:
+        if job.outcome:
+            settle_recorded(job)
+        elif job.delivered_chars == 0 and job.attempts < current_settings().HUB_JOB_MAX_ATTEMPTS:
+            _requeue(job, now)
+        else:
+            _fail_lost(job, now)
+    return len(stale)
+
+
+def _take_over(job: Job, now) -> str | None:
+    token = uuid.uuid4().hex
+    taken = (Job.update(worker_token=token)
+             .where((Job.id == job.id) & (Job.worker_token == job.worker_token) &
+                    (Job.status == "running") & (Job.lease_expires_at < now)).execute())
+    return token if taken else None
+
+
+def _requeue(job: Job, now) -> None:
+    requeued = (Job.update(status="queued", worker_token=None, lease_expires_at=None)
+                .where((Job.id == job.id) & (Job.worker_token == job.worker_token) &
+                       (Job.status == "running") & (Job.lease_expires_at < now) &
+                       (Job.delivered_chars == 0)).execute())
+    if requeued:
+        from app.services.jobs import _actor_for
+
+        _actor_for(job.type).send(job.id)
+        log.warning("job_requeued_after_lost_worker", job_id=job.id, attempts=job.attempts)
+
+
+def _fail_lost(job: Job, now) -> None:
+    token = _take_over(job, now)
+    if token is None:
+        return
+    error = {"code": "worker_lost", "message": "the worker running this job stopped"}
+    if job.type == "video":
+        _complete(job.id, token, outcome="failed", cost_credits=0, error=error, fields={})
+        return
+    delivered = "".join(e.data.get("text", "") for e in current_events().read(job.id, count=100_000)
+                        if e.type == "delta")
+    input_tokens, output_tokens, cost = chat_charge(job, delivered, None, "failed")
+    _complete(job.id, token, outcome="failed", cost_credits=cost, error=error,
+              fields={"input_tokens": input_tokens, "output_tokens": output_tokens,
+                      "result_text": delivered})
+    log.warning("job_failed_after_lost_worker", job_id=job.id, cost_credits=cost)

@@ -1,0 +1,267 @@
+"""The worker side of a job: claim it, run it, settle it exactly once.
+
+A job is owned by one run at a time (`worker_token`), proven by a lease the run renews while it
+works. Every ending goes through `_complete`: record the outcome, settle the hold (idempotent per
+hold), then show the terminal status and emit `usage`, `error`, `done`. A run that dies leaves an
+expired lease; `reap_stale_jobs` finishes such jobs (see the README's billing policy).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from dramatiq.middleware import TimeLimitExceeded
+from flask import current_app
+from peewee import fn
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.jobs import Job, UsageRecord
+from app.providers import pricing, router
+from app.providers.errors import ProviderError
+from app.providers.types import ChatRequest, TextDelta, Usage
+from app.services import ledger
+from app.services.cancellation import cancel_flags
+from app.services.runtime import current_events, current_settings
+from app.services.stream_pump import pump
+
+log = structlog.get_logger(__name__)
+
+CANCEL_CHECK_INTERVAL_S = 0.1
+
+
+@dataclass
+class Run:
+    job: Job
+    token: str
+    lease_s: int
+    text: list[str] = field(default_factory=list)
+    delivered_chars: int = 0
+    provider: dict[str, str] = field(default_factory=dict)
+    lost: bool = False
+    upstream_started_at: float | None = None
+    _last_heartbeat: float = field(default_factory=time.monotonic)
+    _last_cancel_check: float = 0.0
+    _canceled: bool = False
+
+    def heartbeat(self, *, force: bool = False) -> None:
+        """Renew the lease (at most every third of it); notice if another run took the job."""
+        now = time.monotonic()
+        if not force and now - self._last_heartbeat < self.lease_s / 3:
+            return
+        self._last_heartbeat = now
+        renewed = (Job.update(lease_expires_at=utcnow() + timedelta(seconds=self.lease_s),
+                              delivered_chars=self.delivered_chars)
+                   .where((Job.id == self.job.id) & (Job.worker_token == self.token)).execute())
+        self.lost = renewed == 0
+
+    def upstream_ms(self) -> float | None:
+        if self.upstream_started_at is None:
+            return None
+        return round((time.perf_counter() - self.upstream_started_at) * 1000, 2)
+
+    def cancel_requested(self) -> bool:
+        now = time.monotonic()
+        if not self._canceled and now - self._last_cancel_check >= CANCEL_CHECK_INTERVAL_S:
+            self._last_cancel_check = now
+            self._canceled = cancel_flags().is_requested(self.job.id)
+        return self._canceled
+
+
+def claim(job_id: str) -> Run | None:
+    """Take the job if it is queued (or running under an expired lease with nothing delivered)."""
+    settings = current_settings()
+    now, token = utcnow(), uuid.uuid4().hex
+    claimable = (Job.status == "queued") | (
+        (Job.status == "running") & (Job.lease_expires_at < now) & (Job.delivered_chars == 0)
+        & Job.outcome.is_null())
+    taken = (Job.update(status="running", worker_token=token,
+                        lease_expires_at=now + timedelta(seconds=settings.HUB_JOB_LEASE_S),
+                        started_at=fn.COALESCE(Job.started_at, now), attempts=Job.attempts + 1)
+             .where((Job.id == job_id) & claimable).execute())
+    if not taken:
+        log.info("job_claim_skipped", job_id=job_id)
+        return None
+    return Run(job=Job.get_by_id(job_id), token=token, lease_s=settings.HUB_JOB_LEASE_S)
+
+
+# --- chat --------------------------------------------------------------------------------------
+def run_chat_job(job_id: str) -> None:
+    run = claim(job_id)
+    if run is None:
+        return
+    job, events = run.job, current_events()
+    events.append(job.id, "status", {"status": "running"})
+    params = json.loads(job.request_json)
+    request = ChatRequest(model=job.model, messages=params["messages"],
+                          max_tokens=params["max_tokens"], temperature=params.get("temperature"),
+                          top_p=params.get("top_p"), stop=params.get("stop"))
+    stop = threading.Event()
+    usage: Usage | None = None
+    outcome, error = "succeeded", None
+
+    app = current_app._get_current_object()
+
+    def source():  # runs on the pump's thread: give it the app context, close what it opens
+        with app.app_context():
+            try:
+                yield from router.stream_chat(
+                    request, should_stop=stop.is_set,
+                    on_provider=lambda p, c: run.provider.update(name=p, channel=c))
+            finally:
+                if not db.is_closed():
+                    db.close()
+
+    run.upstream_started_at = time.perf_counter()
+    try:
+        for batch in pump(source, stop=stop, on_idle=run.heartbeat):
+            text = "".join(item.text for item in batch if isinstance(item, TextDelta))
+            usage = next((item for item in batch if isinstance(item, Usage)), usage)
+            if text:
+                _deliver(run, text)
+            if not run.lost:
+                run.heartbeat()
+            if run.lost:
+                stop.set()
+                log.warning("job_lease_lost", job_id=job.id)
+                return
+            if run.cancel_requested():
+                stop.set()
+                outcome = "canceled"
+                break
+    except ProviderError as exc:
+        outcome, error = "failed", {"code": exc.code, "message": exc.message}
+    except TimeLimitExceeded:
+        stop.set()
+        outcome, error = "failed", {"code": "time_limit", "message": "the job hit its time limit"}
+    if outcome == "succeeded" and run.cancel_requested():
+        outcome = "canceled"
+    finish_chat(run, outcome, usage=usage, error=error)
+
+
+def _deliver(run: Run, text: str) -> None:
+    """Record delivery before the event is visible, so a dead run is never retried after it
+    (and a run that lost the job to another never shows its text)."""
+    first = run.delivered_chars == 0
+    if first:
+        owned = (Job.update(delivered_chars=len(text), first_token_at=utcnow(),
+                            provider=run.provider.get("name"), channel=run.provider.get("channel"))
+                 .where((Job.id == run.job.id) & (Job.worker_token == run.token)).execute())
+        if not owned:
+            run.lost = True
+            return
+    run.delivered_chars += len(text)
+    run.text.append(text)
+    data = {"text": text}
+    if first:  # lets the web side tell the hub's own latency from the provider's
+        data["upstream_ttft_ms"] = run.upstream_ms()
+    current_events().append(run.job.id, "delta", data)
+
+
+def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
+                outcome: str) -> tuple[int, int, int]:
+    """(input_tokens, output_tokens, cost_credits) under the billing policy in the README.
+
+    Provider-reported usage when the stream completed; otherwise the delivered output counted
+    with the tokenizer that sized the hold. Nothing delivered and nothing reported: no charge.
+    """
+    counted_out = pricing.count_tokens(job.model, delivered_text) if delivered_text else 0
+    if usage is not None and outcome == "succeeded":
+        input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+    elif usage is not None:  # ended early but the provider still reported: bill what was received
+        input_tokens, output_tokens = usage.input_tokens, min(usage.output_tokens, counted_out)
+    elif delivered_text:
+        input_tokens, output_tokens = job.prompt_tokens_estimate, counted_out
+    else:
+        return 0, 0, 0
+    return input_tokens, output_tokens, pricing.chat_cost(job.price_id, input_tokens,
+                                                          output_tokens)
+
+
+def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
+                error: dict[str, str] | None) -> None:
+    text = "".join(run.text)
+    input_tokens, output_tokens, cost = chat_charge(run.job, text, usage, outcome)
+    finish_reason = usage.finish_reason if usage is not None and outcome == "succeeded" else None
+    _complete(run.job.id, run.token, outcome=outcome, cost_credits=cost, error=error,
+              fields={"input_tokens": input_tokens, "output_tokens": output_tokens,
+                      "finish_reason": finish_reason, "upstream_ms": run.upstream_ms(),
+                      "result_text": text, "delivered_chars": run.delivered_chars,
+                      "provider": run.provider.get("name") or run.job.provider,
+                      "channel": run.provider.get("channel") or run.job.channel})
+
+
+# --- completion, shared by every ending -------------------------------------------------------
+def _complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
+              error: dict[str, str] | None, fields: dict[str, Any]) -> None:
+    recorded = (Job.update(outcome=outcome, cost_credits=cost_credits,
+                           error_code=error and error["code"],
+                           error_message=error and error["message"], **fields)
+                .where((Job.id == job_id) & (Job.worker_token == token) &
+                       (Job.status == "running")).execute())
+    if not recorded:
+        log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
+        return
+    settle_recorded(Job.get_by_id(job_id))
+
+
+def settle_recorded(job: Job) -> None:
+    """Settle a job whose outcome is recorded, then show it terminal. Safe to repeat."""
+    movement = ledger.settle_hold(job.hold_id, job.cost_credits or 0,
+                                  memo=f"{job.type} job {job.id} {job.outcome}")
+    charged = abs(movement.amount_credits)
+    finished_at = utcnow()
+    with db.atomic():
+        shown = (Job.update(status=job.outcome, finished_at=finished_at, cost_credits=charged,
+                            lease_expires_at=None)
+                 .where((Job.id == job.id) & (Job.status == "running")).execute())
+        if not shown:
+            return
+        inserted = _record_usage(job, charged, finished_at)
+        if inserted and job.api_key_id is not None and charged != job.hold_credits:
+            from app.services.api_keys import record_key_spend
+
+            record_key_spend(job.api_key_id, charged - job.hold_credits)  # give back the rest
+    events = current_events()
+    events.append(job.id, "usage", {"usage": _usage_of(job), "cost_credits": charged,
+                                    "finish_reason": job.finish_reason,
+                                    "upstream_ms": job.upstream_ms})
+    if job.error_code:
+        events.append(job.id, "error", {"code": job.error_code, "message": job.error_message})
+    events.append(job.id, "done", {"status": job.outcome})
+    events.finish(job.id)
+    log.info("job_finished", job_id=job.id, status=job.outcome, cost_credits=charged)
+
+
+def _usage_of(job: Job) -> dict[str, int]:
+    if job.type == "video":
+        return {"seconds": job.video_seconds or 0}
+    return {"input_tokens": job.input_tokens or 0, "output_tokens": job.output_tokens or 0}
+
+
+def _record_usage(job: Job, charged: int, finished_at: datetime) -> bool:
+    """Insert the job's usage record; False if it already exists (a repeated settle)."""
+    latency_ms = (finished_at - job.created_at).total_seconds() * 1000
+    ttft_ms = (job.first_token_at - job.created_at).total_seconds() * 1000 \
+        if job.first_token_at else None
+    seconds = (job.video_seconds or 0) if job.outcome == "succeeded" else 0
+    cursor = UsageRecord.insert(
+        job=job.id, user=job.user_id, api_key_id=job.api_key_id, model=job.model,
+        provider=job.provider, status=job.outcome, input_tokens=job.input_tokens or 0,
+        output_tokens=job.output_tokens or 0, video_seconds=seconds, cost_credits=charged,
+        latency_ms=latency_ms, ttft_ms=ttft_ms).on_conflict_ignore().execute()
+    return bool(cursor)
+
+
+def finish_canceled_before_start(job_id: str) -> None:
+    """A job canceled while still queued: release its hold, charge nothing."""
+    job = Job.get_by_id(job_id)
+    _complete(job.id, job.worker_token, outcome="canceled", cost_credits=0, error=None,
+              fields={"input_tokens": 0, "output_tokens": 0})

@@ -1,0 +1,212 @@
+"""Jobs: quote, create (hold first, then enqueue), read, list and cancel.
+
+The worker side (claim, stream, settle) lives in `app.services.job_runner`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from app.errors import Conflict, HubError, NotFound, ServiceUnavailable
+from app.models.base import utcnow
+from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
+from app.models.users import User
+from app.providers import catalog, pricing
+from app.services import ledger
+from app.services.cancellation import cancel_flags
+from app.services.runtime import current_events, current_settings
+
+log = structlog.get_logger(__name__)
+
+
+CANCELED_WHILE_QUEUED = "canceled-while-queued"  # the owner token of a job no worker ran
+
+
+class JobNotFound(NotFound):
+    """No such job."""
+
+    code = "job_not_found"
+
+
+class JobAlreadyFinished(Conflict):
+    """The job has already finished."""
+
+    code = "job_finished"
+
+
+class WrongModelKind(HubError):
+    """This model cannot run this kind of job."""
+
+    http_status = 422
+    code = "wrong_model_kind"
+
+
+class InvalidCursor(HubError):
+    """The cursor is not one this API issued."""
+
+    http_status = 400
+    code = "invalid_cursor"
+
+
+@dataclass(frozen=True)
+class ChatSpec:
+    model: str
+    messages: list[dict[str, Any]]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    type: str = field(default="chat", init=False)
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    model: str
+    prompt: str
+    seconds: int
+    size: str | None = None
+    type: str = field(default="video", init=False)
+
+
+JobSpec = ChatSpec | VideoSpec
+
+
+@dataclass(frozen=True)
+class Quote:
+    hold_credits: int
+    price_id: int
+    basis: dict[str, Any]
+    input_tokens: int = 0
+    max_tokens: int = 0
+
+
+def quote(spec: JobSpec) -> Quote:
+    """The hold a request would place and the prices it is based on; nothing is reserved."""
+    model = catalog.get_model(spec.model)
+    if model.kind != spec.type:
+        raise WrongModelKind(f"model {spec.model!r} is a {model.kind} model, not {spec.type}")
+    if isinstance(spec, ChatSpec):
+        q = pricing.quote_chat(spec.model, spec.messages,
+                               spec.max_tokens or model.max_output_tokens)
+        return Quote(hold_credits=q.hold_credits, price_id=q.price_id, input_tokens=q.input_tokens,
+                     max_tokens=q.max_output_tokens,
+                     basis={"input_per_mtok_credits": q.input_per_mtok_credits,
+                            "output_per_mtok_credits": q.output_per_mtok_credits})
+    vq = pricing.video_quote(spec.model, spec.seconds, spec.size)
+    return Quote(hold_credits=vq.hold_credits, price_id=vq.price_id,
+                 basis={"per_second_credits": vq.per_second_credits})
+
+
+def _hold_ttl_s(job_type: str) -> int:
+    """Holds outlive the actor's time limit, so only a truly lost job's hold ever expires."""
+    settings = current_settings()
+    limit_s = settings.HUB_CHAT_TIME_LIMIT_S if job_type == "chat" else settings.HUB_VIDEO_TIME_LIMIT_S
+    return limit_s + 2 * settings.HUB_JOB_LEASE_S + 300
+
+
+def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
+               source: str = "api") -> Job:
+    """Hold the worst-case price, record the job, enqueue it. 402 and nothing queued if short."""
+    q = quote(spec)
+    job_id = new_job_id()
+    within = None
+    if api_key_id is not None:
+        from app.services.api_keys import check_key_limits, record_key_spend
+
+        def within() -> None:  # inside the hold's transaction: the key row stays locked
+            check_key_limits(api_key_id, spec.model, q.hold_credits)
+            record_key_spend(api_key_id, q.hold_credits)  # reserved; the unused part comes back
+
+    hold = ledger.place_hold(user.id, q.hold_credits, idempotency_key=f"job:{job_id}:hold",
+                             purpose=f"{spec.type}_job", reference=job_id,
+                             expires_in_s=_hold_ttl_s(spec.type), within=within)
+    request = asdict(spec)
+    request.pop("type")
+    if isinstance(spec, ChatSpec):
+        request["max_tokens"] = q.max_tokens
+    elif spec.size is None:
+        request["size"] = (catalog.get_model(spec.model).video_sizes or ("1280x720",))[0]
+    job = Job.create(id=job_id, user=user.id, api_key_id=api_key_id, type=spec.type,
+                     model=spec.model, request_json=json.dumps(request), price_id=q.price_id,
+                     hold_id=hold.hold_id, hold_credits=q.hold_credits,
+                     prompt_tokens_estimate=q.input_tokens, source=source,
+                     video_seconds=spec.seconds if isinstance(spec, VideoSpec) else None)
+    current_events().append(job_id, "status", {"status": "queued"})
+    try:
+        _actor_for(spec.type).send(job_id)
+    except Exception as exc:  # noqa: BLE001 — undo the hold, then report the broker as down
+        ledger.release_hold(hold.hold_id)
+        Job.delete().where(Job.id == job_id).execute()
+        log.error("job_enqueue_failed", job_id=job_id, error=str(exc))
+        raise ServiceUnavailable("the job queue is unavailable; nothing was charged") from exc
+    log.info("job_created", job_id=job_id, type=spec.type, model=spec.model,
+             hold_credits=q.hold_credits)
+    return job
+
+
+def _actor_for(job_type: str):
+    from app.tasks import generation
+
+    return generation.run_chat_job if job_type == "chat" else generation.run_video_job
+
+
+def get_job(job_id: str, *, user: User) -> Job:
+    """The job if `user` owns it (or is staff); another user's job is indistinguishable from none."""
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None or (job.user_id != user.id and user.role not in ("admin", "support")):
+        raise JobNotFound()
+    return job
+
+
+def list_jobs(user: User, *, cursor: str | None, limit: int, status: str | None = None,
+              job_type: str | None = None) -> tuple[list[Job], str | None]:
+    """Newest first, keyset-paginated on (created_at, id) so new jobs never shift pages."""
+    query = Job.select().where(Job.user == user.id)
+    if status:
+        query = query.where(Job.status == status)
+    if job_type:
+        query = query.where(Job.type == job_type)
+    if cursor:
+        created_at, job_id = _decode_cursor(cursor)
+        query = query.where((Job.created_at < created_at) |
+                            ((Job.created_at == created_at) & (Job.id < job_id)))
+    rows = list(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1))
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, job_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), job_id
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor() from None
+
+
+def cancel_job(job_id: str, *, user: User) -> Job:
+    """Cancel: a queued job ends at once (hold released); a running one stops at its next chunk."""
+    job = get_job(job_id, user=user)
+    if job.status not in ACTIVE_STATUSES:
+        raise JobAlreadyFinished(f"the job has already {job.status}")
+    claimed = (Job.update(status="running", outcome="canceled", started_at=utcnow(),
+                          worker_token=CANCELED_WHILE_QUEUED)
+               .where((Job.id == job.id) & (Job.status == "queued")).execute())
+    if claimed:
+        from app.services.job_runner import finish_canceled_before_start
+
+        finish_canceled_before_start(job.id)
+    else:
+        cancel_flags().request(job.id)
+    return Job.get_by_id(job.id)

@@ -1,0 +1,287 @@
+"""Gateway benchmark: `python -m scripts.bench.gateway` (or `make bench-gateway`).
+
+In one run, interleaved (A, B, A, B…), streaming chat requests sent
+  A: directly to a fast fake upstream (`tests.fake_upstream` in its own process), and
+  B: through the hub's `/v1/chat/completions` in its production shape — gunicorn (gthread) +
+     `dramatiq` worker processes on RabbitMQ + PostgreSQL + Redis event streams, with billing
+     (hold, settle, usage record) on,
+at concurrency 1, 16 and 64, with an upstream that sends 50 chunks with no delay (the hub's
+overhead) and with 20 ms between chunks (a realistic model). Reports time to first token and
+total time (p50/p95), completed requests per second, and the hub's CPU milliseconds per request
+(web + worker processes; PostgreSQL, Redis and RabbitMQ reported apart).
+
+Creates its own database (dropped at the end) and Redis/queue prefixes; everything on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import httpx
+import psycopg2
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+MODEL = "gpt-4o-mini"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def admin_sql(sql: str) -> None:
+    conn = psycopg2.connect(ADMIN_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql)
+    conn.close()
+
+
+def wait_http(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"bench: {url} did not come up")
+
+
+# --- CPU accounting -------------------------------------------------------------------------
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
+        for kid in kids:
+            out.extend(_children(int(kid)))
+    return out
+
+
+def _pids_named(*names: str) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if stat.read_text().strip() in names:
+                pids.append(int(stat.parent.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds used by process trees (the hub) and by named services (the data stores)."""
+
+    def __init__(self, roots: list[int]) -> None:
+        self.roots = roots
+
+    def sample(self) -> tuple[float, float]:
+        hub = sum(_cpu_ticks(p) for root in self.roots for p in _children(root))
+        stores = sum(_cpu_ticks(p) for p in _pids_named("postgres", "redis-server", "beam.smp"))
+        return hub / CLK_TCK, stores / CLK_TCK
+
+
+# --- the load --------------------------------------------------------------------------------
+async def one_request(client: httpx.AsyncClient, url: str, headers: dict) -> tuple[float, float]:
+    body = {"model": MODEL, "stream": True, "max_tokens": 100,
+            "messages": [{"role": "user", "content": "benchmark"}]}
+    start = time.perf_counter()
+    ttft = None
+    async with client.stream("POST", url, json=body, headers=headers) as response:
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status_code}: {await response.aread()}")
+        async for line in response.aiter_lines():
+            if ttft is None and line.startswith("data: {") and '"content":"' in line \
+                    and '"content":""' not in line:
+                ttft = time.perf_counter() - start
+            if line == "data: [DONE]":
+                break
+    total = time.perf_counter() - start
+    return (ttft if ttft is not None else total) * 1000, total * 1000
+
+
+async def run_round(url: str, headers: dict, concurrency: int, requests: int) -> dict:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    results: list[tuple[float, float]] = []
+    queue: asyncio.Queue = asyncio.Queue()
+    for _ in range(requests):
+        queue.put_nowait(1)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        async def worker() -> None:
+            while not queue.empty():
+                queue.get_nowait()
+                results.append(await one_request(client, url, headers))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {"results": results, "elapsed_s": elapsed}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- the processes ---------------------------------------------------------------------------
+@contextmanager
+def process(cmd: list[str], env: dict[str, str]):
+    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def hub_env(db_url: str, prefix: str, port: int, upstream_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "OPENAI", "ANTHROPIC"))}
+    env.update({
+        "HUB_ENV": "production", "SECRET_KEY": "bench-" + "s" * 40, "DATABASE_URL": db_url,
+        "REDIS_URL": REDIS_URL, "BROKER_URL": BROKER_URL, "HUB_REDIS_PREFIX": prefix,
+        "HUB_QUEUE_PREFIX": prefix, "PORT": str(port), "HOST": "127.0.0.1",
+        "OPENAI_API_KEY": "sk-fake-upstream", "OPENAI_BASE_URL": f"{upstream_url}/v1",
+        "HUB_LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
+        "HUB_WEB_THREADS": "96", "HUB_RATE_LIMITS_ENABLED": "false",
+    })
+    return env
+
+
+def setup_database(env: dict[str, str]) -> str:
+    """Migrate, create a funded user, return a bearer credential for it."""
+    code = (
+        "from app import create_app, migrations\n"
+        "from app.models.users import User\n"
+        "from app.models.base import utcnow\n"
+        "from app.services import ledger\n"
+        "from app.security.tokens import issue_access_token\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    migrations.upgrade()\n"
+        "    user = User.create(email='bench@example.com', name='Bench', email_verified_at=utcnow())\n"
+        "    ledger.credit(user.id, 10**13, kind='promo', idempotency_key='bench:funds')\n"
+        "    token, _ = issue_access_token(user.id, key=app.config['SECRET_KEY'], ttl_s=86400)\n"
+        "    print(token)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", default="1,16,64")
+    parser.add_argument("--rounds", type=int, default=3, help="A/B pairs per level and delay")
+    parser.add_argument("--requests", type=int, default=0,
+                        help="requests per round (default: max(30, 4 x concurrency))")
+    parser.add_argument("--delays-ms", default="0,20")
+    parser.add_argument("--worker-processes", default="2")
+    args = parser.parse_args()
+
+    run_id = uuid.uuid4().hex[:8]
+    db_name, prefix = f"hub_bench_gw_{run_id}", f"bench{run_id}:"
+    admin_sql(f'CREATE DATABASE "{db_name}"')
+    db_url = urlunparse(urlparse(ADMIN_URL)._replace(path=f"/{db_name}"))
+    report: list[dict] = []
+    token = ""
+    try:
+        for delay_ms in [float(d) for d in args.delays_ms.split(",")]:
+            upstream_port, hub_port = free_port(), free_port()
+            upstream_url = f"http://127.0.0.1:{upstream_port}"
+            env = hub_env(db_url, prefix, hub_port, upstream_url)
+            upstream_cmd = [sys.executable, "-m", "tests.fake_upstream", "--port",
+                            str(upstream_port), "--chunks", "50", "--delay-ms", str(delay_ms)]
+            with process(upstream_cmd, dict(os.environ)):
+                wait_http(f"{upstream_url}/v1/models")
+                token = token or setup_database(env)
+                with process([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                              "wsgi:app"], env) as web, \
+                        process([sys.executable, "-m", "dramatiq", "workers", "--processes",
+                                 args.worker_processes, "--threads", "16"], env) as workers:
+                    wait_http(f"http://127.0.0.1:{hub_port}/healthz")
+                    meter = CpuMeter([web.pid, workers.pid])
+                    direct = (f"{upstream_url}/v1/chat/completions",
+                              {"Authorization": "Bearer sk-fake-upstream"})
+                    via_hub = (f"http://127.0.0.1:{hub_port}/v1/chat/completions",
+                               {"Authorization": f"Bearer {token}"})
+                    asyncio.run(run_round(*via_hub, 4, 20))  # warm up both paths
+                    asyncio.run(run_round(*direct, 4, 20))
+                    for level in [int(c) for c in args.levels.split(",")]:
+                        report.append(measure(level, delay_ms, args, direct, via_hub, meter))
+    finally:
+        admin_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            client.delete(key)
+    print(json.dumps(report, indent=2))
+
+
+def measure(level: int, delay_ms: float, args, direct, via_hub, meter: CpuMeter) -> dict:
+    requests = args.requests or max(30, 4 * level)
+    samples: dict[str, list] = {"direct": [], "hub": []}
+    elapsed = {"direct": 0.0, "hub": 0.0}
+    cpu_hub = cpu_stores = 0.0
+    for _ in range(args.rounds):
+        for name, target in (("direct", direct), ("hub", via_hub)):
+            before = meter.sample()
+            result = asyncio.run(run_round(*target, level, requests))
+            after = meter.sample()
+            samples[name].extend(result["results"])
+            elapsed[name] += result["elapsed_s"]
+            if name == "hub":
+                cpu_hub += after[0] - before[0]
+                cpu_stores += after[1] - before[1]
+    row = {"concurrency": level, "upstream_delay_ms": delay_ms}
+    for name in ("direct", "hub"):
+        ttft = [r[0] for r in samples[name]]
+        total = [r[1] for r in samples[name]]
+        row[name] = {"ttft_p50_ms": round(statistics.median(ttft), 2),
+                     "ttft_p95_ms": round(pct(ttft, 0.95), 2),
+                     "total_p50_ms": round(statistics.median(total), 2),
+                     "total_p95_ms": round(pct(total, 0.95), 2),
+                     "completions_per_s": round(len(total) / elapsed[name], 1)}
+    count = len(samples["hub"])
+    row["hub_added_ttft_p50_ms"] = round(row["hub"]["ttft_p50_ms"] - row["direct"]["ttft_p50_ms"], 2)
+    row["hub_cpu_ms_per_request"] = round(cpu_hub * 1000 / count, 2)
+    row["stores_cpu_ms_per_request"] = round(cpu_stores * 1000 / count, 2)
+    print(json.dumps(row), flush=True)
+    return row
+
+
+if __name__ == "__main__":
+    main()

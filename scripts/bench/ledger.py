@@ -1,0 +1,382 @@
+"""Ledger benchmark: `python -m scripts.bench.ledger` (or `make bench-ledger`).
+
+Creates its own PostgreSQL database (dropped at the end) and measures, in one run:
+
+1. Debits per second with N concurrent clients (processes), over 1,000 accounts and on one hot
+   account: the ledger service (`app.services.ledger.debit`, Redis balance cache included)
+   interleaved with the machine's ceiling, a raw psycopg2 loop doing only the bare
+   `UPDATE … RETURNING` + `INSERT` a debit needs, on the same tables. Reports both and the ratio.
+2. History at scale: seeds 5,000,000 entries over 10,000 accounts with bulk SQL (one deep
+   account holds a tenth of them, 500,450), then measures p50/p95 of a keyset history page at random
+   depths and of a 30-day per-day usage aggregate, through the service functions the API uses.
+
+Options: --seconds (per measurement), --rounds, --clients, --entries, --accounts, --samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg2
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SPREAD_ACCOUNTS = 1_000
+FUNDS = 10**12
+DEEP_SHARE = 0.1  # the share of all entries that belongs to the one deep account
+
+
+def database_url(name: str) -> str:
+    return urlunparse(urlparse(ADMIN_URL)._replace(path=f"/{name}"))
+
+
+def admin(sql: str) -> None:
+    conn = psycopg2.connect(ADMIN_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql)
+    conn.close()
+
+
+def bench_settings(db_name: str, prefix: str):
+    from app.config import load_settings
+
+    return load_settings(HUB_ENV="test", SECRET_KEY="bench-" + "x" * 40,
+                         DATABASE_URL=database_url(db_name), REDIS_URL=REDIS_URL,
+                         BROKER_URL="", HUB_REDIS_PREFIX=prefix, HUB_QUEUE_PREFIX=prefix,
+                         HUB_LOG_LEVEL="WARNING", HUB_DB_POOL_SIZE=2)
+
+
+# --- throughput -----------------------------------------------------------------------------
+
+def _client(kind: str, hot: bool, db_name: str, prefix: str, seconds: float,
+            ready: mp.Barrier, out: mp.Queue) -> None:
+    """One benchmark client process: debit 1 credit in a loop for `seconds`."""
+    sys.path.insert(0, str(PROJECT_ROOT))
+    rng = random.Random()
+    tag = uuid.uuid4().hex[:8]
+    latencies: list[float] = []
+    if kind == "ledger":
+        from app import create_app
+        from app.extensions import db
+        from app.services import ledger
+
+        app = create_app(bench_settings(db_name, prefix))
+        ctx = app.app_context()
+        ctx.push()
+        db.connect()
+
+        def debit(i: int, user_id: int) -> None:
+            ledger.debit(user_id, 1, kind="usage", idempotency_key=f"b:{tag}:{i}")
+    else:
+        conn = psycopg2.connect(database_url(db_name))
+        cur = conn.cursor()
+
+        def debit(i: int, user_id: int) -> None:
+            cur.execute("UPDATE credit_accounts SET balance = balance - 1, updated_at = now() "
+                        "WHERE user_id = %s RETURNING balance, held", (user_id,))
+            balance, held = cur.fetchone()
+            cur.execute("INSERT INTO ledger_entries (account_id, amount_credits, kind, "
+                        "balance_after, held_after, shortfall_credits, idempotency_key, "
+                        "reference, memo, created_at) VALUES (%s, -1, 'usage', %s, %s, 0, %s, "
+                        "'', '', now())", (user_id, balance, held, f"c:{tag}:{i}"))
+            conn.commit()
+    ready.wait()
+    end, i = time.perf_counter() + seconds, 0
+    while (start := time.perf_counter()) < end:
+        debit(i, 1 if hot else rng.randint(1, SPREAD_ACCOUNTS))
+        latencies.append(time.perf_counter() - start)
+        i += 1
+    out.put(latencies)
+
+
+def measure_debits(kind: str, hot: bool, db_name: str, prefix: str, clients: int,
+                   seconds: float) -> tuple[int, list[float]]:
+    spawn = mp.get_context("spawn")
+    ready, out = spawn.Barrier(clients), spawn.Queue()
+    procs = [spawn.Process(target=_client, args=(kind, hot, db_name, prefix, seconds, ready, out))
+             for _ in range(clients)]
+    for proc in procs:
+        proc.start()
+    latencies = [lat for _ in procs for lat in out.get(timeout=seconds + 120)]
+    for proc in procs:
+        proc.join()
+    return len(latencies), latencies
+
+
+def seed_throughput_accounts(db_name: str) -> None:
+    conn = psycopg2.connect(database_url(db_name))
+    with conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO users (email, name, role, is_active, created_at) "
+                    "SELECT 'bench' || g || '@example.com', '', 'user', true, now() "
+                    "FROM generate_series(1, %s) g", (SPREAD_ACCOUNTS,))
+        cur.execute("INSERT INTO credit_accounts (user_id, balance, held, updated_at) "
+                    "SELECT id, %s, 0, now() FROM users", (FUNDS,))
+        cur.execute("INSERT INTO ledger_entries (account_id, amount_credits, kind, balance_after, "
+                    "held_after, shortfall_credits, idempotency_key, reference, memo, created_at) "
+                    "SELECT user_id, %s, 'purchase', %s, 0, 0, 'seed:' || user_id, '', '', now() "
+                    "FROM credit_accounts", (FUNDS, FUNDS))
+    conn.close()
+
+
+def throughput(db_name: str, prefix: str, clients: int, seconds: float,
+               rounds: int) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    for workload, hot in (("spread", False), ("hot", True)):
+        totals = {"ceiling": [0, []], "ledger": [0, []]}
+        for _ in range(rounds):
+            for kind in ("ceiling", "ledger"):  # interleaved, so both see the same machine
+                count, latencies = measure_debits(kind, hot, db_name, prefix, clients, seconds)
+                totals[kind][0] += count
+                totals[kind][1].extend(latencies)
+                print(f"  {workload:6} {kind:7} {count / seconds:8.0f} debits/s", flush=True)
+        for kind, (count, latencies) in totals.items():
+            results[f"{workload}/{kind}"] = {
+                "per_s": count / (seconds * rounds),
+                "p50_ms": statistics.median(latencies) * 1000,
+                "p95_ms": statistics.quantiles(latencies, n=20)[18] * 1000}
+    return results
+
+
+# --- history at scale ----------------------------------------------------------------------
+
+SEED_SQL = """
+SET session_replication_role = replica;  -- no per-row foreign-key triggers while seeding
+SET maintenance_work_mem = '512MB';
+TRUNCATE credit_holds, promo_redemptions, ledger_entries, credit_accounts, audit_log, users
+    RESTART IDENTITY CASCADE;
+DROP INDEX ledgerentry_idempotency_key, ledgerentry_account_id_created_at_id,
+    ledgerentry_account_id_kind_created_at_id_amount_credits;
+INSERT INTO users (id, email, name, role, is_active, created_at)
+    SELECT g, 'h' || g || '@example.com', '', 'user', true, now() - interval '400 days'
+    FROM generate_series(1, %(accounts)s) g;
+-- entry k of an account with n entries: k = 1 a purchase, every 100th a refund, the rest usage
+-- of 3 credits; times spread evenly over the last 365 days; ids follow (account, k)
+WITH plan AS (
+    SELECT g AS id, 1 AS account, g AS k, %(heavy)s AS n FROM generate_series(1, %(heavy)s) g
+    UNION ALL
+    SELECT %(heavy)s + g, 2 + (g - 1) / %(per_account)s, 1 + (g - 1) %% %(per_account)s,
+           %(per_account)s
+    FROM generate_series(1, %(spread)s) g
+)
+INSERT INTO ledger_entries (id, account_id, amount_credits, kind, balance_after, held_after,
+                            shortfall_credits, idempotency_key, reference, memo, created_at)
+SELECT id, account,
+       CASE WHEN k = 1 THEN 3 * n + 1000 WHEN k %% 100 = 0 THEN 3 ELSE -3 END,
+       CASE WHEN k = 1 THEN 'purchase' WHEN k %% 100 = 0 THEN 'refund' ELSE 'usage' END,
+       3 * n + 1000 + 3 * (k / 100) - 3 * ((k - 1) - k / 100),
+       0, 0, 'seed:' || id, '', '',
+       now() - interval '365 days' + (interval '365 days' * k) / n
+FROM plan;
+SELECT setval(pg_get_serial_sequence('ledger_entries', 'id'), (SELECT max(id) FROM ledger_entries));
+SELECT setval(pg_get_serial_sequence('users', 'id'), %(accounts)s);
+INSERT INTO credit_accounts (user_id, balance, held, updated_at)
+    SELECT g, 3 * n + 1000 + 3 * (n / 100) - 3 * ((n - 1) - n / 100), 0, now()
+    FROM (SELECT g, CASE WHEN g = 1 THEN %(heavy)s ELSE %(per_account)s END AS n
+          FROM generate_series(1, %(accounts)s) g) a;
+CREATE UNIQUE INDEX ledgerentry_idempotency_key ON ledger_entries (idempotency_key);
+CREATE INDEX ledgerentry_account_id_created_at_id ON ledger_entries (account_id, created_at, id);
+CREATE INDEX ledgerentry_account_id_kind_created_at_id_amount_credits
+    ON ledger_entries (account_id, kind, created_at, id, amount_credits);
+SET session_replication_role = DEFAULT;
+"""
+
+
+def layout(entries: int, accounts: int) -> tuple[int, int]:
+    """(entries of each typical account, entries of the deep account 1)."""
+    per_account = int(entries * (1 - DEEP_SHARE)) // (accounts - 1)
+    return per_account, entries - per_account * (accounts - 1)
+
+
+def seed_history(db_name: str, entries: int, accounts: int) -> float:
+    per_account, heavy = layout(entries, accounts)
+    started = time.perf_counter()
+    conn = psycopg2.connect(database_url(db_name))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(SEED_SQL, {"accounts": accounts, "heavy": heavy,
+                               "per_account": per_account, "spread": per_account * (accounts - 1)})
+        cur.execute("VACUUM (ANALYZE) ledger_entries")
+        cur.execute("VACUUM (ANALYZE) credit_accounts")
+    conn.close()
+    return time.perf_counter() - started
+
+
+def _p(samples: list[float]) -> dict[str, float]:
+    return {"p50_ms": statistics.median(samples) * 1000,
+            "p95_ms": statistics.quantiles(samples, n=20)[18] * 1000}
+
+
+def history(db_name: str, prefix: str, accounts: int, samples: int) -> dict[str, dict]:
+    from datetime import timedelta
+
+    from app import create_app
+    from app.extensions import db
+    from app.models.base import utcnow
+    from app.models.ledger import LedgerEntry
+    from app.services.ledger.history import (
+        HistoryFilter,
+        encode_cursor,
+        list_entries,
+        usage_per_day,
+    )
+
+    app = create_app(bench_settings(db_name, prefix))
+    rng = random.Random(7)
+    results: dict[str, dict] = {}
+    with app.app_context(), db.connection_context():
+
+        def cursor_at(user_id: int, kind: str | None = None) -> str | None:
+            """A cursor at a random depth: the first entry after a random time of the year."""
+            since = utcnow() - timedelta(days=365 * rng.random())
+            query = LedgerEntry.select(LedgerEntry.id, LedgerEntry.created_at).where(
+                (LedgerEntry.account == user_id) & (LedgerEntry.created_at >= since))
+            if kind:
+                query = query.where(LedgerEntry.kind == kind)
+            row = query.order_by(LedgerEntry.created_at, LedgerEntry.id).first()
+            return encode_cursor(row) if row else None
+
+        def timed(fn, arg_sets) -> list[float]:
+            out = []
+            for args in arg_sets:
+                start = time.perf_counter()
+                fn(*args)
+                out.append(time.perf_counter() - start)
+            return out
+
+        cases = {
+            "history page, deep account, random depth": (
+                lambda c: list_entries(1, cursor=c, limit=50),
+                [(cursor_at(1),) for _ in range(samples)]),
+            "history page of refunds, deep account, random depth": (
+                lambda c: list_entries(1, cursor=c, limit=50,
+                                       where=HistoryFilter(kind="refund")),
+                [(cursor_at(1, "refund"),) for _ in range(samples)]),
+            "history page, typical account, random depth": (
+                lambda u, c: list_entries(u, cursor=c, limit=50),
+                [(u, cursor_at(u)) for u in
+                 (rng.randint(2, accounts) for _ in range(samples))]),
+            "30-day usage per day, deep account": (
+                lambda: usage_per_day(1, days=30), [() for _ in range(samples)]),
+            "30-day usage per day, typical account": (
+                lambda u: usage_per_day(u, days=30),
+                [(rng.randint(2, accounts),) for _ in range(samples)]),
+        }
+        for name, (fn, arg_sets) in cases.items():
+            fn(*arg_sets[0])  # warm the connection and the plan
+            results[name] = _p(timed(fn, arg_sets))
+            print(f"  {name}: p50 {results[name]['p50_ms']:.2f} ms, "
+                  f"p95 {results[name]['p95_ms']:.2f} ms", flush=True)
+        plans = {}
+        for name, sql in (
+                ("page", "EXPLAIN (ANALYZE, COSTS OFF) SELECT * FROM ledger_entries WHERE account_id = 1 AND "
+                         "(created_at, id) < (now() - interval '200 days', 1000000) ORDER BY "
+                         "created_at DESC, id DESC LIMIT 51"),
+                ("usage", "EXPLAIN (ANALYZE, COSTS OFF) SELECT date_trunc('day', created_at), SUM(amount_credits), "
+                          "COUNT(id) FROM ledger_entries WHERE account_id = 1 AND kind = 'usage' "
+                          "AND created_at >= now() - interval '30 days' GROUP BY 1")):
+            plans[name] = [row[0] for row in db.execute_sql(sql).fetchall()]
+        results["plans"] = plans
+    return results
+
+
+def checker(db_name: str, prefix: str) -> tuple[bool, float, int]:
+    from app import create_app
+    from app.extensions import db
+    from app.services.ledger.checker import check_ledger
+
+    app = create_app(bench_settings(db_name, prefix))
+    with app.app_context(), db.connection_context():
+        started = time.perf_counter()
+        report = check_ledger()
+        return report.ok, time.perf_counter() - started, report.entries
+
+
+def report(args, debits, seeding_s, hist, checks) -> None:
+    print("\n## Ledger benchmark results\n")
+    print(f"{args.clients} client processes, {args.rounds} × {args.seconds:g} s per figure, "
+          "interleaved; PostgreSQL default synchronous_commit.\n")
+    print("| debits | ceiling (bare SQL) /s | ledger service /s | ratio | ledger p50 / p95 ms |")
+    print("|---|---|---|---|---|")
+    for workload, label in (("spread", f"over {SPREAD_ACCOUNTS:,} accounts"),
+                            ("hot", "one hot account")):
+        ceiling, service = debits[f"{workload}/ceiling"], debits[f"{workload}/ledger"]
+        print(f"| {label} | {ceiling['per_s']:,.0f} | {service['per_s']:,.0f} | "
+              f"{service['per_s'] / ceiling['per_s']:.2f} | "
+              f"{service['p50_ms']:.1f} / {service['p95_ms']:.1f} |")
+    print(f"\nInvariant check after the debit runs: {checks[0]}\n")
+    if hist is None:
+        return
+    per_account, heavy = layout(args.entries, args.accounts)
+    print(f"History: {args.entries:,} entries over {args.accounts:,} accounts seeded in "
+          f"{seeding_s:.0f} s (one deep account holds {heavy:,}, the others {per_account:,} "
+          f"each); {args.samples} samples each.\n")
+    print("| query | p50 ms | p95 ms |")
+    print("|---|---|---|")
+    for name, figures in hist.items():
+        if name != "plans":
+            print(f"| {name} | {figures['p50_ms']:.2f} | {figures['p95_ms']:.2f} |")
+    print(f"\nInvariant check of the seeded ledger: {checks[1]}\n")
+    for name, lines in hist["plans"].items():
+        print(f"Plan ({name}):\n" + "\n".join(f"    {line}" for line in lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--entries", type=int, default=5_000_000)
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--debits-only", action="store_true", help="skip the history part")
+    args = parser.parse_args()
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from app import create_app, migrations
+
+    run_id = uuid.uuid4().hex[:8]
+    db_name, prefix = f"hub_bench_{run_id}", f"hubbench:{run_id}:"
+    admin(f'CREATE DATABASE "{db_name}"')
+    try:
+        with create_app(bench_settings(db_name, prefix)).app_context():
+            migrations.upgrade()
+        seed_throughput_accounts(db_name)
+        print("debits (interleaved):", flush=True)
+        debits = throughput(db_name, prefix, args.clients, args.seconds, args.rounds)
+        ok, check_s, entries = checker(db_name, prefix)
+        first_check = f"{'clean' if ok else 'VIOLATIONS'} ({entries:,} entries, {check_s:.1f} s)"
+        if args.debits_only:
+            report(args, debits, None, None, (first_check, None))
+            return
+        print("seeding history...", flush=True)
+        seeding_s = seed_history(db_name, args.entries, args.accounts)
+        print(f"  seeded in {seeding_s:.0f} s", flush=True)
+        hist = history(db_name, prefix, args.accounts, args.samples)
+        ok, check_s, entries = checker(db_name, prefix)
+        second_check = f"{'clean' if ok else 'VIOLATIONS'} ({entries:,} entries, {check_s:.1f} s)"
+        report(args, debits, seeding_s, hist, (first_check, second_check))
+    finally:
+        from app.extensions import db
+
+        if db.obj is not None and hasattr(db.obj, "close_all"):
+            db.obj.close_all()
+        admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            client.delete(key)
+
+
+if __name__ == "__main__":
+    main()
