@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from app import migrations
 from app.cli_ledger import register as register_ledger_cli
+from app.payments_cli import payments_cli
 
 db_cli = AppGroup("db", help="Database schema migrations.")
 
@@ -49,3 +50,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(keys_cli)
     register_ledger_cli(app.cli)
+    app.cli.add_command(payments_cli)

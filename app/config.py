@@ -201,6 +201,47 @@ class Settings(BaseSettings):
     def google_enabled(self) -> bool:
         return bool(self.GOOGLE_CLIENT_ID and self.GOOGLE_CLIENT_SECRET)
 
+    # --- payments (Stripe) -------------------------------------------------------------------
+    STRIPE_SECRET_KEY: str = ""
+    STRIPE_WEBHOOK_SECRET: str = ""
+    STRIPE_API_BASE: str = ""  # empty: Stripe's own https://api.stripe.com
+    HUB_ALLOWED_REDIRECT_ORIGINS: str = ""  # comma-separated; empty: the hub's own origin
+    HUB_STRIPE_WEBHOOK_TOLERANCE_S: int = Field(default=300, ge=1)
+    HUB_RECONCILE_LOOKBACK_HOURS: int = Field(default=48, ge=1, le=24 * 30)
+
+    @field_validator("STRIPE_API_BASE")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and (urlparse(value).scheme not in {"http", "https"} or not urlparse(value).netloc):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("HUB_ALLOWED_REDIRECT_ORIGINS")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (part.strip() for part in value.split(","))):
+            cls._http_url(origin)
+        return value
+
+    @property
+    def allowed_redirect_origins(self) -> tuple[str, ...]:
+        """Origins (scheme://host[:port]) that checkout success and cancel URLs may point to."""
+        raw = [part.strip() for part in self.HUB_ALLOWED_REDIRECT_ORIGINS.split(",") if part.strip()]
+        return tuple(origin_of(url) for url in (raw or [self.public_url]))
+
+    @property
+    def payments_enabled(self) -> bool:
+        return bool(self.STRIPE_SECRET_KEY)
+
+
+def origin_of(url: str) -> str:
+    """`https://Hub.example.com:443/x` → `https://hub.example.com` (default ports dropped)."""
+    parts = urlparse(url.strip())
+    host = (parts.hostname or "").lower()
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme.lower()}://{host}{port}"
+
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment plus `overrides`; raise ConfigError naming the variable."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask_admin import Admin, BaseView
 
+from app.admin import payments as pay
 from app.admin.base import StaffIndexView
 from app.admin.jobs import JobAdmin, UsageRecordAdmin
 from app.admin.ledger import AuditLogAdmin, CreditHoldAdmin, LedgerEntryAdmin
@@ -22,6 +23,7 @@ from app.admin.users import UserAdmin
 from app.models.audit import AuditLogEntry
 from app.models.jobs import Job, UsageRecord
 from app.models.ledger import CreditHold, LedgerEntry
+from app.models.payments import CreditPackage, Payment, PaymentFlag, ReconciliationRun
 from app.models.pricing import ModelPrice
 from app.models.promo import PromoCode
 from app.models.users import User
@@ -46,6 +48,15 @@ ADMIN_VIEWS: list[Callable[[], BaseView]] = [
                               endpoint="admin_price_history", url="price-history"),
     lambda: AuditLogAdmin(AuditLogEntry, name="Audit log", endpoint="admin_audit",
                           url="audit"),
+    lambda: pay.CreditPackageAdmin(CreditPackage, name="Packages", category="Payments",
+                                   endpoint="admin_packages", url="packages"),
+    lambda: pay.PaymentAdmin(Payment, name="Payments", category="Payments",
+                             endpoint="admin_payments_list", url="payments"),
+    lambda: pay.PaymentFlagAdmin(PaymentFlag, name="Flags", category="Payments",
+                                 endpoint="admin_payment_flags", url="payment-flags"),
+    lambda: pay.ReconciliationRunAdmin(ReconciliationRun, name="Reconciliation",
+                                       category="Payments", endpoint="admin_reconciliation",
+                                       url="reconciliation"),
 ]
 
 

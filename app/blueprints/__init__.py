@@ -8,6 +8,7 @@ from apiflask import APIFlask
 def register_blueprints(app: APIFlask) -> None:
     from app.admin import init_admin
     from app.blueprints.admin_credits import bp as admin_credits_bp
+    from app.blueprints.admin_payments import bp as admin_payments_bp
     from app.blueprints.anthropic_compat import bp as anthropic_bp
     from app.blueprints.api_keys import bp as api_keys_bp
     from app.blueprints.auth import bp as auth_bp
@@ -19,6 +20,8 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.openai_compat import bp as openai_bp
     from app.blueprints.ops import bp as ops_bp
     from app.blueprints.pages import bp as pages_bp
+    from app.blueprints.payments import bp as payments_bp
+    from app.blueprints.payments_pages import bp as payments_pages_bp
     from app.blueprints.ws import bp as ws_bp
 
     app.register_blueprint(ops_bp)
@@ -34,4 +37,7 @@ def register_blueprints(app: APIFlask) -> None:
     app.register_blueprint(api_keys_bp)
     app.register_blueprint(google_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(admin_payments_bp)
+    app.register_blueprint(payments_pages_bp)
     init_admin(app)

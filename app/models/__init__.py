@@ -15,6 +15,15 @@ from app.models.audit import AuditLogEntry
 from app.models.base import BaseModel
 from app.models.jobs import Job, UsageRecord
 from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
+from app.models.payments import (
+    CreditPackage,
+    LowBalanceAlert,
+    Payment,
+    PaymentFlag,
+    PaymentReversal,
+    ReconciliationRun,
+    StripeEvent,
+)
 from app.models.pricing import ModelPrice
 from app.models.promo import PromoCode, PromoRedemption
 from app.models.users import User
@@ -26,3 +35,5 @@ __all__ += ["ApiKey"]
 __all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
 __all__ += ["AuditLogEntry"]
 __all__ += ["Job", "UsageRecord"]
+__all__ += ["CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
+            "ReconciliationRun", "LowBalanceAlert"]
