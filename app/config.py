@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     # --- jobs ----------------------------------------------------------------------------------
     HUB_JOB_LEASE_S: int = Field(default=30, ge=2)
     HUB_JOB_MAX_ATTEMPTS: int = Field(default=3, ge=1)
+    HUB_JOB_RESEND_AFTER_S: int = Field(default=300, ge=1)
     HUB_CHAT_TIME_LIMIT_S: int = Field(default=600, ge=5)
     HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
     HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)

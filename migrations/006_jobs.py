@@ -71,6 +71,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         attempts = pw.IntegerField(default=0)
         source = pw.CharField(default='api', max_length=16)
         created_at = pw.DateTimeField(index=True)
+        enqueued_at = pw.DateTimeField()
         started_at = pw.DateTimeField(null=True)
         first_token_at = pw.DateTimeField(null=True)
         finished_at = pw.DateTimeField(null=True)

@@ -59,6 +59,7 @@ class Job(BaseModel):
     attempts = IntegerField(default=0)
     source = CharField(max_length=16, default="api")  # api, openai, anthropic, dashboard
     created_at = DateTimeField(default=utcnow, index=True)
+    enqueued_at = DateTimeField(default=utcnow)  # when its message was last sent
     started_at = DateTimeField(null=True)
     first_token_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)

@@ -3,11 +3,15 @@
 - outcome already recorded (the run died while settling): settle again (idempotent) and show it;
 - nothing delivered yet: put it back in the queue (up to HUB_JOB_MAX_ATTEMPTS runs);
 - output already delivered: fail it and charge what was delivered (counted from the event stream).
+
+It also sends again the message of a job still `queued` long after its last send (a message lost
+by a broker): a duplicate is harmless, since only one run can claim a job.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -22,6 +26,7 @@ log = structlog.get_logger(__name__)
 def reap_stale_jobs() -> int:
     """Finish or requeue every job whose lease has expired; return how many were handled."""
     now = utcnow()
+    _resend_forgotten(now)
     stale = list(Job.select().where((Job.status == "running") & (Job.lease_expires_at < now)))
     for job in stale:
         if job.outcome:
@@ -33,6 +38,20 @@ def reap_stale_jobs() -> int:
     return len(stale)
 
 
+def _resend_forgotten(now: datetime) -> None:
+    cutoff = now - timedelta(seconds=current_settings().HUB_JOB_RESEND_AFTER_S)
+    for job in Job.select(Job.id, Job.type).where((Job.status == "queued") &
+                                                  (Job.enqueued_at < cutoff)):
+        resent = (Job.update(enqueued_at=now)
+                  .where((Job.id == job.id) & (Job.status == "queued") &
+                         (Job.enqueued_at < cutoff)).execute())
+        if resent:
+            from app.services.jobs import actor_for
+
+            actor_for(job.type).send(job.id)
+            log.warning("job_message_resent", job_id=job.id)
+
+
 def _take_over(job: Job, now) -> str | None:
     token = uuid.uuid4().hex
     taken = (Job.update(worker_token=token)
@@ -42,14 +61,15 @@ def _take_over(job: Job, now) -> str | None:
 
 
 def _requeue(job: Job, now) -> None:
-    requeued = (Job.update(status="queued", worker_token=None, lease_expires_at=None)
+    requeued = (Job.update(status="queued", worker_token=None, lease_expires_at=None,
+                           enqueued_at=now)
                 .where((Job.id == job.id) & (Job.worker_token == job.worker_token) &
                        (Job.status == "running") & (Job.lease_expires_at < now) &
                        (Job.delivered_chars == 0)).execute())
     if requeued:
-        from app.services.jobs import _actor_for
+        from app.services.jobs import actor_for
 
-        _actor_for(job.type).send(job.id)
+        actor_for(job.type).send(job.id)
         log.warning("job_requeued_after_lost_worker", job_id=job.id, attempts=job.attempts)
 
 

@@ -139,7 +139,7 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
                      video_seconds=spec.seconds if isinstance(spec, VideoSpec) else None)
     current_events().append(job_id, "status", {"status": "queued"})
     try:
-        _actor_for(spec.type).send(job_id)
+        actor_for(spec.type).send(job_id)
     except Exception as exc:  # noqa: BLE001 — undo the hold, then report the broker as down
         ledger.release_hold(hold.hold_id)
         Job.delete().where(Job.id == job_id).execute()
@@ -150,7 +150,7 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
     return job
 
 
-def _actor_for(job_type: str):
+def actor_for(job_type: str):
     from app.tasks import generation
 
     return generation.run_chat_job if job_type == "chat" else generation.run_video_job

@@ -109,3 +109,29 @@ def test_video_job_reports_progress_and_serves_the_file(app, client, hub, funded
     assert len(content.data) == job["result"]["bytes"] > 0
     assert job["cost_credits"] > 0
     _ledger_consistent(app, funded_user)
+
+
+def test_a_forgotten_queued_job_is_sent_again(app, settings) -> None:
+    """A message the broker lost must not leave a job queued (and its credits held) forever."""
+    from datetime import timedelta
+
+    from app import create_app
+    from app.models.base import utcnow
+    from app.services.job_reaper import reap_stale_jobs
+    from tests.jobs.conftest import job_settings
+
+    no_workers = create_app(job_settings(REDIS_URL="", BROKER_URL=""))  # in-memory, unconsumed
+    user = create_user()
+    fund(app, user, 1_000_000)
+    with no_workers.test_client() as c:
+        job_id = chat_job(c, auth_headers(user, settings.SECRET_KEY)).json["id"]
+    queue = no_workers.extensions["hub"].broker.queues[settings.HUB_QUEUE_PREFIX + "chat"]
+    assert queue.qsize() == 1
+    with no_workers.app_context():
+        reap_stale_jobs()
+        assert queue.qsize() == 1  # recently sent: left alone
+        Job.update(enqueued_at=utcnow() - timedelta(hours=1)).where(Job.id == job_id).execute()
+        reap_stale_jobs()
+        assert queue.qsize() == 2  # sent again
+        reap_stale_jobs()
+        assert queue.qsize() == 2  # once per HUB_JOB_RESEND_AFTER_S, not on every pass
