@@ -82,14 +82,15 @@ def claim(job_id: str) -> Run | None:
     claimable = (Job.status == "queued") | (
         (Job.status == "running") & (Job.lease_expires_at < now) & (Job.delivered_chars == 0)
         & Job.outcome.is_null())
-    taken = (Job.update(status="running", worker_token=token,
-                        lease_expires_at=now + timedelta(seconds=settings.HUB_JOB_LEASE_S),
-                        started_at=fn.COALESCE(Job.started_at, now), attempts=Job.attempts + 1)
-             .where((Job.id == job_id) & claimable).execute())
+    taken = list(Job.update(status="running", worker_token=token,
+                            lease_expires_at=now + timedelta(seconds=settings.HUB_JOB_LEASE_S),
+                            started_at=fn.COALESCE(Job.started_at, now),
+                            attempts=Job.attempts + 1)
+                 .where((Job.id == job_id) & claimable).returning(Job).execute())
     if not taken:
         log.info("job_claim_skipped", job_id=job_id)
         return None
-    return Run(job=Job.get_by_id(job_id), token=token, lease_s=settings.HUB_JOB_LEASE_S)
+    return Run(job=taken[0], token=token, lease_s=settings.HUB_JOB_LEASE_S)
 
 
 # --- chat --------------------------------------------------------------------------------------
@@ -201,15 +202,15 @@ def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
 # --- completion, shared by every ending -------------------------------------------------------
 def _complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
               error: dict[str, str] | None, fields: dict[str, Any]) -> None:
-    recorded = (Job.update(outcome=outcome, cost_credits=cost_credits,
-                           error_code=error and error["code"],
-                           error_message=error and error["message"], **fields)
-                .where((Job.id == job_id) & (Job.worker_token == token) &
-                       (Job.status == "running")).execute())
+    recorded = list(Job.update(outcome=outcome, cost_credits=cost_credits,
+                               error_code=error and error["code"],
+                               error_message=error and error["message"], **fields)
+                    .where((Job.id == job_id) & (Job.worker_token == token) &
+                           (Job.status == "running")).returning(Job).execute())
     if not recorded:
         log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
         return
-    settle_recorded(Job.get_by_id(job_id))
+    settle_recorded(recorded[0])
 
 
 def settle_recorded(job: Job) -> None:

@@ -1,0 +1,68 @@
+"""`make run`'s shape: SQLite, no Redis, the in-memory broker with worker threads in-process.
+A chat and a video job run to the end and settle, through the same HTTP API."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app, migrations
+from app.embedded import start_embedded_worker
+from app.extensions import db
+from app.services import ledger
+from app.services.ledger.checker import check_ledger
+from app.services.relay import follow
+from tests.conftest import make_settings
+from tests.factories import auth_headers, create_user
+
+
+@pytest.fixture
+def embedded(tmp_path, migrated_database):
+    settings = make_settings(DATABASE_URL=f"sqlite:///{tmp_path}/hub.sqlite3", REDIS_URL="",
+                             BROKER_URL="", HUB_LOCAL_TOKEN_DELAY_S=0.001,
+                             HUB_LOCAL_VIDEO_RENDER_S=0.1, HUB_STORAGE_DIR=tmp_path / "storage")
+    app = create_app(settings)
+    with app.app_context():
+        migrations.upgrade()
+    worker = start_embedded_worker(app)
+    yield app, settings
+    worker.stop()
+    if not db.is_closed():
+        db.close()
+    create_app(make_settings())  # point the shared database proxy back at PostgreSQL
+
+
+def _finish(app, job_id: str) -> list:
+    with app.app_context():
+        return [e for e in follow(job_id, idle_timeout_s=30) if e is not None]
+
+
+def test_chat_and_video_jobs_in_one_process(embedded) -> None:
+    app, settings = embedded
+    client = app.test_client()
+    with app.app_context():
+        user = create_user()
+        ledger.credit(user.id, 1_000_000, kind="promo", idempotency_key="embedded-funds")
+    headers = auth_headers(user, settings.SECRET_KEY)
+
+    chat = client.post("/api/jobs", headers=headers, json={
+        "type": "chat", "model": "local-echo", "max_tokens": 50,
+        "messages": [{"role": "user", "content": "offline hello"}]})
+    assert chat.status_code == 202, chat.json
+    events = _finish(app, chat.json["id"])
+    assert events[-1].type == "done" and events[-1].data == {"status": "succeeded"}
+    assert "offline hello" in "".join(e.data["text"] for e in events if e.type == "delta")
+
+    video = client.post("/api/jobs", headers=headers, json={
+        "type": "video", "model": "local-video", "prompt": "waves", "seconds": 4})
+    assert video.status_code == 202, video.json
+    assert _finish(app, video.json["id"])[-1].data == {"status": "succeeded"}
+    content = client.get(f"/api/jobs/{video.json['id']}/content", headers=headers)
+    assert content.status_code == 200 and content.data[4:8] == b"ftyp"
+
+    jobs = client.get("/api/jobs", headers=headers).json["items"]
+    charged = sum(j["cost_credits"] for j in jobs)
+    assert charged > 0
+    with app.app_context():
+        assert ledger.get_balance(user.id).balance == 1_000_000 - charged
+        assert ledger.get_balance(user.id).held == 0
+        assert check_ledger().violations == []
