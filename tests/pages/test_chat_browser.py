@@ -41,6 +41,20 @@ def test_chat_streams_a_reply_and_shows_its_cost(session, app) -> None:
     second = Job.select().order_by(Job.created_at.desc()).get()
     assert second.id != job.id and second.input_tokens > job.input_tokens
     session.assert_fits()
+
+    # The dashboard lists both jobs, newest first, with their cost; each opens on /chat.
+    page = session.go("/dashboard")
+    jobs = page.locator("#recent-jobs li")
+    expect(jobs).to_have_count(2)
+    expect(jobs.first.locator("a")).to_have_attribute("href", f"/chat?job={second.id}")
+    expect(jobs.first.locator("a")).to_have_text("Chat · local-echo")
+    expect(jobs.first.locator(".badge")).to_have_text("succeeded")
+    expect(jobs.first.locator(".ms-auto")).to_have_text(f"{second.cost_credits:,} credits")
+    session.shot("dashboard")
+    jobs.nth(1).locator("a").click()
+    page.wait_for_url(f"**/chat?job={job.id}")
+    expect(page.locator(".chat-assistant .chat-text")).to_have_text(job.result_text)
+    expect(page.locator(".chat-assistant .chat-meta")).to_contain_text("Done")
     assert session.errors == []
 
 
