@@ -88,6 +88,7 @@ export class JobStream {
     this.onReconnecting = onReconnecting;
     this.lastEventId = null;
     this.finished = false;
+    this.stopped = false;
     this.retryMs = 250;
     this.socket = null;
     this.connect();
