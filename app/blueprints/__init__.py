@@ -16,6 +16,7 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.docs import bp as docs_bp
     from app.blueprints.google import bp as google_bp
     from app.blueprints.jobs import bp as jobs_bp
+    from app.blueprints.live_pages import bp as live_pages_bp
     from app.blueprints.models import bp as models_bp
     from app.blueprints.openai_compat import bp as openai_bp
     from app.blueprints.ops import bp as ops_bp
@@ -40,4 +41,5 @@ def register_blueprints(app: APIFlask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(admin_payments_bp)
     app.register_blueprint(payments_pages_bp)
+    app.register_blueprint(live_pages_bp)
     init_admin(app)

@@ -32,6 +32,8 @@ class ModelOut(Schema):
     context_window = Integer(allow_none=True)
     max_output_tokens = Integer(allow_none=True)
     capabilities = List(String())
+    video_seconds = List(Integer(), metadata={"description": "video models: allowed lengths"})
+    video_sizes = List(String(), metadata={"description": "video models: allowed WxH sizes"})
 
 
 class ModelsOut(Schema):
@@ -39,15 +41,18 @@ class ModelsOut(Schema):
 
 
 def _shape(model: ModelInfo) -> dict:
+    extra: dict = {}
     if model.kind == "video":
         price = {"per_second_credits": model.price.per_second_credits}
+        extra = {"video_seconds": list(model.video_seconds),
+                 "video_sizes": list(model.video_sizes)}
     else:
         price = {"input_per_mtok_credits": model.price.input_per_mtok_credits,
                  "output_per_mtok_credits": model.price.output_per_mtok_credits}
     return {"id": model.id, "provider": model.provider, "kind": model.kind, "label": model.label,
             "price": price, "context_window": model.context_window,
             "max_output_tokens": model.max_output_tokens,
-            "capabilities": list(model.capabilities)}
+            "capabilities": list(model.capabilities), **extra}
 
 
 @bp.get("/api/models")

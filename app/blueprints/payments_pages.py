@@ -1,5 +1,7 @@
-"""The `/credits` page: balance, packages to buy through Stripe Checkout, payment history and
-the low-balance alert. Every form carries a CSRF token; the work is the payments services'."""
+"""`/credits/payments`: packages to buy through Stripe Checkout (a plain form, no JavaScript
+needed), payment history with receipts, and the low-balance alert. `/credits` itself (balance,
+usage, ledger history, promo codes) is the live page in `live_pages`. Every form carries a CSRF
+token; the work is the payments services'."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ class LowBalanceForm(FlaskForm):
                     "off.")
 
 
-@bp.get("/credits")
+@bp.get("/credits/payments")
 @page_auth()
 def credits() -> str:
     if request.args.get("paid"):
@@ -46,7 +48,7 @@ def credits() -> str:
     alert = low_balance_alert(current_user.id)
     alert_form = LowBalanceForm(threshold_credits=alert.threshold_credits if alert else 0)
     return render_template(
-        "pages/credits.html", balance=ledger.get_balance(current_user.id),
+        "pages/credits_payments.html", balance=ledger.get_balance(current_user.id),
         packages=active_packages(), buy_form=BuyForm(), alert_form=alert_form,
         payments=list_payments(current_user.id, limit=HISTORY_ROWS).items,
         payments_enabled=current_settings().payments_enabled)

@@ -1,4 +1,4 @@
-"""The /credits page as a browser uses it: forms with CSRF tokens, a session cookie."""
+"""The /credits/payments page as a browser uses it: forms with CSRF tokens, a session cookie."""
 
 from __future__ import annotations
 
@@ -19,21 +19,21 @@ def browser(app, *, verified: bool = True):
 
 
 def csrf(client) -> str:
-    page = client.get("/credits")
+    page = client.get("/credits/payments")
     assert page.status_code == 200
     return re.search(rb'<meta name="csrf-token" content="([^"]+)"', page.data).group(1).decode()
 
 
 def test_anonymous_visitors_are_sent_to_login(pay_app) -> None:
-    response = pay_app.test_client().get("/credits")
+    response = pay_app.test_client().get("/credits/payments")
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login?next=/credits")
+    assert response.headers["Location"].startswith("/login?next=/credits/payments")
 
 
 def test_buying_from_the_page_goes_to_stripe_and_comes_back(app_factory, fake_stripe) -> None:
     app = app_factory(HUB_ALLOWED_REDIRECT_ORIGINS="")  # the hub's own origin
     client, user = browser(app)
-    page = client.get("/credits")
+    page = client.get("/credits/payments")
     assert b"Buy Starter" in page.data and b"11,000,000" in page.data
     assert b"No payments yet." in page.data
 
@@ -42,10 +42,10 @@ def test_buying_from_the_page_goes_to_stripe_and_comes_back(app_factory, fake_st
     payment = Payment.get()
     assert response.headers["Location"] == fake_stripe.session(payment.stripe_session_id)["url"]
     session = fake_stripe.complete_session(payment.stripe_session_id)
-    assert session["success_url"] == "http://127.0.0.1:5000/credits?paid=1"
+    assert session["success_url"] == "http://127.0.0.1:5000/credits/payments?paid=1"
     deliver(client, "checkout.session.completed", session)
 
-    back = client.get("/credits?paid=1")
+    back = client.get("/credits/payments?paid=1")
     assert b"Your credits appear here as soon as Stripe confirms" in back.data
     assert re.search(rb'id="available">2,100,000<', back.data)
     assert b">paid<" in back.data and b">Receipt</a>" in back.data
@@ -54,7 +54,7 @@ def test_buying_from_the_page_goes_to_stripe_and_comes_back(app_factory, fake_st
 def test_refusals_are_shown_and_change_nothing(app_factory) -> None:
     unconfigured = app_factory(stripe=False)
     client, _ = browser(unconfigured)
-    page = client.get("/credits")
+    page = client.get("/credits/payments")
     assert b"Payments are not configured on this hub" in page.data
     refused = client.post("/credits/buy", data={"csrf_token": csrf(client), "package": "pro"},
                           follow_redirects=True)

@@ -23,7 +23,8 @@ def test_without_keys_only_the_local_models_are_offered(make_hub) -> None:
         {"id": "local-video", "provider": "local", "kind": "video",
          "label": "Local demo video (offline, built in: a fixed test clip, not an AI)",
          "price": {"per_second_credits": 100}, "context_window": None,
-         "max_output_tokens": None, "capabilities": ["video"]}]}
+         "max_output_tokens": None, "capabilities": ["video"], "video_seconds": [4, 8, 12],
+         "video_sizes": ["720x1280", "1280x720"]}]}
 
 
 def test_configured_providers_add_their_models(make_hub) -> None:

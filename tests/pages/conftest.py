@@ -1,0 +1,151 @@
+"""Fixtures of the dashboard page tests: the hub served by gunicorn with real Dramatiq worker
+processes (PostgreSQL, Redis broker and event streams), a funded user signed in from Debian's
+chromium driven by Playwright, at desktop and phone width."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from app.services import ledger
+from tests.accounts.conftest import PASSWORD
+from tests.accounts.helpers import user_with_password
+from tests.conftest import _truncate_all_tables, make_settings
+from tests.workers import PROJECT_ROOT, dramatiq_workers, settings_env
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+WIDTHS = {"desktop": 1280, "phone": 390}
+SHOTS = Path("/tmp/hub-pages-shots")  # screenshots to look at, kept out of the repository
+
+# The local model's pace: a reply of ~60-110 tokens streams for a few seconds, long enough to
+# see it mid-stream and to stop it, short enough to keep the tests quick.
+PAGE_SETTINGS = {"HUB_LOCAL_TOKEN_DELAY_S": 0.05, "HUB_LOCAL_VIDEO_RENDER_S": 2.0,
+                 "HUB_JOB_LEASE_S": 5}
+
+
+def page_settings(storage_dir: Path):
+    return make_settings(HUB_STORAGE_DIR=str(storage_dir), **PAGE_SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def storage_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("storage")
+
+
+@pytest.fixture
+def settings(migrated_database, storage_dir):
+    return page_settings(storage_dir)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(migrated_database, storage_dir) -> Iterator[str]:
+    """The production shape: gunicorn (gthread, as the Procfile runs it) and real `dramatiq`
+    worker processes on the Redis broker, for the whole session (tables are emptied per test).
+
+    Not werkzeug's development server: after a WebSocket closes it writes an HTTP status line
+    onto the socket, which Chrome reports as "Invalid frame header"."""
+    settings = page_settings(storage_dir)
+    port = free_port()
+    env = settings_env(settings) | {"PORT": str(port), "HOST": "127.0.0.1",
+                                    "WEB_CONCURRENCY": "1", "HUB_WEB_THREADS": "32"}
+    with dramatiq_workers(settings, processes=1, threads=8):
+        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                                "wsgi:app"], cwd=PROJECT_ROOT, env=env,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            for line in web.stderr:  # gunicorn logs "Booting worker" once it serves
+                if "Booting worker" in line:
+                    break
+            else:
+                pytest.fail("gunicorn exited before serving")
+            threading.Thread(target=web.stderr.read, daemon=True).start()  # keep the pipe drained
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            os.killpg(web.pid, signal.SIGTERM)
+            web.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test` (scripts/ensure_test_services.sh "
+                    "installs it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+def fund(app, user, amount_credits: int) -> None:
+    with app.app_context():
+        ledger.credit(user.id, amount_credits, kind="promo",
+                      idempotency_key=f"test:{uuid.uuid4()}", memo="test funding")
+
+class Session:
+    """A signed-in browser context at one width, collecting console errors (CSP violations)."""
+
+    def __init__(self, browser: Browser, base: str, width: int, tag: str) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
+        self.page: Page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", self._console)
+        self.base, self.tag, self.width = base, tag, width
+        SHOTS.mkdir(exist_ok=True)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "favicon" not in message.text:
+            self.errors.append(message.text)
+
+    def sign_in(self, email: str) -> None:
+        self.page.goto(self.base + "/login")
+        self.page.fill("#email", email)
+        self.page.fill("#password", PASSWORD)
+        self.page.click("main button[type=submit]")
+        self.page.wait_for_url("**/dashboard")
+
+    def go(self, path: str) -> Page:
+        self.page.goto(self.base + path)
+        return self.page
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(SHOTS / f"{name}-{self.tag}.png"), full_page=True)
+
+    def assert_fits(self) -> None:
+        """Nothing sticks out sideways: the page never scrolls horizontally."""
+        assert self.page.evaluate("document.documentElement.scrollWidth") <= self.width
+
+@pytest.fixture
+def user(app):
+    account = user_with_password(PASSWORD, name="Robin")
+    fund(app, account, 5_000_000)
+    return account
+
+@pytest.fixture(params=list(WIDTHS))
+def session(request, browser, live_server, user) -> Iterator[Session]:
+    tag = request.param
+    browsing = Session(browser, live_server, WIDTHS[tag], tag)
+    browsing.sign_in(user.email)
+    yield browsing
+    browsing.context.close()
+
+@pytest.fixture(autouse=True)
+def _empty_tables_after(migrated_database) -> Iterator[None]:
+    yield
+    _truncate_all_tables()
