@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench-ledger clean-venv
+.PHONY: run test lint bench-ledger bench-gateway bench-queue clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,11 @@ clean-venv:
 ## bench-ledger: debits/s against the bare-SQL ceiling, and history at 5M entries (own database)
 bench-ledger: $(STAMP_DEV)
 	$(BIN)/python -m scripts.bench.ledger
+
+## bench-gateway: the hub's added latency, throughput and CPU against a direct upstream
+bench-gateway: $(STAMP_DEV)
+	$(BIN)/python -m scripts.bench.gateway
+
+## bench-queue: enqueue-to-start latency on the RabbitMQ and Redis brokers
+bench-queue: $(STAMP_DEV)
+	$(BIN)/python -m scripts.bench.queue
