@@ -58,9 +58,21 @@ if ! reachable "$R_HOST" "$R_PORT"; then
   redis-server --daemonize yes --bind 127.0.0.1 --port "$R_PORT" --save "" --appendonly no
   wait_for "$R_HOST" "$R_PORT" Redis
 fi
+# The job tests run on the broker production uses: RabbitMQ on 127.0.0.1:5672 (guest/guest).
+if ! reachable 127.0.0.1 5672; then
+  if ! command -v rabbitmq-server >/dev/null && can_apt; then
+    echo "installing RabbitMQ with apt-get…"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+  fi
+  if command -v rabbitmq-server >/dev/null; then
+    rabbitmq-server -detached || true
+  fi
+  wait_for 127.0.0.1 5672 RabbitMQ
+fi
+
 # The browser tests drive Debian's chromium (Playwright cannot download browsers offline).
 if [[ ! -x /usr/bin/chromium ]] && can_apt; then
   echo "installing chromium with apt-get…"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-echo "test services: PostgreSQL $PG_HOST:$PG_PORT and Redis $R_HOST:$R_PORT reachable"
+echo "test services: PostgreSQL $PG_HOST:$PG_PORT, Redis $R_HOST:$R_PORT and RabbitMQ 127.0.0.1:5672 reachable"
