@@ -97,6 +97,13 @@ async function loadPackages() {
     box.replaceChildren(note);
     return;
   }
+  if (!packages.length) {
+    const note = document.createElement("p");
+    note.className = "small text-body-secondary mb-0";
+    note.textContent = "No credit packages are on sale right now.";
+    box.replaceChildren(note);
+    return;
+  }
   const list = document.createElement("div");
   list.className = "d-grid gap-2";
   for (const item of packages) {
