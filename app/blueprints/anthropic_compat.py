@@ -11,14 +11,16 @@ from typing import Any
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Raw, String
-from flask import Response, jsonify
+from flask import Response
 
 from app.blueprints.compat_common import (
     InvalidRequest,
     caller,
     json_body,
+    json_response,
     number,
     positive_int,
+    sse_response,
     stop_list,
     text_of,
 )
@@ -127,10 +129,8 @@ def create_message(json_data: Any = None) -> Response:
     relay = start_relay(job.id)
     if stream:
         relay.first_output()
-        headers = {"X-Hub-Overhead-Ms": f"{relay.overhead_ms or 0:.2f}", "X-Hub-Job-Id": job.id,
-                   "Cache-Control": "no-cache"}
-        return Response(_sse(relay, job.id, spec.model, prompt_tokens),
-                        mimetype="text/event-stream", headers=headers)
+        return sse_response(_sse(relay, job.id, spec.model, prompt_tokens), job.id,
+                            relay.overhead_ms)
     result = relay.collect()
     usage_event = result["usage"]
     usage = usage_event.get("usage", {})
@@ -139,8 +139,4 @@ def create_message(json_data: Any = None) -> Response:
                     {"input_tokens": usage.get("input_tokens", 0),
                      "output_tokens": usage.get("output_tokens", 0),
                      "cost_credits": usage_event.get("cost_credits", 0)})
-    response = jsonify(body)
-    response.headers["X-Hub-Overhead-Ms"] = f"{result['overhead_ms']:.2f}"
-    response.headers["X-Hub-Cost-Credits"] = str(usage_event.get("cost_credits", 0))
-    response.headers["X-Hub-Job-Id"] = job.id
-    return response
+    return json_response(body, job.id, result)

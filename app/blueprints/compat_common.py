@@ -1,10 +1,11 @@
-"""Parsing shared by the OpenAI- and Anthropic-compatible endpoints."""
+"""Parsing and response headers shared by the OpenAI- and Anthropic-compatible endpoints."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from flask import request
+from flask import Response, jsonify, request
 
 from app.errors import HubError
 from app.security import current_principal
@@ -72,3 +73,19 @@ def stop_list(value: Any, name: str) -> list[str] | None:
 def caller() -> tuple[Any, int | None]:
     principal = current_principal()
     return principal.user, principal.api_key.id if principal.api_key is not None else None
+
+
+def sse_response(events: Iterator[str], job_id: str, overhead_ms: float | None) -> Response:
+    """A streamed reply with the hub's headers (the charge is not known yet when they leave)."""
+    return Response(events, mimetype="text/event-stream", headers={
+        "X-Hub-Overhead-Ms": f"{overhead_ms or 0:.2f}", "X-Hub-Job-Id": job_id,
+        "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def json_response(body: dict[str, Any], job_id: str, result: dict[str, Any]) -> Response:
+    """A whole reply with the hub's headers, the charge included."""
+    response = jsonify(body)
+    response.headers["X-Hub-Overhead-Ms"] = f"{result['overhead_ms']:.2f}"
+    response.headers["X-Hub-Cost-Credits"] = str(result["usage"].get("cost_credits", 0))
+    response.headers["X-Hub-Job-Id"] = job_id
+    return response

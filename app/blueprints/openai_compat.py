@@ -15,14 +15,16 @@ from typing import Any
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Raw, String
-from flask import Response, jsonify
+from flask import Response
 
 from app.blueprints.compat_common import (
     InvalidRequest,
     caller,
     json_body,
+    json_response,
     number,
     positive_int,
+    sse_response,
     stop_list,
     text_of,
 )
@@ -139,10 +141,8 @@ def chat_completions(json_data: Any = None) -> Response:
     relay = start_relay(job.id)
     if stream:
         relay.first_output()
-        headers = {"X-Hub-Overhead-Ms": f"{relay.overhead_ms or 0:.2f}", "X-Hub-Job-Id": job.id,
-                   "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return Response(_sse(relay, job.id, spec.model, include_usage),
-                        mimetype="text/event-stream", headers=headers)
+        return sse_response(_sse(relay, job.id, spec.model, include_usage), job.id,
+                            relay.overhead_ms)
     result = relay.collect()
     usage_event = result["usage"]
     body = {"id": f"chatcmpl-{job.id}", "object": "chat.completion", "created": int(time.time()),
@@ -151,11 +151,7 @@ def chat_completions(json_data: Any = None) -> Response:
                          "finish_reason": _finish_reason(usage_event, "succeeded"
                                                          if not result["error"] else "failed")}],
             "usage": _usage(usage_event)}
-    response = jsonify(body)
-    response.headers["X-Hub-Overhead-Ms"] = f"{result['overhead_ms']:.2f}"
-    response.headers["X-Hub-Cost-Credits"] = str(usage_event.get("cost_credits", 0))
-    response.headers["X-Hub-Job-Id"] = job.id
-    return response
+    return json_response(body, job.id, result)
 
 
 @bp.get("/models")

@@ -5,10 +5,8 @@ The worker side (claim, stream, settle) lives in `app.services.job_runner`.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -20,6 +18,7 @@ from app.models.users import User
 from app.providers import catalog, pricing
 from app.services import ledger
 from app.services.cancellation import cancel_flags
+from app.services.cursors import decode_cursor, encode_cursor
 from app.services.runtime import current_events, current_settings
 
 log = structlog.get_logger(__name__)
@@ -45,13 +44,6 @@ class WrongModelKind(HubError):
 
     http_status = 422
     code = "wrong_model_kind"
-
-
-class InvalidCursor(HubError):
-    """The cursor is not one this API issued."""
-
-    http_status = 400
-    code = "invalid_cursor"
 
 
 @dataclass(frozen=True)
@@ -173,26 +165,13 @@ def list_jobs(user: User, *, cursor: str | None, limit: int, status: str | None 
     if job_type:
         query = query.where(Job.type == job_type)
     if cursor:
-        created_at, job_id = _decode_cursor(cursor)
+        created_at, job_id = decode_cursor(cursor)
         query = query.where((Job.created_at < created_at) |
                             ((Job.created_at == created_at) & (Job.id < job_id)))
     rows = list(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1))
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) \
+        if len(rows) > limit else None
     return rows[:limit], next_cursor
-
-
-def _encode_cursor(job: Job) -> str:
-    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, job_id = raw.split("|", 1)
-        return datetime.fromisoformat(created), job_id
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidCursor() from None
 
 
 def cancel_job(job_id: str, *, user: User) -> Job:

@@ -8,28 +8,19 @@ stable while entries arrive, at any depth, with no OFFSET.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from peewee import Tuple, fn
 
-from app.errors import HubError
 from app.models.base import utcnow
 from app.models.ledger import LedgerEntry
+from app.services.cursors import InvalidCursor, decode_cursor, encode_cursor
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 EXPORT_CHUNK_SIZE = 1000
-
-
-class InvalidCursor(HubError):
-    """The cursor is not one this API returned."""
-
-    http_status = 400
-    code = "invalid_cursor"
 
 
 @dataclass(frozen=True)
@@ -52,18 +43,15 @@ class DailyUsage:
     entries: int
 
 
-def encode_cursor(entry: LedgerEntry) -> str:
-    raw = f"{entry.created_at.isoformat()}|{entry.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _entry_cursor(entry: LedgerEntry) -> str:
+    return encode_cursor(entry.created_at, entry.id)
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, entry_id = raw.split("|")
-        return datetime.fromisoformat(stamp), int(entry_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor() from None
+def _decode_entry_cursor(cursor: str) -> tuple[datetime, int]:
+    stamp, entry_id = decode_cursor(cursor)
+    if not entry_id.isdigit():
+        raise InvalidCursor()
+    return stamp, int(entry_id)
 
 
 def _filtered(user_id: int, where: HistoryFilter):
@@ -83,7 +71,7 @@ def list_entries(user_id: int, *, cursor: str | None = None, limit: int = DEFAUL
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     query = _filtered(user_id, where)
     if cursor:
-        stamp, entry_id = decode_cursor(cursor)
+        stamp, entry_id = _decode_entry_cursor(cursor)
         # a row comparison, so PostgreSQL starts the index scan at the cursor: O(page) at any
         # depth (the equivalent OR of two conditions scans from the newest entry down)
         query = query.where(Tuple(LedgerEntry.created_at, LedgerEntry.id) <
@@ -91,7 +79,7 @@ def list_entries(user_id: int, *, cursor: str | None = None, limit: int = DEFAUL
     rows = list(query.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
                 .limit(limit + 1))
     if len(rows) > limit:
-        return HistoryPage(items=rows[:limit], next_cursor=encode_cursor(rows[limit - 1]))
+        return HistoryPage(items=rows[:limit], next_cursor=_entry_cursor(rows[limit - 1]))
     return HistoryPage(items=rows, next_cursor=None)
 
 
