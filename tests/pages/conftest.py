@@ -15,18 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from app.services import ledger
 from tests.accounts.conftest import PASSWORD
 from tests.accounts.helpers import user_with_password
+from tests.browser import WIDTHS, launch_chromium
 from tests.conftest import _truncate_all_tables, make_settings
 from tests.workers import PROJECT_ROOT, dramatiq_workers, settings_env
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-WIDTHS = {"desktop": 1280, "phone": 390}
 SHOTS = Path("/tmp/hub-pages-shots")  # screenshots to look at, kept out of the repository
 
 # The local model's pace: a reply of ~60-110 tokens streams for a few seconds, long enough to
@@ -85,13 +82,8 @@ def live_server(migrated_database, storage_dir) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make test` (scripts/ensure_test_services.sh "
-                    "installs it)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 def fund(app, user, amount_credits: int) -> None:
     with app.app_context():
