@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
     HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)
     HUB_STREAM_IDLE_TIMEOUT_S: float = Field(default=300.0, gt=0)
+    # After a chat job's first delta, deltas arriving within this window are relayed as one
+    # event (0: every chunk its own event). The first delta is never held back.
+    HUB_STREAM_COALESCE_MS: float = Field(default=10.0, ge=0, le=1000)
 
     @field_validator("DATABASE_URL")
     @classmethod

@@ -122,7 +122,8 @@ def run_chat_job(job_id: str) -> None:
 
     run.upstream_started_at = time.perf_counter()
     try:
-        for batch in pump(source, stop=stop, on_idle=run.heartbeat):
+        for batch in pump(source, stop=stop, on_idle=run.heartbeat,
+                          coalesce_s=current_settings().HUB_STREAM_COALESCE_MS / 1000):
             text = "".join(item.text for item in batch if isinstance(item, TextDelta))
             usage = next((item for item in batch if isinstance(item, Usage)), usage)
             if text:

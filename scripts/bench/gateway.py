@@ -1,7 +1,7 @@
 """Gateway benchmark: `python -m scripts.bench.gateway` (or `make bench-gateway`).
 
 In one run, interleaved (A, B, A, B…), streaming chat requests sent
-  A: directly to a fast fake upstream (`tests.fake_upstream` in its own process), and
+  A: directly to a fast fake upstream (`scripts.bench.fast_upstream`, aiohttp, its own process),
   B: through the hub's `/v1/chat/completions` in its production shape — gunicorn (gthread) +
      `dramatiq` worker processes on RabbitMQ + PostgreSQL + Redis event streams, with billing
      (hold, settle, usage record) on,
@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+import aiohttp
 import httpx
 import psycopg2
 
@@ -100,15 +101,19 @@ def _pids_named(*names: str) -> list[int]:
 
 
 class CpuMeter:
-    """CPU seconds used by process trees (the hub) and by named services (the data stores)."""
+    """CPU seconds used by the hub's process trees (web, worker) and by each data store."""
 
-    def __init__(self, roots: list[int]) -> None:
+    STORES = {"postgres": ("postgres",), "redis": ("redis-server",), "rabbitmq": ("beam.smp",)}
+
+    def __init__(self, roots: dict[str, int]) -> None:
         self.roots = roots
 
-    def sample(self) -> tuple[float, float]:
-        hub = sum(_cpu_ticks(p) for root in self.roots for p in _children(root))
-        stores = sum(_cpu_ticks(p) for p in _pids_named("postgres", "redis-server", "beam.smp"))
-        return hub / CLK_TCK, stores / CLK_TCK
+    def sample(self) -> dict[str, float]:
+        out = {name: sum(_cpu_ticks(p) for p in _children(root)) / CLK_TCK
+               for name, root in self.roots.items()}
+        for name, comms in self.STORES.items():
+            out[name] = sum(_cpu_ticks(p) for p in _pids_named(*comms)) / CLK_TCK
+        return out
 
 
 # --- the load --------------------------------------------------------------------------------
@@ -118,34 +123,40 @@ def _has_text(payload: str) -> bool:
     return bool(choices[0].get("delta", {}).get("content"))
 
 
-async def one_request(client: httpx.AsyncClient, url: str, headers: dict) -> tuple[float, float]:
+async def one_request(session: aiohttp.ClientSession, url: str,
+                      headers: dict) -> tuple[float, float]:
     body = {"model": MODEL, "stream": True, "max_tokens": 100,
             "messages": [{"role": "user", "content": "benchmark"}]}
     start = time.perf_counter()
     ttft = None
-    async with client.stream("POST", url, json=body, headers=headers) as response:
-        if response.status_code != 200:
-            raise RuntimeError(f"{url}: HTTP {response.status_code}: {await response.aread()}")
-        async for line in response.aiter_lines():
-            if line == "data: [DONE]":
+    async with session.post(url, json=body, headers=headers) as response:
+        if response.status != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status}: {await response.text()}")
+        async for raw in response.content:  # one SSE line at a time
+            line = raw.rstrip(b"\r\n")
+            if line == b"data: [DONE]":
                 break
-            if ttft is None and line.startswith("data: {") and _has_text(line[6:]):
+            if ttft is None and line.startswith(b"data: {") and _has_text(line[6:]):
                 ttft = time.perf_counter() - start
     total = time.perf_counter() - start
     return (ttft if ttft is not None else total) * 1000, total * 1000
 
 
 async def run_round(url: str, headers: dict, concurrency: int, requests: int) -> dict:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    """`requests` streamed requests, `concurrency` at a time, over kept-alive connections.
+
+    The load generator is aiohttp's client: it costs a fraction of httpx's CPU per streamed
+    line, and its CPU is taken from the same two cores as the hub's."""
     results: list[tuple[float, float]] = []
-    queue: asyncio.Queue = asyncio.Queue()
-    for _ in range(requests):
-        queue.put_nowait(1)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    remaining = requests
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=120)) as session:
         async def worker() -> None:
-            while not queue.empty():
-                queue.get_nowait()
-                results.append(await one_request(client, url, headers))
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                results.append(await one_request(session, url, headers))
 
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -217,6 +228,8 @@ def main() -> None:
                         help="requests per round (default: max(30, 4 x concurrency))")
     parser.add_argument("--delays-ms", default="0,20")
     parser.add_argument("--worker-processes", default="2")
+    parser.add_argument("--profile-dir", default="",
+                        help="record py-spy stacks of the hub's processes during hub rounds here")
     args = parser.parse_args()
 
     run_id = uuid.uuid4().hex[:8]
@@ -230,7 +243,7 @@ def main() -> None:
             upstream_port, hub_port = free_port(), free_port()
             upstream_url = f"http://127.0.0.1:{upstream_port}"
             env = hub_env(db_url, prefix, hub_port, upstream_url)
-            upstream_cmd = [sys.executable, "-m", "tests.fake_upstream", "--port",
+            upstream_cmd = [sys.executable, "-m", "scripts.bench.fast_upstream", "--port",
                             str(upstream_port), "--chunks", "50", "--delay-ms", str(delay_ms)]
             with process(upstream_cmd, dict(os.environ)):
                 wait_http(f"{upstream_url}/v1/models")
@@ -240,7 +253,7 @@ def main() -> None:
                         process([sys.executable, "-m", "dramatiq", "workers", "--processes",
                                  args.worker_processes, "--threads", "16"], env) as workers:
                     wait_http(f"http://127.0.0.1:{hub_port}/healthz")
-                    meter = CpuMeter([web.pid, workers.pid])
+                    meter = CpuMeter({"web": web.pid, "worker": workers.pid})
                     direct = (f"{upstream_url}/v1/chat/completions",
                               {"Authorization": "Bearer sk-fake-upstream"})
                     via_hub = (f"http://127.0.0.1:{hub_port}/v1/chat/completions",
@@ -259,21 +272,45 @@ def main() -> None:
     print(json.dumps(report, indent=2))
 
 
+def _start_profilers(directory: str, roots: list[int], label: str) -> list[subprocess.Popen]:
+    """py-spy on each hub process tree (raw collapsed stacks, appended per round)."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    procs = []
+    for index, root in enumerate(roots):
+        out = Path(directory) / f"{label}-root{index}-{time.monotonic_ns()}.txt"
+        procs.append(subprocess.Popen(
+            ["py-spy", "record", "--pid", str(root), "--subprocesses", "--format", "raw",
+             "--rate", "250", "--nonblocking", "--gil", "-o", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(1.0)  # let py-spy attach before the round starts
+    return procs
+
+
+def _stop_profilers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGINT)
+    for proc in procs:
+        proc.wait(timeout=30)
+
+
 def measure(level: int, delay_ms: float, args, direct, via_hub, meter: CpuMeter) -> dict:
     requests = args.requests or max(30, 4 * level)
     samples: dict[str, list] = {"direct": [], "hub": []}
     elapsed = {"direct": 0.0, "hub": 0.0}
-    cpu_hub = cpu_stores = 0.0
+    cpu: dict[str, float] = {}
     for _ in range(args.rounds):
         for name, target in (("direct", direct), ("hub", via_hub)):
+            profilers = _start_profilers(args.profile_dir, list(meter.roots.values()), f"c{level}-d{delay_ms:g}") \
+                if name == "hub" and args.profile_dir else []
             before = meter.sample()
             result = asyncio.run(run_round(*target, level, requests))
             after = meter.sample()
+            _stop_profilers(profilers)
             samples[name].extend(result["results"])
             elapsed[name] += result["elapsed_s"]
             if name == "hub":
-                cpu_hub += after[0] - before[0]
-                cpu_stores += after[1] - before[1]
+                for part in after:
+                    cpu[part] = cpu.get(part, 0.0) + after[part] - before[part]
     row = {"concurrency": level, "upstream_delay_ms": delay_ms}
     for name in ("direct", "hub"):
         ttft = [r[0] for r in samples[name]]
@@ -285,8 +322,9 @@ def measure(level: int, delay_ms: float, args, direct, via_hub, meter: CpuMeter)
                      "completions_per_s": round(len(total) / elapsed[name], 1)}
     count = len(samples["hub"])
     row["hub_added_ttft_p50_ms"] = round(row["hub"]["ttft_p50_ms"] - row["direct"]["ttft_p50_ms"], 2)
-    row["hub_cpu_ms_per_request"] = round(cpu_hub * 1000 / count, 2)
-    row["stores_cpu_ms_per_request"] = round(cpu_stores * 1000 / count, 2)
+    per_request = {part: round(seconds * 1000 / count, 2) for part, seconds in cpu.items()}
+    row["hub_cpu_ms_per_request"] = round(per_request["web"] + per_request["worker"], 2)
+    row["cpu_ms_per_request"] = per_request
     print(json.dumps(row), flush=True)
     return row
 
