@@ -114,3 +114,26 @@ def test_memory_stream_expiry_follows_its_clock(stream_name) -> None:
     assert events.exists(stream_name)
     now[0] += 2
     assert not events.exists(stream_name)
+
+
+def test_append_many_keeps_order_and_finishing_sets_the_short_expiry(
+        make_stream, stream_name) -> None:
+    events = make_stream(ttl_s=60)
+    first = events.append(stream_name, "delta", {"text": "hi"})
+    ids = events.append_many(stream_name, [("usage", {"cost_credits": 3}),
+                                           ("done", {"status": "succeeded"})], finish=True)
+    read = events.read(stream_name)
+    assert [e.type for e in read] == ["delta", "usage", "done"]
+    assert [e.id for e in read] == [first, *ids]
+    assert read[1].data == {"cost_credits": 3}
+    with pytest.raises(ValueError):
+        events.append_many(stream_name, [("delta", {}), ("bogus", {})])
+    assert len(events.read(stream_name)) == 3  # a bad type writes nothing
+
+
+def test_append_many_on_redis_finishes_with_the_stream_ttl(redis_client, stream_name) -> None:
+    events = RedisEventStream(redis_client, prefix=REDIS_PREFIX, ttl_s=60, max_ttl_s=3600)
+    events.append_many(stream_name, [("status", {"status": "queued"})])
+    assert 3500 < redis_client.ttl(f"{REDIS_PREFIX}events:{stream_name}") <= 3600
+    events.append_many(stream_name, [("done", {"status": "succeeded"})], finish=True)
+    assert redis_client.ttl(f"{REDIS_PREFIX}events:{stream_name}") <= 60

@@ -39,6 +39,18 @@ class EventStream(ABC):
     def append(self, stream: str, type: str, data: dict[str, Any] | None = None) -> str:
         """Add one event; return its id."""
 
+    def append_many(self, stream: str, events: list[tuple[str, dict[str, Any]]], *,
+                    finish: bool = False) -> list[str]:
+        """Append several events in order (then `finish` the stream if asked); return their ids.
+
+        Backends override this to send them together (one round trip on Redis)."""
+        for type, _data in events:
+            self.check_type(type)
+        ids = [self.append(stream, type, data) for type, data in events]
+        if finish:
+            self.finish(stream)
+        return ids
+
     @abstractmethod
     def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,
              count: int = 1000) -> list[Event]:

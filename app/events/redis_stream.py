@@ -33,6 +33,21 @@ class RedisEventStream(EventStream):
         event_id, _ = pipe.execute()
         return event_id.decode() if isinstance(event_id, bytes) else event_id
 
+    def append_many(self, stream: str, events: list[tuple[str, dict[str, Any]]], *,
+                    finish: bool = False) -> list[str]:
+        for type, _data in events:
+            self.check_type(type)
+        key = self._key(stream)
+        pipe = self._redis.pipeline(transaction=False)
+        for type, data in events:
+            pipe.xadd(key, {"t": type, "d": json.dumps(data or {}, separators=(",", ":"))})
+        if finish:
+            pipe.expire(key, self.ttl_s)
+        else:
+            pipe.expire(key, self.max_ttl_s, nx=True)
+        replies = pipe.execute()[:len(events)]
+        return [r.decode() if isinstance(r, bytes) else r for r in replies]
+
     def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,
              count: int = 1000) -> list[Event]:
         if not _STREAM_ID.match(after_id):

@@ -19,10 +19,10 @@ from typing import Any
 import structlog
 from dramatiq.middleware import TimeLimitExceeded
 from flask import current_app
-from peewee import fn
 
 from app.extensions import db
 from app.models.base import utcnow
+from app.models.hot_sql import column_list, insert_row, model_from_row
 from app.models.jobs import Job, UsageRecord
 from app.providers import pricing, router
 from app.providers.errors import ProviderError
@@ -57,9 +57,9 @@ class Run:
         if not force and now - self._last_heartbeat < self.lease_s / 3:
             return
         self._last_heartbeat = now
-        renewed = (Job.update(lease_expires_at=utcnow() + timedelta(seconds=self.lease_s),
-                              delivered_chars=self.delivered_chars)
-                   .where((Job.id == self.job.id) & (Job.worker_token == self.token)).execute())
+        renewed = db.execute_sql(_sql(_HEARTBEAT), (
+            utcnow() + timedelta(seconds=self.lease_s), self.delivered_chars, self.job.id,
+            self.token)).rowcount
         self.lost = renewed == 0
 
     def upstream_ms(self) -> float | None:
@@ -75,22 +75,30 @@ class Run:
         return self._canceled
 
 
+_CLAIM = ("UPDATE jobs SET status = 'running', worker_token = {p}, lease_expires_at = {p}, "
+          "started_at = COALESCE(started_at, {p}), attempts = attempts + 1 "
+          "WHERE id = {p} AND (status = 'queued' OR (status = 'running' AND lease_expires_at < {p} "
+          "AND delivered_chars = 0 AND outcome IS NULL)) RETURNING {columns}")
+_HEARTBEAT = ("UPDATE jobs SET lease_expires_at = {p}, delivered_chars = {p} "
+              "WHERE id = {p} AND worker_token = {p}")
+_FIRST_DELIVERY = ("UPDATE jobs SET delivered_chars = {p}, first_token_at = {p}, provider = {p}, "
+                   "channel = {p} WHERE id = {p} AND worker_token = {p}")
+
+
+def _sql(template: str) -> str:
+    return template.format(p=db.param, columns=column_list(Job))
+
+
 def claim(job_id: str) -> Run | None:
     """Take the job if it is queued (or running under an expired lease with nothing delivered)."""
     settings = current_settings()
     now, token = utcnow(), uuid.uuid4().hex
-    claimable = (Job.status == "queued") | (
-        (Job.status == "running") & (Job.lease_expires_at < now) & (Job.delivered_chars == 0)
-        & Job.outcome.is_null())
-    taken = list(Job.update(status="running", worker_token=token,
-                            lease_expires_at=now + timedelta(seconds=settings.HUB_JOB_LEASE_S),
-                            started_at=fn.COALESCE(Job.started_at, now),
-                            attempts=Job.attempts + 1)
-                 .where((Job.id == job_id) & claimable).returning(Job).execute())
-    if not taken:
+    row = db.execute_sql(_sql(_CLAIM), (token, now + timedelta(seconds=settings.HUB_JOB_LEASE_S),
+                                        now, job_id, now)).fetchone()
+    if row is None:
         log.info("job_claim_skipped", job_id=job_id)
         return None
-    return Run(job=taken[0], token=token, lease_s=settings.HUB_JOB_LEASE_S)
+    return Run(job=model_from_row(Job, row), token=token, lease_s=settings.HUB_JOB_LEASE_S)
 
 
 # --- chat --------------------------------------------------------------------------------------
@@ -153,9 +161,9 @@ def _deliver(run: Run, text: str) -> None:
     (and a run that lost the job to another never shows its text)."""
     first = run.delivered_chars == 0
     if first:
-        owned = (Job.update(delivered_chars=len(text), first_token_at=utcnow(),
-                            provider=run.provider.get("name"), channel=run.provider.get("channel"))
-                 .where((Job.id == run.job.id) & (Job.worker_token == run.token)).execute())
+        owned = db.execute_sql(_sql(_FIRST_DELIVERY), (
+            len(text), utcnow(), run.provider.get("name"), run.provider.get("channel"),
+            run.job.id, run.token)).rowcount
         if not owned:
             run.lost = True
             return
@@ -201,44 +209,68 @@ def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
 
 
 # --- completion, shared by every ending -------------------------------------------------------
+_RECORD_OUTCOME = ("UPDATE jobs SET outcome = {p}, cost_credits = {p}, error_code = {p}, "
+                   "error_message = {p}{sets} WHERE id = {p} AND worker_token = {p} "
+                   "AND status = 'running' RETURNING {columns}")
+_SHOW_TERMINAL = ("UPDATE jobs SET status = outcome, finished_at = {p}, cost_credits = {p}, "
+                  "lease_expires_at = NULL WHERE id = {p} AND status = 'running'")
+
+
 def _complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
               error: dict[str, str] | None, fields: dict[str, Any]) -> None:
-    recorded = list(Job.update(outcome=outcome, cost_credits=cost_credits,
-                               error_code=error and error["code"],
-                               error_message=error and error["message"], **fields)
-                    .where((Job.id == job_id) & (Job.worker_token == token) &
-                           (Job.status == "running")).returning(Job).execute())
-    if not recorded:
-        log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
-        return
-    settle_recorded(recorded[0])
+    """Record the outcome, settle and show the job terminal: one transaction, so a run that dies
+    midway leaves the job exactly as it was (its lease then lets the reaper finish it)."""
+    sets = "".join(f", {Job._meta.fields[name].column_name} = {db.param}" for name in fields)
+    params = [outcome, cost_credits, error and error["code"], error and error["message"],
+              *(Job._meta.fields[name].db_value(value) for name, value in fields.items()),
+              job_id, token]
+    with ledger.transaction():
+        row = db.execute_sql(_RECORD_OUTCOME.format(p=db.param, sets=sets,
+                                                    columns=column_list(Job)), params).fetchone()
+        if row is None:
+            log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
+            return
+        job = model_from_row(Job, row)
+        charged = _settle_and_show(job)
+    if charged is not None:
+        _announce_finish(job, charged)
 
 
 def settle_recorded(job: Job) -> None:
     """Settle a job whose outcome is recorded, then show it terminal. Safe to repeat."""
+    with ledger.transaction():
+        charged = _settle_and_show(job)
+    if charged is not None:
+        _announce_finish(job, charged)
+
+
+def _settle_and_show(job: Job) -> int | None:
+    """Inside the caller's transaction: settle the hold (idempotent per hold), show the job
+    terminal and record its usage. The credits charged, or None if it was already shown."""
     movement = ledger.settle_hold(job.hold_id, job.cost_credits or 0,
                                   memo=f"{job.type} job {job.id} {job.outcome}")
     charged = abs(movement.amount_credits)
     finished_at = utcnow()
-    with db.atomic():
-        shown = (Job.update(status=job.outcome, finished_at=finished_at, cost_credits=charged,
-                            lease_expires_at=None)
-                 .where((Job.id == job.id) & (Job.status == "running")).execute())
-        if not shown:
-            return
-        inserted = _record_usage(job, charged, finished_at)
-        if inserted and job.api_key_id is not None and charged != job.hold_credits:
-            from app.services.api_keys import record_key_spend
+    shown = db.execute_sql(_sql(_SHOW_TERMINAL), (finished_at, charged, job.id)).rowcount
+    if not shown:
+        return None
+    job.status, job.cost_credits, job.finished_at = job.outcome, charged, finished_at
+    inserted = _record_usage(job, charged, finished_at)
+    if inserted and job.api_key_id is not None and charged != job.hold_credits:
+        from app.services.api_keys import record_key_spend
 
-            record_key_spend(job.api_key_id, charged - job.hold_credits)  # give back the rest
-    events = current_events()
-    events.append(job.id, "usage", {"usage": _usage_of(job), "cost_credits": charged,
-                                    "finish_reason": job.finish_reason,
-                                    "upstream_ms": job.upstream_ms})
+        record_key_spend(job.api_key_id, charged - job.hold_credits)  # give back the rest
+    return charged
+
+
+def _announce_finish(job: Job, charged: int) -> None:
+    """The closing events, once the settle is committed: usage, error (if any), done."""
+    closing = [("usage", {"usage": _usage_of(job), "cost_credits": charged,
+                          "finish_reason": job.finish_reason, "upstream_ms": job.upstream_ms})]
     if job.error_code:
-        events.append(job.id, "error", {"code": job.error_code, "message": job.error_message})
-    events.append(job.id, "done", {"status": job.outcome})
-    events.finish(job.id)
+        closing.append(("error", {"code": job.error_code, "message": job.error_message}))
+    closing.append(("done", {"status": job.outcome}))
+    current_events().append_many(job.id, closing, finish=True)
     log.info("job_finished", job_id=job.id, status=job.outcome, cost_credits=charged)
 
 
@@ -254,12 +286,12 @@ def _record_usage(job: Job, charged: int, finished_at: datetime) -> bool:
     ttft_ms = (job.first_token_at - job.created_at).total_seconds() * 1000 \
         if job.first_token_at else None
     seconds = (job.video_seconds or 0) if job.outcome == "succeeded" else 0
-    cursor = UsageRecord.insert(
-        job=job.id, user=job.user_id, api_key_id=job.api_key_id, model=job.model,
-        provider=job.provider, status=job.outcome, input_tokens=job.input_tokens or 0,
-        output_tokens=job.output_tokens or 0, video_seconds=seconds, cost_credits=charged,
-        latency_ms=latency_ms, ttft_ms=ttft_ms).on_conflict_ignore().execute()
-    return bool(cursor)
+    return bool(insert_row(UsageRecord, {
+        "job": job.id, "user": job.user_id, "api_key_id": job.api_key_id, "model": job.model,
+        "provider": job.provider, "status": job.outcome, "input_tokens": job.input_tokens or 0,
+        "output_tokens": job.output_tokens or 0, "video_seconds": seconds,
+        "cost_credits": charged, "latency_ms": latency_ms, "ttft_ms": ttft_ms},
+        ignore_conflict=True))
 
 
 def finish_canceled_before_start(job_id: str) -> None:

@@ -13,6 +13,7 @@ import structlog
 
 from app.errors import Conflict, HubError, NotFound, ServiceUnavailable
 from app.models.base import utcnow
+from app.models.hot_sql import insert_row
 from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
 from app.providers import catalog, pricing
@@ -102,6 +103,11 @@ def _hold_ttl_s(job_type: str) -> int:
     return limit_s + 2 * settings.HUB_JOB_LEASE_S + 300
 
 
+_INSERTED = ("id", "user", "api_key_id", "type", "status", "model", "request_json", "price_id",
+             "hold_id", "hold_credits", "prompt_tokens_estimate", "source", "video_seconds",
+             "created_at", "enqueued_at")
+
+
 def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
                source: str = "api") -> Job:
     """Hold the worst-case price, record the job, enqueue it. 402 and nothing queued if short."""
@@ -115,20 +121,24 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
             check_key_limits(api_key_id, spec.model, q.hold_credits)
             record_key_spend(api_key_id, q.hold_credits)  # reserved; the unused part comes back
 
-    hold = ledger.place_hold(user.id, q.hold_credits, idempotency_key=f"job:{job_id}:hold",
-                             purpose=f"{spec.type}_job", reference=job_id,
-                             expires_in_s=_hold_ttl_s(spec.type), within=within)
     request = asdict(spec)
     request.pop("type")
     if isinstance(spec, ChatSpec):
         request["max_tokens"] = q.max_tokens
     elif spec.size is None:
         request["size"] = (catalog.get_model(spec.model).video_sizes or ("1280x720",))[0]
-    job = Job.create(id=job_id, user=user.id, api_key_id=api_key_id, type=spec.type,
-                     model=spec.model, request_json=json.dumps(request), price_id=q.price_id,
-                     hold_id=hold.hold_id, hold_credits=q.hold_credits,
-                     prompt_tokens_estimate=q.input_tokens, source=source,
-                     video_seconds=spec.seconds if isinstance(spec, VideoSpec) else None)
+    now = utcnow()
+    with ledger.transaction():  # the hold and the job row commit together, or neither does
+        hold = ledger.place_hold(user.id, q.hold_credits, idempotency_key=f"job:{job_id}:hold",
+                                 purpose=f"{spec.type}_job", reference=job_id,
+                                 expires_in_s=_hold_ttl_s(spec.type), within=within)
+        job = Job(id=job_id, user=user.id, api_key_id=api_key_id, type=spec.type,
+                  model=spec.model, request_json=json.dumps(request), price_id=q.price_id,
+                  hold_id=hold.hold_id, hold_credits=q.hold_credits,
+                  prompt_tokens_estimate=q.input_tokens, source=source, status="queued",
+                  video_seconds=spec.seconds if isinstance(spec, VideoSpec) else None,
+                  created_at=now, enqueued_at=now)
+        insert_row(Job, {name: job.__data__[name] for name in _INSERTED})
     current_events().append(job_id, "status", {"status": "queued"})
     try:
         actor_for(spec.type).send(job_id)

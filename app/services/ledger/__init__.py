@@ -22,6 +22,7 @@ from app.services.ledger.holds import (
     release_hold,
     settle_hold,
 )
+from app.services.ledger.locking import ledger_transaction as transaction
 from app.services.ledger.movements import credit, debit
 from app.services.ledger.results import Balance, HoldResult, Movement
 from app.services.ledger.units import CREDITS_PER_USD, charge_credits, credits_for_cents
@@ -31,5 +32,5 @@ __all__ = [
     "AccountNotFound", "Adjustment", "Balance", "HoldAlreadySettled", "HoldNotFound",
     "HoldResult", "IdempotencyKeyReused", "InsufficientCredits", "InvalidMovement", "Movement",
     "adjust_credits", "credit", "debit", "get_balance", "place_hold", "release_expired_holds",
-    "release_hold", "settle_hold",
+    "release_hold", "settle_hold", "transaction",
 ]

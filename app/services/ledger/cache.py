@@ -24,6 +24,7 @@ import redis
 import structlog
 from flask import current_app
 
+from app.extensions import db
 from app.services.ledger.results import Balance
 from app.services.runtime import current_redis, current_settings
 
@@ -59,6 +60,8 @@ class RedisBalanceCache:
         self.ttl_s = ttl_s
 
     def get(self, user_id: int, load: Callable[[], Balance]) -> Balance:
+        if db.in_transaction():  # it may see writes that never commit: read, never cache
+            return load()
         try:
             version, cached = self.client.mget(f"{self.prefix}{user_id}:ver",
                                                f"{self.prefix}{user_id}:val")

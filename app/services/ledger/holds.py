@@ -1,5 +1,9 @@
 """Holds: credits reserved for work in progress, then settled for the real cost or released.
 
+On PostgreSQL, placing and settling a hold are the functions `ledger_hold` and `ledger_settle`
+(migration 007), one round trip each: they sit on every job's path. SQLite runs the same steps
+below as statements inside `BEGIN IMMEDIATE`.
+
 A hold raises the account's `held`, so `available = balance − held` shrinks while `balance`
 stays; settling charges the real cost as one `usage` entry and drops the hold. Every change
 locks the account row first, so holds, settles and releases of one account are serialised
@@ -8,11 +12,14 @@ with its debits.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
 
+from app.database import is_postgres
+from app.extensions import db
 from app.models.base import utcnow
 from app.models.ledger import CreditAccount, CreditHold
 from app.services.ledger.accounts import invalidate_after_commit
@@ -42,13 +49,17 @@ def place_hold(user_id: int, amount_credits: int, *, idempotency_key: str, purpo
                within: Callable[[], None] | None = None) -> HoldResult:
     """Reserve `amount_credits` of the available credits until settled, released or expired.
 
-    `within` runs inside the transaction after the account row is locked and before commit
-    (e.g. to enforce an API key's credit cap atomically with the hold); if it raises, nothing
-    is held and the exception propagates. A replay returns the existing hold without calling it.
+    `within` runs inside the transaction once the account row is locked and the hold is
+    decided, before commit (e.g. to enforce an API key's credit cap atomically with the hold);
+    if it raises, nothing is held and the exception propagates. A replay returns the existing hold without calling it.
     """
     validate(amount_credits, idempotency_key=idempotency_key)
     if expires_in_s <= 0:
         raise InvalidMovement("expires_in_s must be positive")
+    if is_postgres():
+        return _place_hold_postgres(user_id, amount_credits, idempotency_key=idempotency_key,
+                                    purpose=purpose, reference=reference,
+                                    expires_in_s=expires_in_s, within=within)
     try:
         with ledger_transaction():
             account = lock_account(user_id)
@@ -65,6 +76,64 @@ def place_hold(user_id: int, amount_credits: int, *, idempotency_key: str, purpo
     except KeyTaken:  # taken by a concurrent hold on another account, committed meanwhile
         existing = CreditHold.get(CreditHold.idempotency_key == idempotency_key)
         return hold_replay(existing, user_id, amount_credits)
+
+
+_POSTGRES_HOLD = ("SELECT o_status, o_hold_id, o_account_id, o_amount, o_hold_status, o_available "
+                  "FROM ledger_hold(%s, %s, %s, %s, %s, %s, %s)")
+_POSTGRES_SETTLE = ("SELECT o_status, o_entry_id, o_user_id, o_amount, o_balance, o_held, "
+                    "o_shortfall FROM ledger_settle(%s, %s, %s, %s)")
+
+
+def _place_hold_postgres(user_id: int, amount_credits: int, *, idempotency_key: str,
+                         purpose: str, reference: str, expires_in_s: int,
+                         within: Callable[[], None] | None) -> HoldResult:
+    """`ledger_hold` (migration 007): one statement; with `within`, one transaction in which
+    the account row stays locked (account first, then whatever `within` locks, the same order
+    as a settle)."""
+    now = utcnow()
+    args = (user_id, amount_credits, idempotency_key, purpose[:64], reference[:200], now,
+            now + timedelta(seconds=expires_in_s))
+    with db.atomic() if within is not None else contextlib.nullcontext():
+        status, hold_id, account_id, amount, hold_status, available = db.execute_sql(
+            _POSTGRES_HOLD, args).fetchone()
+        if status == "insufficient":
+            raise insufficient(available, amount_credits)
+        if status == "replayed":
+            return _replay(idempotency_key, hold_id, account_id, amount, hold_status,
+                           user_id, amount_credits)
+        if within is not None:
+            within()
+    invalidate_after_commit(user_id)
+    log.info("hold_placed", user_id=user_id, hold_id=hold_id, amount_credits=amount_credits,
+             purpose=purpose, reference=reference)
+    return HoldResult(hold_id=hold_id, user_id=user_id, amount_credits=amount_credits,
+                      status="active", replayed=False)
+
+
+def _replay(key: str, hold_id: int, account_id: int, amount: int, status: str, user_id: int,
+            amount_credits: int) -> HoldResult:
+    if (account_id, amount) != (user_id, amount_credits):
+        raise IdempotencyKeyReused(f"idempotency key {key!r} was already used for another hold")
+    return HoldResult(hold_id=hold_id, user_id=user_id, amount_credits=amount, status=status,
+                      replayed=True)
+
+
+def _settle_hold_postgres(hold_id: int, actual_credits: int, memo: str) -> Movement:
+    """`ledger_settle` (migration 007): the whole settle as one statement."""
+    status, entry_id, user_id, amount, balance, held, shortfall = db.execute_sql(
+        _POSTGRES_SETTLE, (hold_id, actual_credits, memo[:500], utcnow())).fetchone()
+    if status == "no_hold":
+        raise HoldNotFound(f"no hold with id {hold_id}")
+    if status == "key_taken":
+        raise IdempotencyKeyReused(f"the key hold:{hold_id}:settle is taken")
+    movement = Movement(entry_id=entry_id, user_id=user_id, amount_credits=amount,
+                        balance=balance, held=held, available=balance - held,
+                        replayed=status == "replayed", shortfall_credits=shortfall)
+    if not movement.replayed:
+        invalidate_after_commit(user_id)
+        log.info("hold_settled", hold_id=hold_id, user_id=user_id,
+                 charged_credits=-amount, shortfall_credits=shortfall)
+    return movement
 
 
 def _insert_hold(account: CreditAccount, amount_credits: int, *, idempotency_key: str, purpose: str,
@@ -87,11 +156,8 @@ def _insert_hold(account: CreditAccount, amount_credits: int, *, idempotency_key
 
 
 def hold_replay(hold: CreditHold, user_id: int, amount_credits: int) -> HoldResult:
-    if (hold.account_id, hold.amount_credits) != (user_id, amount_credits):
-        raise IdempotencyKeyReused(
-            f"idempotency key {hold.idempotency_key!r} was already used for another hold")
-    return HoldResult(hold_id=hold.id, user_id=user_id, amount_credits=hold.amount_credits,
-                      status=hold.status, replayed=True)
+    return _replay(hold.idempotency_key, hold.id, hold.account_id, hold.amount_credits,
+                   hold.status, user_id, amount_credits)
 
 
 def _set_held(account: CreditAccount, held: int) -> None:
@@ -123,6 +189,8 @@ def settle_hold(hold_id: int, actual_credits: int, *, memo: str = "") -> Movemen
     if isinstance(actual_credits, bool) or not isinstance(actual_credits, int) \
             or actual_credits < 0:
         raise InvalidMovement("actual_credits must be a non-negative integer")
+    if is_postgres():
+        return _settle_hold_postgres(hold_id, actual_credits, memo)
     with ledger_transaction():
         account, hold = _locked_hold(hold_id)
         if hold.status == "settled":
