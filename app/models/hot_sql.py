@@ -50,15 +50,40 @@ def insert_row(model: type[Model], values: dict[str, Any], *,
 
 
 @functools.cache
-def column_list(model: type[Model]) -> str:
+def column_list(model: type[Model], alias: str = "") -> str:
     """Every column of the model, in field order, for `SELECT`/`RETURNING` lists."""
-    return ", ".join(f'"{field.column_name}"' for field in model._meta.sorted_fields)
+    qualifier = f"{alias}." if alias else ""
+    return ", ".join(f'{qualifier}"{field.column_name}"' for field in model._meta.sorted_fields)
 
 
 def model_from_row(model: type[M], row: Sequence[Any]) -> M:
-    """A model instance from a row selected with `column_list(model)`."""
+    """A model instance from a row selected with `column_list(model)` (extra trailing values,
+    e.g. a joined model's columns, are ignored)."""
     values = {field.name: field.python_value(value)
-              for field, value in zip(model._meta.sorted_fields, row, strict=True)}
+              for field, value in zip(model._meta.sorted_fields, row, strict=False)}
     instance = model(**values)
     instance._dirty.clear()
     return instance
+
+
+def width(model: type[Model]) -> int:
+    """How many columns `column_list(model)` selects."""
+    return len(model._meta.sorted_fields)
+
+
+@functools.cache
+def _select_sql(model: type[Model], where: str, param: str, lock: bool) -> str:
+    return (f'SELECT {column_list(model)} FROM "{model._meta.table_name}" '  # noqa: S608
+            f'WHERE {where.format(p=param)}{" FOR UPDATE" if lock else ""}')
+
+
+def select_one(model: type[M], where: str, params: Sequence[Any], *,
+               for_update: bool = False) -> M | None:
+    """The first row matching `where` (plain SQL with `{p}` placeholders), or None.
+
+    `for_update` locks the row on PostgreSQL (SQLite's `BEGIN IMMEDIATE` already has)."""
+    from app.database import is_postgres
+
+    lock = for_update and is_postgres()
+    row = db.execute_sql(_select_sql(model, where, db.param, lock), params).fetchone()
+    return None if row is None else model_from_row(model, row)

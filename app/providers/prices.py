@@ -4,6 +4,8 @@ A model's first price is seeded from the catalog's default the first time it is 
 cache that outlives a request or a job: the operator CLI may change a price beside a running
 hub, and the next request must see it. Within one request (or one job's message) the prices
 read are remembered, since quoting reads them twice (the catalog entry, then the quote).
+A price version itself never changes once written, so `price_by_id` keeps the rows it has read
+for the life of the app (settling reads one per job).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import structlog
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
 from peewee import JOIN, IntegrityError, fn
 
 from app.extensions import db
+from app.models.hot_sql import select_one
 from app.models.pricing import ModelPrice
 from app.providers.catalog import ModelSpec
 from app.providers.errors import ProviderError
@@ -36,8 +39,16 @@ def as_price(row: ModelPrice) -> Price:
                  per_second_credits=row.per_second_credits, price_id=row.id)
 
 
+_NEWEST_ONE = "model_id = {p} ORDER BY version DESC LIMIT 1"
+_BY_ID = "id = {p}"
+_ROWS_KEY = "hub_price_rows"
+
+
 def _latest_rows(model_ids: list[str]) -> dict[str, ModelPrice]:
     """The newest version of each model's price, in one query."""
+    if len(model_ids) == 1:  # a job's quote: the unique (model_id, version) index answers it
+        row = select_one(ModelPrice, _NEWEST_ONE, (model_ids[0],))
+        return {row.model_id: row} if row is not None else {}
     newest = ModelPrice.alias("newer")
     rows = (ModelPrice.select()
             .join(newest, JOIN.LEFT_OUTER,
@@ -80,9 +91,13 @@ def _forget_memo() -> None:
 
 
 def price_by_id(price_id: int) -> ModelPrice:
-    row = ModelPrice.get_or_none(ModelPrice.id == price_id)
+    rows: dict[int, ModelPrice] = current_app.extensions.setdefault(_ROWS_KEY, {})
+    row = rows.get(price_id)
     if row is None:
-        raise PriceNotFound(f"price version {price_id} does not exist")
+        row = select_one(ModelPrice, _BY_ID, (price_id,))
+        if row is None:
+            raise PriceNotFound(f"price version {price_id} does not exist")
+        rows[price_id] = row
     return row
 
 

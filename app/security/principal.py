@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from app.models.hot_sql import select_one
 from app.models.users import ROLES, STAFF_ROLES, User
 from app.security.errors import (
     EmailNotVerified,
@@ -47,7 +48,7 @@ def principal_from_access_token(token: str) -> Principal:
     claims = decode_access_token(token, key=current_settings().SECRET_KEY)
     if current_revocations().is_revoked(claims.jti):
         raise Unauthorized("the access token was revoked; sign in again")
-    user = User.get_or_none(User.id == claims.user_id)
+    user = select_one(User, "id = {p}", (claims.user_id,))
     if user is None or not user.is_active:
         raise Unauthorized("this account is disabled or no longer exists")
     if claims.auth_version != user.auth_version:

@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from app.database import is_postgres
 from app.errors import HubError, NotFound
 from app.extensions import db
 from app.models.api_keys import ApiKey
 from app.models.base import utcnow
+from app.models.hot_sql import column_list, model_from_row, select_one, width
 from app.models.users import User
 from app.security.crypto import hashes_equal, keyed_hash, random_alphanumeric
 from app.security.errors import EmailNotVerified
@@ -144,7 +144,7 @@ def find_key(plaintext: str) -> ApiKey | None:
     if match is None:
         return None
     prefix, secret = match.groups()
-    key = ApiKey.get_or_none(ApiKey.prefix == prefix)
+    key = _key_with_owner(prefix)
     if key is None or key.revoked_at is not None:
         return None
     candidate = _hash_secret(secret)
@@ -155,6 +155,23 @@ def find_key(plaintext: str) -> ApiKey | None:
             and hashes_equal(candidate, key.previous_secret_hash):
         return key
     return None
+
+
+_KEY_WITH_OWNER = ("SELECT {key_columns}, {user_columns} FROM api_keys k "
+                   "JOIN users u ON u.id = k.user_id WHERE k.prefix = {p}")
+
+
+def _key_with_owner(prefix: str) -> ApiKey | None:
+    """The key with its owner loaded in the same query (every API request needs both)."""
+    sql = _KEY_WITH_OWNER.format(key_columns=column_list(ApiKey, "k"),
+                                 user_columns=column_list(User, "u"), p=db.param)
+    row = db.execute_sql(sql, (prefix,)).fetchone()
+    if row is None:
+        return None
+    key = model_from_row(ApiKey, row)
+    key.user = model_from_row(User, row[width(ApiKey):])
+    key._dirty.clear()
+    return key
 
 
 def touch_last_used(key: ApiKey) -> None:
@@ -184,10 +201,7 @@ def is_expired(key: ApiKey) -> bool:
 
 
 def _locked_key(api_key_id: int) -> ApiKey:
-    query = ApiKey.select().where(ApiKey.id == api_key_id)
-    if is_postgres():
-        query = query.for_update()
-    key = query.first()
+    key = select_one(ApiKey, "id = {p}", (api_key_id,), for_update=True)
     if key is None:
         raise NotFound("no such API key")
     return key
@@ -201,10 +215,23 @@ def check_key_limits(api_key_id: int, model: str, amount_credits: int) -> None:
     """
     if not db.in_transaction():
         raise RuntimeError("check_key_limits must run inside the hold's transaction")
+    _check_limits(_locked_key(api_key_id), model, amount_credits)
+
+
+def reserve_key_spend(api_key_id: int, model: str, amount_credits: int) -> None:
+    """`check_key_limits` then `record_key_spend`, reading and locking the key row once: run
+    inside the hold's transaction (see `app.services.jobs.create_job`)."""
+    if not db.in_transaction():
+        raise RuntimeError("reserve_key_spend must run inside the hold's transaction")
     key = _locked_key(api_key_id)
+    _check_limits(key, model, amount_credits)
+    _write_spend(key, amount_credits)
+
+
+def _check_limits(key: ApiKey, model: str, amount_credits: int) -> None:
     if key.revoked_at is not None:
         raise KeyRevoked()
-    if not key.user.is_verified:
+    if not _owner_verified(key):
         raise EmailNotVerified()
     if is_expired(key):
         raise KeyExpired(f"this API key expired at {key.expires_at.isoformat()}Z",
@@ -238,11 +265,25 @@ def record_key_spend(api_key_id: int, amount_credits: int) -> None:
     below zero.
     """
     with db.atomic():
-        key = _locked_key(api_key_id)
-        month = _month(utcnow())
-        spent = key.spent_month_credits if key.spent_month == month else 0
-        ApiKey.update(
-            spent_total_credits=max(0, key.spent_total_credits + amount_credits),
-            spent_month_credits=max(0, spent + amount_credits),
-            spent_month=month,
-        ).where(ApiKey.id == key.id).execute()
+        _write_spend(_locked_key(api_key_id), amount_credits)
+
+
+_WRITE_SPEND = ("UPDATE api_keys SET spent_total_credits = {p}, spent_month_credits = {p}, "
+                "spent_month = {p} WHERE id = {p}")
+
+
+def _write_spend(key: ApiKey, amount_credits: int) -> None:
+    """Write the counters of the key locked by `_locked_key`."""
+    month = _month(utcnow())
+    spent = key.spent_month_credits if key.spent_month == month else 0
+    db.execute_sql(_WRITE_SPEND.format(p=db.param), (
+        max(0, key.spent_total_credits + amount_credits), max(0, spent + amount_credits),
+        month, key.id))
+
+
+_OWNER_VERIFIED = "SELECT email_verified_at FROM users WHERE id = {p}"
+
+
+def _owner_verified(key: ApiKey) -> bool:
+    row = db.execute_sql(_OWNER_VERIFIED.format(p=db.param), (key.user_id,)).fetchone()
+    return row is not None and row[0] is not None

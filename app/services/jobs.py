@@ -115,11 +115,11 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
     job_id = new_job_id()
     within = None
     if api_key_id is not None:
-        from app.services.api_keys import check_key_limits, record_key_spend
+        from app.services.api_keys import reserve_key_spend
 
         def within() -> None:  # inside the hold's transaction: the key row stays locked
-            check_key_limits(api_key_id, spec.model, q.hold_credits)
-            record_key_spend(api_key_id, q.hold_credits)  # reserved; the unused part comes back
+            # the hold counts against the key's caps; the unused part comes back on settle
+            reserve_key_spend(api_key_id, spec.model, q.hold_credits)
 
     request = asdict(spec)
     request.pop("type")

@@ -201,20 +201,19 @@ def hub_env(db_url: str, prefix: str, port: int, upstream_url: str) -> dict[str,
 
 
 def setup_database(env: dict[str, str]) -> str:
-    """Migrate, create a funded user, return a bearer credential for it."""
+    """Migrate, create a funded user, return a hub API key for it (what /v1 callers send)."""
     code = (
         "from app import create_app, migrations\n"
         "from app.models.users import User\n"
         "from app.models.base import utcnow\n"
         "from app.services import ledger\n"
-        "from app.security.tokens import issue_access_token\n"
+        "from app.services.api_keys import create_key\n"
         "app = create_app()\n"
         "with app.app_context():\n"
         "    migrations.upgrade()\n"
         "    user = User.create(email='bench@example.com', name='Bench', email_verified_at=utcnow())\n"
         "    ledger.credit(user.id, 10**13, kind='promo', idempotency_key='bench:funds')\n"
-        "    token, _ = issue_access_token(user.id, key=app.config['SECRET_KEY'], ttl_s=86400)\n"
-        "    print(token)\n")
+        "    print(create_key(user, 'bench').plaintext)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, check=True,
                          capture_output=True, text=True)
     return out.stdout.strip().splitlines()[-1]
