@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -20,6 +21,37 @@ SQLITE_PRAGMAS = {
 }
 
 
+class HubPooledPostgresqlDatabase(PooledPostgresqlDatabase):
+    """peewee's pool, minus a `SELECT 1` on every check-out of a recently used connection.
+
+    peewee pings each pooled connection as it hands it out: one extra round trip per request
+    and per job. A connection returned less than `PING_AFTER_IDLE_S` ago, idle and not closed
+    is handed out as it is (like SQLAlchemy's default); older ones are still pinged, so a
+    database restart costs at most the requests already in flight.
+    """
+
+    PING_AFTER_IDLE_S = 10.0
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._returned_at: dict[int, float] = {}
+
+    def _close(self, conn, close_conn: bool = False) -> None:
+        self._returned_at[self.conn_key(conn)] = time.monotonic()
+        super()._close(conn, close_conn)
+
+    def _close_raw(self, conn) -> None:
+        self._returned_at.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
+
+    def _is_closed(self, conn) -> bool:
+        returned_at = self._returned_at.pop(self.conn_key(conn), None)
+        if returned_at is not None and time.monotonic() - returned_at < self.PING_AFTER_IDLE_S \
+                and not conn.closed and self._adapter.txn_status(conn) == self._adapter.txn_idle:
+            return False
+        return super()._is_closed(conn)
+
+
 def build_database(settings: Settings) -> Database:
     """Return a peewee database for the configured URL (not yet connected)."""
     url = urlparse(settings.database_url)
@@ -28,7 +60,7 @@ def build_database(settings: Settings) -> Database:
         if str(path) != "/:memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
-    return PooledPostgresqlDatabase(
+    return HubPooledPostgresqlDatabase(
         unquote(url.path.lstrip("/")),
         host=url.hostname,
         port=url.port or 5432,

@@ -4,8 +4,6 @@ A model's first price is seeded from the catalog's default the first time it is 
 cache that outlives a request or a job: the operator CLI may change a price beside a running
 hub, and the next request must see it. Within one request (or one job's message) the prices
 read are remembered, since quoting reads them twice (the catalog entry, then the quote).
-A price version itself never changes once written, so `price_by_id` keeps the rows it has read
-for the life of the app (settling reads one per job).
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import structlog
-from flask import current_app, g, has_app_context
+from flask import g, has_app_context
 from peewee import JOIN, IntegrityError, fn
 
 from app.extensions import db
@@ -41,7 +39,6 @@ def as_price(row: ModelPrice) -> Price:
 
 _NEWEST_ONE = "model_id = {p} ORDER BY version DESC LIMIT 1"
 _BY_ID = "id = {p}"
-_ROWS_KEY = "hub_price_rows"
 
 
 def _latest_rows(model_ids: list[str]) -> dict[str, ModelPrice]:
@@ -91,13 +88,9 @@ def _forget_memo() -> None:
 
 
 def price_by_id(price_id: int) -> ModelPrice:
-    rows: dict[int, ModelPrice] = current_app.extensions.setdefault(_ROWS_KEY, {})
-    row = rows.get(price_id)
+    row = select_one(ModelPrice, _BY_ID, (price_id,))
     if row is None:
-        row = select_one(ModelPrice, _BY_ID, (price_id,))
-        if row is None:
-            raise PriceNotFound(f"price version {price_id} does not exist")
-        rows[price_id] = row
+        raise PriceNotFound(f"price version {price_id} does not exist")
     return row
 
 

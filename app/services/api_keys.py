@@ -11,6 +11,7 @@ concurrent holds cannot both pass a cap.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -215,23 +216,28 @@ def check_key_limits(api_key_id: int, model: str, amount_credits: int) -> None:
     """
     if not db.in_transaction():
         raise RuntimeError("check_key_limits must run inside the hold's transaction")
-    _check_limits(_locked_key(api_key_id), model, amount_credits)
+    key = _locked_key(api_key_id)
+    _check_limits(key, model, amount_credits, owner_verified=_owner_verified(key))
 
 
-def reserve_key_spend(api_key_id: int, model: str, amount_credits: int) -> None:
+def reserve_key_spend(api_key_id: int, owner: User, model: str, amount_credits: int) -> None:
     """`check_key_limits` then `record_key_spend`, reading and locking the key row once: run
-    inside the hold's transaction (see `app.services.jobs.create_job`)."""
+    inside the hold's transaction (see `app.services.jobs.create_job`). `owner` is the caller
+    already loaded with the key."""
     if not db.in_transaction():
         raise RuntimeError("reserve_key_spend must run inside the hold's transaction")
     key = _locked_key(api_key_id)
-    _check_limits(key, model, amount_credits)
+    if key.user_id != owner.id:
+        raise NotFound("no such API key")
+    _check_limits(key, model, amount_credits, owner_verified=owner.is_verified)
     _write_spend(key, amount_credits)
 
 
-def _check_limits(key: ApiKey, model: str, amount_credits: int) -> None:
+def _check_limits(key: ApiKey, model: str, amount_credits: int, *,
+                  owner_verified: bool) -> None:
     if key.revoked_at is not None:
         raise KeyRevoked()
-    if not _owner_verified(key):
+    if not owner_verified:
         raise EmailNotVerified()
     if is_expired(key):
         raise KeyExpired(f"this API key expired at {key.expires_at.isoformat()}Z",
@@ -264,7 +270,7 @@ def record_key_spend(api_key_id: int, amount_credits: int) -> None:
     The month counter restarts at the first spend of a calendar month (UTC); counters never go
     below zero.
     """
-    with db.atomic():
+    with db.atomic() if not db.in_transaction() else contextlib.nullcontext():
         _write_spend(_locked_key(api_key_id), amount_credits)
 
 

@@ -119,7 +119,7 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
 
         def within() -> None:  # inside the hold's transaction: the key row stays locked
             # the hold counts against the key's caps; the unused part comes back on settle
-            reserve_key_spend(api_key_id, spec.model, q.hold_credits)
+            reserve_key_spend(api_key_id, user, spec.model, q.hold_credits)
 
     request = asdict(spec)
     request.pop("type")

@@ -93,7 +93,9 @@ def _place_hold_postgres(user_id: int, amount_credits: int, *, idempotency_key: 
     now = utcnow()
     args = (user_id, amount_credits, idempotency_key, purpose[:64], reference[:200], now,
             now + timedelta(seconds=expires_in_s))
-    with db.atomic() if within is not None else contextlib.nullcontext():
+    # a transaction of its own only if `within` needs one and the caller has none open
+    needs_own = within is not None and not db.in_transaction()
+    with db.atomic() if needs_own else contextlib.nullcontext():
         status, hold_id, account_id, amount, hold_status, available = db.execute_sql(
             _POSTGRES_HOLD, args).fetchone()
         if status == "insufficient":
