@@ -182,10 +182,11 @@ def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
     Provider-reported usage when the stream completed; otherwise the delivered output counted
     with the tokenizer that sized the hold. Nothing delivered and nothing reported: no charge.
     """
-    counted_out = pricing.count_tokens(job.model, delivered_text) if delivered_text else 0
     if usage is not None and outcome == "succeeded":
-        input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
-    elif usage is not None:  # ended early but the provider still reported: bill what was received
+        return usage.input_tokens, usage.output_tokens, pricing.chat_cost(
+            job.price_id, usage.input_tokens, usage.output_tokens)
+    counted_out = pricing.count_tokens(job.model, delivered_text) if delivered_text else 0
+    if usage is not None:  # ended early but the provider still reported: bill what was received
         input_tokens, output_tokens = usage.input_tokens, min(usage.output_tokens, counted_out)
     elif delivered_text:
         input_tokens, output_tokens = job.prompt_tokens_estimate, counted_out
