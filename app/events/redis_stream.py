@@ -10,6 +10,12 @@ import redis
 
 from app.events.base import START, Event, EventStream, InvalidEventId
 
+# XADD, and give a new stream its safety expiry (a stream never finished still goes away)
+_APPEND = """
+local id = redis.call('XADD', KEYS[1], '*', 't', ARGV[1], 'd', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
+return id
+"""
 _STREAM_ID = re.compile(r"^\d+(-\d+)?$")
 
 
@@ -19,18 +25,16 @@ class RedisEventStream(EventStream):
         super().__init__(ttl_s=ttl_s, max_ttl_s=max_ttl_s)
         self._redis = client
         self._prefix = f"{prefix}events:"
+        self._append = client.register_script(_APPEND)
 
     def _key(self, stream: str) -> str:
         return self._prefix + stream
 
     def append(self, stream: str, type: str, data: dict[str, Any] | None = None) -> str:
         self.check_type(type)
-        key = self._key(stream)
         payload = json.dumps(data or {}, separators=(",", ":"))
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.xadd(key, {"t": type, "d": payload})
-        pipe.expire(key, self.max_ttl_s, nx=True)  # a stream never finished still goes away
-        event_id, _ = pipe.execute()
+        # one command (a script), not a pipeline: this runs for every relayed delta
+        event_id = self._append(keys=[self._key(stream)], args=[type, payload, self.max_ttl_s])
         return event_id.decode() if isinstance(event_id, bytes) else event_id
 
     def append_many(self, stream: str, events: list[tuple[str, dict[str, Any]]], *,

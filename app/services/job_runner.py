@@ -34,7 +34,7 @@ from app.services.stream_pump import pump
 
 log = structlog.get_logger(__name__)
 
-CANCEL_CHECK_INTERVAL_S = 0.1
+CANCEL_CHECK_INTERVAL_S = 0.25  # a cancel stops the provider stream within this
 
 
 @dataclass

@@ -1,11 +1,12 @@
 """Pump a provider stream on its own thread and hand the consumer whatever has arrived.
 
 The consumer blocks for the first item and hands it over at once with whatever else is already
-waiting. After that it coalesces: a batch closes `coalesce_s` after the previous one was handed
-over (or at once, if that is already past), so a fast provider's burst of tokens becomes a few
-events instead of one per token (fewer Redis writes, reads and SSE/WebSocket frames), while a
-provider slower than the window is relayed chunk by chunk with no added delay. The end of the
-stream or an error closes a batch at once.
+waiting. After that it coalesces: when something arrives, it is handed over `coalesce_s` after
+the previous batch (or at once, if that is already past) together with everything that arrived
+meanwhile, so a fast provider's burst of tokens becomes a few events instead of one per token
+(fewer Redis writes, reads and SSE/WebSocket frames), while a provider slower than the window is
+relayed chunk by chunk with no added delay. The end of the stream (or an error) closes the
+window at once.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ class _Mailbox:
     def __init__(self) -> None:
         self._items: deque[Any] = deque()
         self._ready = threading.Event()
+        self.ended = threading.Event()
 
     def put(self, item: Any) -> None:
         self._items.append(item)
+        if item is _END:
+            self.ended.set()
         if not self._ready.is_set():
             self._ready.set()
 
@@ -85,14 +89,12 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
                 if on_idle is not None:
                     on_idle()
                 continue
-            batch = box.take_all()
             if last_handed_at is not None:
-                deadline = last_handed_at + coalesce_s
-                while not _closed(batch):
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not box.wait(remaining):
-                        break
-                    batch += box.take_all()
+                # inside the window, sleep rather than wake for every chunk, then take it all
+                remaining = last_handed_at + coalesce_s - time.monotonic()
+                if remaining > 0:
+                    box.ended.wait(remaining)  # the end of the stream closes the window
+            batch = box.take_all()
             done = _closed(batch) and batch[-1] is _END
             failure = next((b for b in batch if isinstance(b, _Failure)), None)
             payload = [b for b in batch if b is not _END and not isinstance(b, _Failure)]

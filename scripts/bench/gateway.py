@@ -197,6 +197,8 @@ def hub_env(db_url: str, prefix: str, port: int, upstream_url: str) -> dict[str,
         # load generator, one caller, is not refused
         "HUB_RATE_LIMIT_API": "100000000/minute",
     })
+    # BENCH_HUB_X=v runs the hub with HUB_X=v (e.g. BENCH_HUB_STREAM_COALESCE_MS=0)
+    env.update({k[len("BENCH_"):]: v for k, v in os.environ.items() if k.startswith("BENCH_HUB_")})
     return env
 
 
