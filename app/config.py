@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     # After a chat job's first delta, deltas arriving within this window are relayed as one
     # event (0: every chunk its own event). The first delta is never held back.
     HUB_STREAM_COALESCE_MS: float = Field(default=10.0, ge=0, le=1000)
+    # Who runs a /v1 chat request: `web`, the web process that serves the caller (no broker
+    # hop, no relay read: the gateway's fast path), or `queue`, a Dramatiq worker like every
+    # other job. Either way the job is held, leased, mirrored to its event stream and settled.
+    HUB_COMPAT_EXECUTOR: Literal["web", "queue"] = "web"
 
     @field_validator("DATABASE_URL")
     @classmethod

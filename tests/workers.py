@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,36 @@ def dramatiq_workers(settings: Settings, *, processes: int = 1, threads: int = 4
             os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@contextmanager
+def hub_server(settings: Settings, port: int, *, threads: int = 16) -> Iterator[subprocess.Popen]:
+    """The hub's web process as production runs it (gunicorn gthread, one worker) on
+    127.0.0.1:`port`, returned once it serves. A test may kill it; it is always stopped after.
+
+    Not werkzeug's development server: after a WebSocket closes it writes an HTTP status line
+    onto the socket, which Chrome reports as "Invalid frame header"."""
+    env = settings_env(settings) | {"PORT": str(port), "HOST": "127.0.0.1",
+                                    "WEB_CONCURRENCY": "1", "HUB_WEB_THREADS": str(threads)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=PROJECT_ROOT, env=env, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:  # gunicorn logs "Booting worker" once it serves
+            if "Booting worker" in line:
+                break
+        else:
+            raise RuntimeError("gunicorn exited before serving")
+        threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()

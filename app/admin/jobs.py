@@ -22,7 +22,8 @@ class JobAdmin(UserEmailColumn, ReadOnlyModelView):
                    "hold_credits", "cost_credits", "input_tokens", "output_tokens",
                    "video_seconds", "error_code")
     column_details_list = ("id", "user", "type", "status", "model", "provider", "channel",
-                           "source", "hold_id", "hold_credits", "cost_credits", "input_tokens",
+                           "source", "executor", "hold_id", "hold_credits", "cost_credits",
+                           "input_tokens",
                            "output_tokens", "prompt_tokens_estimate", "video_seconds",
                            "finish_reason", "error_code", "error_message", "attempts",
                            "upstream_ms", "created_at", "started_at", "first_token_at",

@@ -26,7 +26,7 @@ from app.blueprints.compat_common import (
 )
 from app.security import require_auth
 from app.services import jobs
-from app.services.compat import Relay, start_relay
+from app.services.compat import JobOutput, compat_executor, start_output
 
 bp = APIBlueprint("anthropic_compat", __name__, url_prefix="/v1", tag="Anthropic-compatible")
 
@@ -83,7 +83,7 @@ def _message(job_id: str, model: str, content: list, stop_reason: str | None,
             "usage": usage}
 
 
-def _sse(relay: Relay, job_id: str, model: str, input_tokens: int) -> Iterator[str]:
+def _sse(relay: JobOutput, job_id: str, model: str, input_tokens: int) -> Iterator[str]:
     usage_event: dict[str, Any] = {}
     done = False
     try:
@@ -124,9 +124,10 @@ def _sse(relay: Relay, job_id: str, model: str, input_tokens: int) -> Iterator[s
 def create_message(json_data: Any = None) -> Response:
     spec, stream = parse_messages(json_body())
     user, api_key_id = caller()
-    job = jobs.create_job(user, spec, api_key_id=api_key_id, source="anthropic")
+    job = jobs.create_job(user, spec, api_key_id=api_key_id, source="anthropic",
+                          executor=compat_executor())
     prompt_tokens = job.prompt_tokens_estimate
-    relay = start_relay(job.id)
+    relay = start_output(job)
     if stream:
         relay.first_output()
         return sse_response(_sse(relay, job.id, spec.model, prompt_tokens), job.id,

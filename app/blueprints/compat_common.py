@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify, request, stream_with_context
 
 from app.errors import HubError
 from app.security import current_principal
@@ -76,8 +76,10 @@ def caller() -> tuple[Any, int | None]:
 
 
 def sse_response(events: Iterator[str], job_id: str, overhead_ms: float | None) -> Response:
-    """A streamed reply with the hub's headers (the charge is not known yet when they leave)."""
-    return Response(events, mimetype="text/event-stream", headers={
+    """A streamed reply with the hub's headers (the charge is not known yet when they leave).
+
+    The body runs inside the request's context: a job run by this thread needs the app."""
+    return Response(stream_with_context(events), mimetype="text/event-stream", headers={
         "X-Hub-Overhead-Ms": f"{overhead_ms or 0:.2f}", "X-Hub-Job-Id": job_id,
         "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

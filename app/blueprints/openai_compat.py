@@ -1,6 +1,8 @@
 """OpenAI-compatible API: POST /v1/chat/completions (SSE or one body) and GET /v1/models.
 
-Same path as every job: hold → job → worker → event stream → relay → settle. Each response
+Same path as every job: hold → job → run → settle. The run is this web thread's by default
+(HUB_COMPAT_EXECUTOR=web: no broker hop, no relay read) or a worker's relayed through the job's
+event stream (`queue`); both mirror every event to that stream. Each response
 carries `X-Hub-Overhead-Ms` (the time the hub itself added: before the first token when
 streaming, in total otherwise) and the charge (`usage.cost_credits`; `X-Hub-Cost-Credits` on
 non-streaming responses, whose headers are written after the charge is known).
@@ -31,7 +33,7 @@ from app.blueprints.compat_common import (
 from app.providers import catalog
 from app.security import require_auth
 from app.services import jobs
-from app.services.compat import Relay, start_relay
+from app.services.compat import JobOutput, compat_executor, start_output
 
 bp = APIBlueprint("openai_compat", __name__, url_prefix="/v1", tag="OpenAI-compatible")
 
@@ -103,7 +105,7 @@ def _finish_reason(usage_event: dict, status: str) -> str:
     return "length" if usage_event.get("finish_reason") in ("length", "max_tokens") else "stop"
 
 
-def _sse(relay: Relay, job_id: str, model: str, include_usage: bool) -> Iterator[str]:
+def _sse(relay: JobOutput, job_id: str, model: str, include_usage: bool) -> Iterator[str]:
     created, usage_event, done = int(time.time()), {}, False
     try:
         yield _chunk(job_id, model, created, {"role": "assistant", "content": ""}, None)
@@ -137,8 +139,9 @@ def _sse(relay: Relay, job_id: str, model: str, include_usage: bool) -> Iterator
 def chat_completions(json_data: Any = None) -> Response:
     spec, stream, include_usage = parse_chat(json_body())
     user, api_key_id = caller()
-    job = jobs.create_job(user, spec, api_key_id=api_key_id, source="openai")
-    relay = start_relay(job.id)
+    job = jobs.create_job(user, spec, api_key_id=api_key_id, source="openai",
+                          executor=compat_executor())
+    relay = start_output(job)
     if stream:
         relay.first_output()
         return sse_response(_sse(relay, job.id, spec.model, include_usage), job.id,

@@ -1,7 +1,11 @@
-"""Shared by the OpenAI- and Anthropic-compatible endpoints: run a chat job and relay it.
+"""Shared by the OpenAI- and Anthropic-compatible endpoints: run a chat job, hand its events over.
 
-The web process only follows the job's event stream; it never talks to a provider. It gives
-its database connection back before relaying, so a long stream holds no pooled connection.
+Two ways to get a job's events, with one interface (`JobOutput`):
+- `LocalRun` (`HUB_COMPAT_EXECUTOR=web`, the default): this web thread runs the job for the
+  caller it serves, so each delta goes straight to the response (it is also appended to the
+  job's event stream, for any other watcher, before it is handed over);
+- `Relay` (`queue`): a worker runs it and this thread follows its event stream in Redis.
+Either way the web thread gives its pooled database connection back before a long wait.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from flask import g
 from app.errors import HubError
 from app.events import Event, EventStream
 from app.extensions import db
+from app.models.jobs import Job
+from app.services import job_runner
 from app.services.cancellation import cancel_flags
 from app.services.relay import follow
 from app.services.runtime import current_events, current_settings
@@ -38,23 +44,26 @@ class UpstreamFailed(HubError):
 
 
 @dataclass
-class Relay:
+class JobOutput:
     """A chat job's events as the compatible endpoints need them."""
 
     job_id: str
-    events: EventStream
-    flags: Any
-    idle_timeout_s: float
     started_at: float
     head: list[Event] = field(default_factory=list)
     overhead_ms: float | None = None
     finished: bool = False
 
+    def _events(self, after_id: str) -> Iterator[Event]:
+        """The job's events after those in `head`, through `done`."""
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        """The client went away: stop the provider stream; only delivered output is charged."""
+        raise NotImplementedError
+
     def first_output(self) -> None:
         """Wait for the first delta (or the end); raise UpstreamFailed if it failed before any."""
-        for event in follow(self.job_id, idle_timeout_s=self.idle_timeout_s, events=self.events):
-            if event is None:
-                continue
+        for event in self._events("0"):
             self.head.append(event)
             if event.type == "delta":
                 upstream_ms = event.data.get("upstream_ttft_ms") or 0.0
@@ -76,15 +85,7 @@ class Relay:
         yield from self.head
         if self.finished:
             return
-        last_id = self.head[-1].id if self.head else "0"
-        for event in follow(self.job_id, last_id, idle_timeout_s=self.idle_timeout_s,
-                            events=self.events):
-            if event is not None:
-                yield event
-
-    def cancel(self) -> None:
-        """The client went away: stop the provider stream; only delivered output is charged."""
-        self.flags.request(self.job_id)
+        yield from self._events(self.head[-1].id if self.head else "0")
 
     def collect(self) -> dict[str, Any]:
         """Wait for the whole job (non-streaming responses)."""
@@ -103,14 +104,58 @@ class Relay:
                 "overhead_ms": round(_elapsed_ms(self.started_at) - upstream_ms, 2)}
 
 
+@dataclass
+class Relay(JobOutput):
+    """Follows the event stream of a job a worker runs."""
+
+    events: EventStream | None = None
+    flags: Any = None
+    idle_timeout_s: float = 300.0
+
+    def _events(self, after_id: str) -> Iterator[Event]:
+        for event in follow(self.job_id, after_id, idle_timeout_s=self.idle_timeout_s,
+                            events=self.events):
+            if event is not None:
+                yield event
+
+    def cancel(self) -> None:
+        self.flags.request(self.job_id)
+
+
+@dataclass
+class LocalRun(JobOutput):
+    """Runs the job in this thread; its steps are the events, in order, as they happen."""
+
+    steps: Iterator[Event] | None = None
+
+    def _events(self, after_id: str) -> Iterator[Event]:
+        # the steps themselves, not a generator around them: a reader that stops early (the
+        # first output) must not close them, which would cancel the job
+        return self.steps
+
+    def cancel(self) -> None:
+        self.steps.close()  # the run settles as canceled, charging only what was delivered
+
+
 def _elapsed_ms(started_at: float) -> float:
     return round((time.perf_counter() - started_at) * 1000, 2)
 
 
-def start_relay(job_id: str) -> Relay:
-    relay = Relay(job_id=job_id, events=current_events(), flags=cancel_flags(),
-                  idle_timeout_s=current_settings().HUB_STREAM_IDLE_TIMEOUT_S,
-                  started_at=g.get("request_started_at", time.perf_counter()))
+def start_output(job: Job) -> JobOutput:
+    """Begin handing over the events of a job just created for this request."""
+    started_at = g.get("request_started_at", time.perf_counter())
+    if job.executor == "web":
+        steps = job_runner.execute_chat(job_runner.adopt(job))
+        output: JobOutput = LocalRun(job_id=job.id, started_at=started_at, steps=steps)
+    else:
+        output = Relay(job_id=job.id, started_at=started_at, events=current_events(),
+                       flags=cancel_flags(),
+                       idle_timeout_s=current_settings().HUB_STREAM_IDLE_TIMEOUT_S)
     if not db.is_closed():
-        db.close()  # the relay needs no database; give the pooled connection back now
-    return relay
+        db.close()  # give the pooled connection back before waiting on the provider
+    return output
+
+
+def compat_executor() -> str:
+    """Where this hub runs a `/v1` chat request (HUB_COMPAT_EXECUTOR)."""
+    return current_settings().HUB_COMPAT_EXECUTOR

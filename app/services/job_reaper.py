@@ -1,7 +1,9 @@
 """Finish jobs whose run died: their lease expired while they were still `running`.
 
 - outcome already recorded (the run died while settling): settle again (idempotent) and show it;
-- nothing delivered yet: put it back in the queue (up to HUB_JOB_MAX_ATTEMPTS runs);
+- nothing delivered yet: put it back in the queue (up to HUB_JOB_MAX_ATTEMPTS runs), unless the
+  web process ran it for a `/v1` caller (`executor="web"`): that caller is gone, so it fails
+  and costs nothing;
 - output already delivered: fail it and charge what was delivered (counted from the event stream).
 
 It also sends again the message of a job still `queued` long after its last send (a message lost
@@ -31,7 +33,8 @@ def reap_stale_jobs() -> int:
     for job in stale:
         if job.outcome:
             settle_recorded(job)
-        elif job.delivered_chars == 0 and job.attempts < current_settings().HUB_JOB_MAX_ATTEMPTS:
+        elif job.delivered_chars == 0 and job.executor == "queue" \
+                and job.attempts < current_settings().HUB_JOB_MAX_ATTEMPTS:
             _requeue(job, now)
         else:
             _fail_lost(job, now)
@@ -77,7 +80,8 @@ def _fail_lost(job: Job, now) -> None:
     token = _take_over(job, now)
     if token is None:
         return
-    error = {"code": "worker_lost", "message": "the worker running this job stopped"}
+    error = {"code": "worker_lost", "message": "the worker running this job stopped"
+             if job.executor == "queue" else "the web process running this job stopped"}
     if job.type == "video":
         _complete(job.id, token, outcome="failed", cost_credits=0, error=error, fields={})
         return

@@ -1,9 +1,12 @@
-"""The worker side of a job: claim it, run it, settle it exactly once.
+"""Running a job: claim it, stream it, settle it exactly once.
 
 A job is owned by one run at a time (`worker_token`), proven by a lease the run renews while it
-works. Every ending goes through `_complete`: record the outcome, settle the hold (idempotent per
-hold), then show the terminal status and emit `usage`, `error`, `done`. A run that dies leaves an
-expired lease; `reap_stale_jobs` finishes such jobs (see the README's billing policy).
+works. A run is either a Dramatiq worker's (`run_chat_job`, claimed from the queue) or, for the
+`/v1` endpoints, the web process's serving the caller (`adopt`, claimed when the job is created);
+both go through `execute_chat`. Every ending goes through `_complete`: record the outcome, settle
+the hold (idempotent per hold), then show the terminal status and emit `usage`, `error`, `done`.
+A run that dies leaves an expired lease; `reap_stale_jobs` finishes such jobs (see the README's
+billing policy).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +24,7 @@ import structlog
 from dramatiq.middleware import TimeLimitExceeded
 from flask import current_app
 
+from app.events import Event
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.hot_sql import column_list, insert_row, model_from_row
@@ -35,6 +40,11 @@ from app.services.stream_pump import pump
 log = structlog.get_logger(__name__)
 
 CANCEL_CHECK_INTERVAL_S = 0.25  # a cancel stops the provider stream within this
+TIME_LIMIT_ERROR = {"code": "time_limit", "message": "the job hit its time limit"}
+
+
+class RunTimeLimit(Exception):
+    """A run outside Dramatiq (the web executor) passed its deadline."""
 
 
 @dataclass
@@ -42,10 +52,13 @@ class Run:
     job: Job
     token: str
     lease_s: int
+    deadline: float | None = None  # monotonic; a worker's run is limited by Dramatiq instead
+    release_db: bool = False  # give the pooled connection back after each write (long streams)
     text: list[str] = field(default_factory=list)
     delivered_chars: int = 0
     provider: dict[str, str] = field(default_factory=dict)
     lost: bool = False
+    time_limit_hit: bool = False
     upstream_started_at: float | None = None
     _last_heartbeat: float = field(default_factory=time.monotonic)
     _last_cancel_check: float = 0.0
@@ -61,6 +74,20 @@ class Run:
             utcnow() + timedelta(seconds=self.lease_s), self.delivered_chars, self.job.id,
             self.token)).rowcount
         self.lost = renewed == 0
+        self.after_write()
+
+    def after_write(self) -> None:
+        if self.release_db and not db.is_closed():
+            db.close()
+
+    def check_time_limit(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise RunTimeLimit()
+
+    def idle(self) -> None:
+        """While the provider is silent: keep the lease and watch the deadline."""
+        self.heartbeat()
+        self.check_time_limit()
 
     def upstream_ms(self) -> float | None:
         if self.upstream_started_at is None:
@@ -101,17 +128,46 @@ def claim(job_id: str) -> Run | None:
     return Run(job=model_from_row(Job, row), token=token, lease_s=settings.HUB_JOB_LEASE_S)
 
 
+def adopt(job: Job) -> Run:
+    """The run of a job this process created already claimed (`executor="web"`): limited by
+    a deadline, since no Dramatiq time limit watches a web thread."""
+    settings = current_settings()
+    return Run(job=job, token=job.worker_token, lease_s=settings.HUB_JOB_LEASE_S,
+               deadline=time.monotonic() + settings.HUB_CHAT_TIME_LIMIT_S, release_db=True)
+
+
 # --- chat --------------------------------------------------------------------------------------
 def run_chat_job(job_id: str) -> None:
+    """A worker's run: claim the job, then run it to its end (its events are its only output)."""
     run = claim(job_id)
     if run is None:
         return
+    steps = execute_chat(run)
+    try:
+        for _ in steps:
+            pass
+    except TimeLimitExceeded:  # struck between two steps, outside the generator
+        run.time_limit_hit = True
+        steps.close()
+
+
+def _chat_request(job: Job) -> ChatRequest:
+    params = json.loads(job.request_json)
+    return ChatRequest(model=job.model, messages=params["messages"],
+                       max_tokens=params["max_tokens"], temperature=params.get("temperature"),
+                       top_p=params.get("top_p"), stop=params.get("stop"))
+
+
+def execute_chat(run: Run) -> Iterator[Event]:
+    """Run a claimed chat job: yield each delta event as it is delivered, then the closing ones.
+
+    Every ending settles exactly once, here: the provider's end, its failure, a cancel, the
+    time limit, and the consumer closing this generator early (the caller went away: the
+    provider stream is stopped and only the delivered output is charged).
+    """
     job, events = run.job, current_events()
     events.append(job.id, "status", {"status": "running"})
-    params = json.loads(job.request_json)
-    request = ChatRequest(model=job.model, messages=params["messages"],
-                          max_tokens=params["max_tokens"], temperature=params.get("temperature"),
-                          top_p=params.get("top_p"), stop=params.get("stop"))
+    request = _chat_request(job)
     stop = threading.Event()
     usage: Usage | None = None
     outcome, error = "succeeded", None
@@ -130,33 +186,43 @@ def run_chat_job(job_id: str) -> None:
 
     run.upstream_started_at = time.perf_counter()
     try:
-        for batch in pump(source, stop=stop, on_idle=run.heartbeat,
+        for batch in pump(source, stop=stop, on_idle=run.idle,
                           coalesce_s=current_settings().HUB_STREAM_COALESCE_MS / 1000):
             text = "".join(item.text for item in batch if isinstance(item, TextDelta))
             usage = next((item for item in batch if isinstance(item, Usage)), usage)
             if text:
-                _deliver(run, text)
+                delta = _deliver(run, text)
+                if delta is not None:
+                    yield delta
             if not run.lost:
                 run.heartbeat()
             if run.lost:
                 stop.set()
                 log.warning("job_lease_lost", job_id=job.id)
                 return
+            run.check_time_limit()
             if run.cancel_requested():
                 stop.set()
                 outcome = "canceled"
                 break
     except ProviderError as exc:
         outcome, error = "failed", {"code": exc.code, "message": exc.message}
-    except TimeLimitExceeded:
+    except (TimeLimitExceeded, RunTimeLimit):
         stop.set()
-        outcome, error = "failed", {"code": "time_limit", "message": "the job hit its time limit"}
+        outcome, error = "failed", TIME_LIMIT_ERROR
+    except GeneratorExit:  # the consumer stopped reading: nothing more may be yielded
+        stop.set()
+        if run.time_limit_hit:
+            finish_chat(run, "failed", usage=None, error=TIME_LIMIT_ERROR)
+        else:
+            finish_chat(run, "canceled", usage=None, error=None)
+        raise
     if outcome == "succeeded" and run.cancel_requested():
         outcome = "canceled"
-    finish_chat(run, outcome, usage=usage, error=error)
+    yield from finish_chat(run, outcome, usage=usage, error=error)
 
 
-def _deliver(run: Run, text: str) -> None:
+def _deliver(run: Run, text: str) -> Event | None:
     """Record delivery before the event is visible, so a dead run is never retried after it
     (and a run that lost the job to another never shows its text)."""
     first = run.delivered_chars == 0
@@ -164,15 +230,16 @@ def _deliver(run: Run, text: str) -> None:
         owned = db.execute_sql(_sql(_FIRST_DELIVERY), (
             len(text), utcnow(), run.provider.get("name"), run.provider.get("channel"),
             run.job.id, run.token)).rowcount
+        run.after_write()
         if not owned:
             run.lost = True
-            return
+            return None
     run.delivered_chars += len(text)
     run.text.append(text)
-    data = {"text": text}
+    data: dict[str, Any] = {"text": text}
     if first:  # lets the web side tell the hub's own latency from the provider's
         data["upstream_ttft_ms"] = run.upstream_ms()
-    current_events().append(run.job.id, "delta", data)
+    return Event(current_events().append(run.job.id, "delta", data), "delta", data)
 
 
 def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
@@ -197,11 +264,12 @@ def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
 
 
 def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
-                error: dict[str, str] | None) -> None:
+                error: dict[str, str] | None) -> list[Event]:
+    """Charge and settle the run's ending; the closing events (none if another run ended it)."""
     text = "".join(run.text)
     input_tokens, output_tokens, cost = chat_charge(run.job, text, usage, outcome)
     finish_reason = usage.finish_reason if usage is not None and outcome == "succeeded" else None
-    _complete(run.job.id, run.token, outcome=outcome, cost_credits=cost, error=error,
+    return _complete(run.job.id, run.token, outcome=outcome, cost_credits=cost, error=error,
               fields={"input_tokens": input_tokens, "output_tokens": output_tokens,
                       "finish_reason": finish_reason, "upstream_ms": run.upstream_ms(),
                       "result_text": text, "delivered_chars": run.delivered_chars,
@@ -218,9 +286,10 @@ _SHOW_TERMINAL = ("UPDATE jobs SET status = outcome, finished_at = {p}, cost_cre
 
 
 def _complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
-              error: dict[str, str] | None, fields: dict[str, Any]) -> None:
+              error: dict[str, str] | None, fields: dict[str, Any]) -> list[Event]:
     """Record the outcome, settle and show the job terminal: one transaction, so a run that dies
-    midway leaves the job exactly as it was (its lease then lets the reaper finish it)."""
+    midway leaves the job exactly as it was (its lease then lets the reaper finish it).
+    Returns the closing events, or none if the job was not this run's to finish."""
     sets = "".join(f", {Job._meta.fields[name].column_name} = {db.param}" for name in fields)
     params = [outcome, cost_credits, error and error["code"], error and error["message"],
               *(Job._meta.fields[name].db_value(value) for name, value in fields.items()),
@@ -230,11 +299,10 @@ def _complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
                                                     columns=column_list(Job)), params).fetchone()
         if row is None:
             log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
-            return
+            return []
         job = model_from_row(Job, row)
         charged = _settle_and_show(job)
-    if charged is not None:
-        _announce_finish(job, charged)
+    return _announce_finish(job, charged) if charged is not None else []
 
 
 def settle_recorded(job: Job) -> None:
@@ -264,15 +332,17 @@ def _settle_and_show(job: Job) -> int | None:
     return charged
 
 
-def _announce_finish(job: Job, charged: int) -> None:
+def _announce_finish(job: Job, charged: int) -> list[Event]:
     """The closing events, once the settle is committed: usage, error (if any), done."""
     closing = [("usage", {"usage": _usage_of(job), "cost_credits": charged,
                           "finish_reason": job.finish_reason, "upstream_ms": job.upstream_ms})]
     if job.error_code:
         closing.append(("error", {"code": job.error_code, "message": job.error_message}))
     closing.append(("done", {"status": job.outcome}))
-    current_events().append_many(job.id, closing, finish=True)
+    ids = current_events().append_many(job.id, closing, finish=True)
     log.info("job_finished", job_id=job.id, status=job.outcome, cost_credits=charged)
+    return [Event(event_id, type, data) for event_id, (type, data) in zip(ids, closing,
+                                                                            strict=True)]
 
 
 def _usage_of(job: Job) -> dict[str, int]:

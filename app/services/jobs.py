@@ -1,12 +1,18 @@
 """Jobs: quote, create (hold first, then enqueue), read, list and cancel.
 
-The worker side (claim, stream, settle) lives in `app.services.job_runner`.
+A job runs on one of two executors. `queue`: a Dramatiq worker claims it from its message.
+`web`: the `/v1` endpoints create a chat job already claimed by the web thread that serves the
+caller, which runs it while it answers (no broker hop, no relay read); its events still go to
+the job's stream for any other watcher. The running side (claim, stream, settle) lives in
+`app.services.job_runner`.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -104,13 +110,21 @@ def _hold_ttl_s(job_type: str) -> int:
 
 
 _INSERTED = ("id", "user", "api_key_id", "type", "status", "model", "request_json", "price_id",
-             "hold_id", "hold_credits", "prompt_tokens_estimate", "source", "video_seconds",
-             "created_at", "enqueued_at")
+             "hold_id", "hold_credits", "prompt_tokens_estimate", "source", "executor",
+             "video_seconds", "created_at", "enqueued_at", "worker_token", "lease_expires_at",
+             "started_at", "attempts")
+EXECUTORS = ("queue", "web")
 
 
 def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
-               source: str = "api") -> Job:
-    """Hold the worst-case price, record the job, enqueue it. 402 and nothing queued if short."""
+               source: str = "api", executor: str = "queue") -> Job:
+    """Hold the worst-case price, record the job and enqueue it; 402 and nothing queued if short.
+
+    With `executor="web"` (chat only) the job is recorded already claimed by the caller, which
+    must run it at once (`job_runner.adopt` then `execute_chat`); nothing is enqueued.
+    """
+    if executor not in EXECUTORS or (executor == "web" and not isinstance(spec, ChatSpec)):
+        raise ValueError(f"no {executor!r} executor for {spec.type} jobs")
     q = quote(spec)
     job_id = new_job_id()
     within = None
@@ -135,10 +149,19 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
         job = Job(id=job_id, user=user.id, api_key_id=api_key_id, type=spec.type,
                   model=spec.model, request_json=json.dumps(request), price_id=q.price_id,
                   hold_id=hold.hold_id, hold_credits=q.hold_credits,
-                  prompt_tokens_estimate=q.input_tokens, source=source, status="queued",
-                  video_seconds=spec.seconds if isinstance(spec, VideoSpec) else None,
+                  prompt_tokens_estimate=q.input_tokens, source=source, executor=executor,
+                  status="queued", worker_token=None, lease_expires_at=None, started_at=None,
+                  attempts=0, video_seconds=spec.seconds if isinstance(spec, VideoSpec) else None,
                   created_at=now, enqueued_at=now)
+        if executor == "web":  # claimed by this thread from the start, under the usual lease
+            job.status, job.worker_token, job.started_at, job.attempts = \
+                "running", uuid.uuid4().hex, now, 1
+            job.lease_expires_at = now + timedelta(seconds=current_settings().HUB_JOB_LEASE_S)
         insert_row(Job, {name: job.__data__[name] for name in _INSERTED})
+    if executor == "web":
+        log.info("job_created", job_id=job_id, type=spec.type, model=spec.model,
+                 hold_credits=q.hold_credits, executor=executor)
+        return job
     current_events().append(job_id, "status", {"status": "queued"})
     try:
         actor_for(spec.type).send(job_id)

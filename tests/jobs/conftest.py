@@ -12,7 +12,13 @@ import pytest
 import websocket
 from werkzeug.serving import make_server
 
+from app.models.jobs import Job, UsageRecord
+from app.providers import pricing
 from app.services import ledger
+from app.services.job_reaper import reap_stale_jobs
+from app.services.ledger.checker import check_ledger
+from app.services.relay import follow
+from app.services.runtime import current_events
 from tests.conftest import make_settings
 from tests.factories import auth_headers, create_user
 from tests.fake_upstream import FakeUpstream
@@ -137,11 +143,43 @@ def wait_done(client, headers, job_id: str, base_url: str) -> dict:
 
 def wait_until_finished(app, job_id: str, timeout_s: float = 30):
     """Follow the job's event stream to `done` (no polling of the database), return the row."""
-    from app.models.jobs import Job
-    from app.services.relay import follow
-
     with app.app_context():
         for event in follow(job_id, idle_timeout_s=timeout_s):
             if event is not None and event.type == "done":
                 break
         return Job.get_by_id(job_id)
+
+
+def expected_cost(app, job: Job, output_tokens: int) -> int:
+    with app.app_context():
+        return pricing.chat_cost(job.price_id, job.prompt_tokens_estimate, output_tokens)
+
+
+def assert_settled_once(app, job: Job, user) -> None:
+    with app.app_context():
+        assert UsageRecord.select().where(UsageRecord.job == job.id).count() == 1
+        assert check_ledger().violations == []
+    assert balance(app, user).held == 0
+
+
+def wait_for_deltas(app, job_id: str, at_least: int) -> None:
+    """Block on the job's stream until `at_least` deltas were delivered."""
+    seen = 0
+    with app.app_context():
+        for event in follow(job_id, idle_timeout_s=30):
+            if event is not None and event.type == "delta":
+                seen += 1
+                if seen >= at_least:
+                    return
+
+
+def reap_until_finished(app, job_id: str) -> Job:
+    """Run the reaper (as the scheduler would) until the job's stream says `done`."""
+    with app.app_context():
+        after = "0"
+        while True:
+            reap_stale_jobs()
+            for event in current_events().read(job_id, after, timeout_s=0.5):
+                after = event.id
+                if event.type == "done":
+                    return Job.get_by_id(job_id)

@@ -1,4 +1,7 @@
-"""The official SDKs against the hub's /v1 endpoints, with the fake upstream behind it."""
+"""The official SDKs against the hub's /v1 endpoints, with the fake upstream behind it.
+
+Every test runs on both executors: `web` (the web thread serving the caller runs the job) and
+`queue` (a Dramatiq worker process runs it and the web thread relays its event stream)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,12 @@ import pytest
 
 from app.models.jobs import Job
 from tests.fake_upstream import WORDS
-from tests.jobs.conftest import balance, token_of
+from tests.jobs.conftest import balance, job_settings, token_of
+
+
+@pytest.fixture(params=["web", "queue"])
+def settings(request, migrated_database, fake_upstream_server):
+    return job_settings(HUB_COMPAT_EXECUTOR=request.param)
 
 
 def _reply(count: int) -> str:
@@ -113,7 +121,7 @@ def test_anthropic_errors_use_anthropic_shapes(anthropic_client) -> None:
 
 
 def test_openai_client_disconnect_cancels_and_charges_only_delivered(
-        app, openai_client, upstream, funded_user) -> None:
+        app, openai_client, upstream, funded_user, settings) -> None:
     upstream.chunk_count, upstream.chunk_delay_s = 200, 0.02
     before = balance(app, funded_user).balance
     stream = openai_client.chat.completions.create(
@@ -131,6 +139,7 @@ def test_openai_client_disconnect_cancels_and_charges_only_delivered(
     from tests.jobs.conftest import wait_until_finished
 
     job = wait_until_finished(app, job.id)
+    assert job.executor == settings.HUB_COMPAT_EXECUTOR
     assert job.status == "canceled"
     assert 3 <= job.output_tokens < 200
     assert balance(app, funded_user).balance == before - job.cost_credits

@@ -11,46 +11,23 @@ import pytest
 import websocket
 
 from app import create_app
-from app.models.jobs import Job, UsageRecord
-from app.providers import pricing
 from app.services.job_reaper import reap_stale_jobs
-from app.services.ledger.checker import check_ledger
-from app.services.relay import follow
 from app.services.runtime import current_events
 from tests.conftest import QUEUE_PREFIX
 from tests.factories import auth_headers
 from tests.fake_upstream import Fault
 from tests.jobs.conftest import (
+    assert_settled_once,
     balance,
     chat_job,
+    expected_cost,
     job_settings,
+    reap_until_finished,
     token_of,
+    wait_for_deltas,
     wait_until_finished,
 )
 from tests.workers import dramatiq_workers
-
-
-def _expected_cost(app, job: Job, output_tokens: int) -> int:
-    with app.app_context():
-        return pricing.chat_cost(job.price_id, job.prompt_tokens_estimate, output_tokens)
-
-
-def _assert_settled_once(app, job: Job, user) -> None:
-    with app.app_context():
-        assert UsageRecord.select().where(UsageRecord.job == job.id).count() == 1
-        assert check_ledger().violations == []
-    assert balance(app, user).held == 0
-
-
-def _deltas(app, job_id: str, at_least: int) -> None:
-    """Block on the job's stream until `at_least` deltas were delivered."""
-    seen = 0
-    with app.app_context():
-        for event in follow(job_id, idle_timeout_s=30):
-            if event is not None and event.type == "delta":
-                seen += 1
-                if seen >= at_least:
-                    return
 
 
 def test_cancel_mid_stream_charges_only_delivered(app, client, hub, upstream, funded_user,
@@ -58,14 +35,14 @@ def test_cancel_mid_stream_charges_only_delivered(app, client, hub, upstream, fu
     upstream.chunk_count, upstream.chunk_delay_s = 300, 0.02
     before = balance(app, funded_user).balance
     job_id = chat_job(client, user_headers, model="gpt-4o-mini", max_tokens=400).json["id"]
-    _deltas(app, job_id, 3)
+    wait_for_deltas(app, job_id, 3)
     assert client.post(f"/api/jobs/{job_id}/cancel", headers=user_headers).status_code == 200
     job = wait_until_finished(app, job_id)
     assert job.status == "canceled"
     assert 3 <= job.output_tokens < 300
-    assert job.cost_credits == _expected_cost(app, job, job.output_tokens)
+    assert job.cost_credits == expected_cost(app, job, job.output_tokens)
     assert balance(app, funded_user).balance == before - job.cost_credits
-    _assert_settled_once(app, job, funded_user)
+    assert_settled_once(app, job, funded_user)
 
 
 def test_cancel_message_over_websocket(app, client, hub, upstream, funded_user,
@@ -97,10 +74,10 @@ def test_upstream_cut_mid_stream_fails_and_charges_delivered(app, client, hub, u
     job = wait_until_finished(app, job_id)
     assert job.status == "failed"
     assert job.output_tokens == 4  # no fallback after delivered tokens; charged for those
-    assert job.cost_credits == _expected_cost(app, job, 4)
+    assert job.cost_credits == expected_cost(app, job, 4)
     body = client.get(f"/api/jobs/{job_id}", headers=user_headers).json
     assert body["error"]["code"] and body["result"]["text"]
-    _assert_settled_once(app, job, funded_user)
+    assert_settled_once(app, job, funded_user)
 
 
 def test_upstream_failure_before_any_token_costs_nothing(app, client, hub, upstream,
@@ -111,7 +88,7 @@ def test_upstream_failure_before_any_token_costs_nothing(app, client, hub, upstr
     job = wait_until_finished(app, job_id)
     assert job.status == "failed" and job.cost_credits == 0
     assert balance(app, funded_user).balance == before
-    _assert_settled_once(app, job, funded_user)
+    assert_settled_once(app, job, funded_user)
 
 
 def test_openai_stream_error_before_first_token_is_an_http_error(hub, upstream,
@@ -138,18 +115,6 @@ def _kill(proc) -> None:
     proc.wait()
 
 
-def _reap_until_finished(app, job_id: str) -> Job:
-    """Run the reaper (as the scheduler would) until the job's stream says `done`."""
-    with app.app_context():
-        after = "0"
-        while True:
-            reap_stale_jobs()
-            for event in current_events().read(job_id, after, timeout_s=0.5):
-                after = event.id
-                if event.type == "done":
-                    return Job.get_by_id(job_id)
-
-
 def test_worker_killed_mid_job_is_failed_and_settled_once(app, lone_worker_hub, upstream,
                                                           funded_user) -> None:
     settings, hub_app = lone_worker_hub
@@ -159,16 +124,16 @@ def test_worker_killed_mid_job_is_failed_and_settled_once(app, lone_worker_hub, 
     with dramatiq_workers(settings) as proc:
         job_id = chat_job(hub_app.test_client(), headers, model="gpt-4o-mini",
                           max_tokens=500).json["id"]
-        _deltas(hub_app, job_id, 3)
+        wait_for_deltas(hub_app, job_id, 3)
         _kill(proc)
-    job = _reap_until_finished(hub_app, job_id)
+    job = reap_until_finished(hub_app, job_id)
     assert job.status == "failed" and job.error_code == "worker_lost"
     assert job.output_tokens >= 3
-    assert job.cost_credits == _expected_cost(app, job, job.output_tokens)
+    assert job.cost_credits == expected_cost(app, job, job.output_tokens)
     with hub_app.app_context():
         assert reap_stale_jobs() == 0  # nothing left to do: settled once
     assert balance(app, funded_user).balance == before - job.cost_credits
-    _assert_settled_once(app, job, funded_user)
+    assert_settled_once(app, job, funded_user)
 
 
 def test_worker_killed_before_any_token_is_retried(app, lone_worker_hub, upstream,
@@ -184,9 +149,9 @@ def test_worker_killed_before_any_token_is_retried(app, lone_worker_hub, upstrea
                 events.read(job_id, "0", timeout_s=0.1)
         _kill(proc)
     with dramatiq_workers(settings):
-        job = _reap_until_finished(hub_app, job_id)
+        job = reap_until_finished(hub_app, job_id)
     assert job.status == "succeeded" and job.attempts == 2
-    _assert_settled_once(app, job, funded_user)
+    assert_settled_once(app, job, funded_user)
 
 
 def test_time_limit_fails_and_charges_delivered(app, lone_worker_hub, upstream,
@@ -204,5 +169,5 @@ def test_time_limit_fails_and_charges_delivered(app, lone_worker_hub, upstream,
         job = wait_until_finished(hub_app, job_id)
     assert job.status == "failed" and job.error_code == "time_limit"
     assert 0 < job.output_tokens < 1000
-    assert job.cost_credits == _expected_cost(app, job, job.output_tokens)
-    _assert_settled_once(app, job, funded_user)
+    assert job.cost_credits == expected_cost(app, job, job.output_tokens)
+    assert_settled_once(app, job, funded_user)

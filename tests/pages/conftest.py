@@ -4,12 +4,7 @@ chromium driven by Playwright, at desktop and phone width."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +17,7 @@ from tests.accounts.conftest import PASSWORD
 from tests.accounts.helpers import user_with_password
 from tests.browser import WIDTHS, launch_chromium
 from tests.conftest import _truncate_all_tables, make_settings
-from tests.workers import PROJECT_ROOT, dramatiq_workers, settings_env
+from tests.workers import dramatiq_workers, hub_server
 
 SHOTS = Path("/tmp/hub-pages-shots")  # screenshots to look at, kept out of the repository
 
@@ -55,29 +50,12 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(migrated_database, storage_dir) -> Iterator[str]:
     """The production shape: gunicorn (gthread, as the Procfile runs it) and real `dramatiq`
-    worker processes on the Redis broker, for the whole session (tables are emptied per test).
-
-    Not werkzeug's development server: after a WebSocket closes it writes an HTTP status line
-    onto the socket, which Chrome reports as "Invalid frame header"."""
+    worker processes on the Redis broker, for the whole session (tables are emptied per test)."""
     settings = page_settings(storage_dir)
     port = free_port()
-    env = settings_env(settings) | {"PORT": str(port), "HOST": "127.0.0.1",
-                                    "WEB_CONCURRENCY": "1", "HUB_WEB_THREADS": "32"}
-    with dramatiq_workers(settings, processes=1, threads=8):
-        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                                "wsgi:app"], cwd=PROJECT_ROOT, env=env,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-        try:
-            for line in web.stderr:  # gunicorn logs "Booting worker" once it serves
-                if "Booting worker" in line:
-                    break
-            else:
-                pytest.fail("gunicorn exited before serving")
-            threading.Thread(target=web.stderr.read, daemon=True).start()  # keep the pipe drained
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            os.killpg(web.pid, signal.SIGTERM)
-            web.wait(timeout=30)
+    with dramatiq_workers(settings, processes=1, threads=8), \
+            hub_server(settings, port, threads=32):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="session")

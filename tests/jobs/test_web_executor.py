@@ -1,0 +1,205 @@
+"""`/v1` chat requests run by the web process that serves the caller (HUB_COMPAT_EXECUTOR=web).
+
+The endings only this executor has (the web process dies mid-stream or before any token, its own
+deadline) and what other watchers see of such a job (a WebSocket replay, a cancel over REST).
+The hub runs as production runs it: gunicorn, in its own process, which a test may kill.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from app import create_app
+from app.models.jobs import Job
+from app.services.job_reaper import reap_stale_jobs
+from tests.factories import auth_headers
+from tests.fake_upstream import Fault
+from tests.jobs.conftest import (
+    assert_settled_once,
+    balance,
+    expected_cost,
+    job_settings,
+    reap_until_finished,
+    token_of,
+    wait_until_finished,
+    ws_events,
+)
+from tests.workers import hub_server
+
+BODY = {"model": "gpt-4o-mini", "stream": True, "max_tokens": 2000,
+        "messages": [{"role": "user", "content": "tell me a long story"}]}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def web_hub(migrated_database, fake_upstream_server) -> Iterator[tuple]:
+    """(settings, an app on them, the base URL, the gunicorn process) for one test."""
+    settings = job_settings(HUB_COMPAT_EXECUTOR="web", HUB_JOB_LEASE_S=2,
+                            HUB_CHAT_TIME_LIMIT_S=5)
+    port = _free_port()
+    with hub_server(settings, port) as proc:
+        yield settings, create_app(settings), f"http://127.0.0.1:{port}", proc
+
+
+def _sse_payloads(response: httpx.Response) -> Iterator[dict | str]:
+    """Each `data:` payload of an SSE response: a dict, or the string "[DONE]"."""
+    for line in response.iter_lines():
+        if line.startswith("data: "):
+            payload = line[len("data: "):]
+            yield payload if payload == "[DONE]" else json.loads(payload)
+
+
+def _content(payload: dict | str) -> str:
+    if not isinstance(payload, dict) or not payload.get("choices"):
+        return ""
+    return payload["choices"][0]["delta"].get("content") or ""
+
+
+def _first_texts(payloads: Iterator[dict | str], count: int) -> list[str]:
+    """Read on until `count` pieces of text have arrived (the rest stays unread)."""
+    return list(itertools.islice((t for t in map(_content, payloads) if t), count))
+
+
+def _kill(proc) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def test_web_process_killed_mid_stream_fails_charges_delivered_never_reruns(
+        app, web_hub, upstream, funded_user) -> None:
+    settings, hub_app, base, proc = web_hub
+    upstream.chunk_count, upstream.chunk_delay_s = 400, 0.02
+    headers = auth_headers(funded_user, settings.SECRET_KEY)
+    before = balance(app, funded_user).balance
+    with httpx.stream("POST", f"{base}/v1/chat/completions", json=BODY, headers=headers,
+                      timeout=30) as response:
+        job_id = response.headers["x-hub-job-id"]
+        received = _first_texts(_sse_payloads(response), 3)
+        _kill(proc)
+    job = reap_until_finished(hub_app, job_id)
+    assert job.executor == "web"
+    assert job.status == "failed" and job.error_code == "worker_lost"
+    assert job.attempts == 1  # its caller is gone: never run again
+    assert len(upstream.requests_to("/v1/chat/completions")) == 1
+    assert job.output_tokens >= len(received) >= 3
+    assert job.cost_credits == expected_cost(app, job, job.output_tokens) > 0
+    with hub_app.app_context():
+        assert reap_stale_jobs() == 0
+    assert balance(app, funded_user).balance == before - job.cost_credits
+    assert_settled_once(app, job, funded_user)
+
+
+def test_web_process_killed_before_any_token_costs_nothing(app, web_hub, upstream,
+                                                          funded_user) -> None:
+    settings, hub_app, base, proc = web_hub
+    upstream.fail_next("chat", Fault(kind="hang"))
+    headers = auth_headers(funded_user, settings.SECRET_KEY)
+    before = balance(app, funded_user).balance
+    outcome: list = []
+
+    def call() -> None:  # the response never starts: the first token never comes
+        try:
+            httpx.post(f"{base}/v1/chat/completions", json=BODY, headers=headers, timeout=30)
+        except httpx.HTTPError as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    arrived = threading.Event()
+    while not upstream.requests_to("/v1/chat/completions"):  # the hub is inside the call
+        arrived.wait(0.05)
+    _kill(proc)
+    caller.join(timeout=30)
+    assert outcome and isinstance(outcome[0], httpx.HTTPError)  # the caller saw it fail
+    with app.app_context():
+        job_id = Job.get(Job.user == funded_user.id).id
+    job = reap_until_finished(hub_app, job_id)
+    assert job.status == "failed" and job.cost_credits == 0 and job.attempts == 1
+    assert len(upstream.requests_to("/v1/chat/completions")) == 1
+    assert balance(app, funded_user).balance == before
+    assert_settled_once(app, job, funded_user)
+
+
+def test_web_run_hits_its_time_limit(app, web_hub, upstream, funded_user) -> None:
+    settings, hub_app, base, _proc = web_hub
+    upstream.chunk_count, upstream.chunk_delay_s = 1000, 0.02  # 20 s: past the 5 s limit
+    headers = auth_headers(funded_user, settings.SECRET_KEY)
+    with httpx.stream("POST", f"{base}/v1/chat/completions", json=BODY, headers=headers,
+                      timeout=30) as response:
+        job_id = response.headers["x-hub-job-id"]
+        payloads = list(_sse_payloads(response))
+    errors = [p["error"] for p in payloads if isinstance(p, dict) and "error" in p]
+    assert [e["code"] for e in errors] == ["time_limit"]
+    assert payloads[-1] == "[DONE]"
+    text = "".join(map(_content, payloads))
+    job = wait_until_finished(hub_app, job_id)
+    assert job.status == "failed" and job.error_code == "time_limit"
+    assert job.result_text == text and 0 < job.output_tokens < 1000
+    assert job.cost_credits == expected_cost(app, job, job.output_tokens)
+    assert_settled_once(app, job, funded_user)
+
+
+def test_websocket_watcher_sees_every_event_of_a_web_run(app, web_hub, upstream,
+                                                         funded_user) -> None:
+    settings, _hub_app, base, _proc = web_hub
+    upstream.chunk_count, upstream.chunk_delay_s = 40, 0.02
+    headers = auth_headers(funded_user, settings.SECRET_KEY)
+    with httpx.stream("POST", f"{base}/v1/chat/completions",
+                      json=BODY | {"stream_options": {"include_usage": True}},
+                      headers=headers, timeout=30) as response:
+        job_id = response.headers["x-hub-job-id"]
+        payloads = _sse_payloads(response)
+        sse_text = [next(t for t in map(_content, payloads) if t)]
+        # a watcher joins mid-stream, after the first token: it still gets everything
+        watched: list = []
+        watcher = threading.Thread(target=lambda: watched.extend(
+            ws_events(base, job_id, token_of(headers))[0]))
+        watcher.start()
+        rest = list(payloads)
+        watcher.join(timeout=30)
+    sse_text += [_content(p) for p in rest]
+    usage = next(p["usage"] for p in rest if isinstance(p, dict) and p.get("usage"))
+    assert [e["type"] for e in watched][0] == "status"
+    assert watched[-1] == {"id": watched[-1]["id"], "type": "done",
+                           "data": {"status": "succeeded"}}
+    assert "".join(e["data"]["text"] for e in watched if e["type"] == "delta") == \
+        "".join(sse_text)
+    usage_event = next(e for e in watched if e["type"] == "usage")
+    assert usage_event["data"]["cost_credits"] == usage["cost_credits"] > 0
+    assert usage_event["data"]["usage"]["output_tokens"] == usage["completion_tokens"] == 40
+
+
+def test_cancel_over_rest_stops_a_web_run(app, web_hub, upstream, funded_user) -> None:
+    settings, hub_app, base, _proc = web_hub
+    upstream.chunk_count, upstream.chunk_delay_s = 300, 0.02
+    headers = auth_headers(funded_user, settings.SECRET_KEY)
+    before = balance(app, funded_user).balance
+    with httpx.stream("POST", f"{base}/v1/chat/completions", json=BODY, headers=headers,
+                      timeout=30) as response:
+        job_id = response.headers["x-hub-job-id"]
+        payloads = _sse_payloads(response)
+        received = _first_texts(payloads, 3)
+        canceled = httpx.post(f"{base}/api/jobs/{job_id}/cancel", headers=headers, timeout=30)
+        assert canceled.status_code == 200
+        rest = list(payloads)  # the stream ends soon after, closed properly
+    assert rest[-1] == "[DONE]"
+    job = wait_until_finished(hub_app, job_id)
+    assert job.status == "canceled"
+    assert len(received) <= job.output_tokens < 300
+    assert job.cost_credits == expected_cost(app, job, job.output_tokens)
+    assert balance(app, funded_user).balance == before - job.cost_credits
+    assert_settled_once(app, job, funded_user)
