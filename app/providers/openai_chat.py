@@ -79,11 +79,15 @@ class OpenAIChat(ChatProvider):
                 stream_options={"include_usage": True})
             response = context.__enter__()
         try:
-            finish_reason, usage = None, None
+            finish_reason, usage, done = None, None, False
             with mapped_errors():
                 for payload in sse_data(response.iter_bytes()):
-                    if payload == b"[DONE]":
-                        break
+                    # after [DONE], read on to the end of the body (only its terminator is
+                    # left): a body closed unread closes the connection, and the next request
+                    # would pay for a new one (a TLS handshake, against the real API)
+                    if done or payload == b"[DONE]":
+                        done = True
+                        continue
                     chunk = json.loads(payload)
                     if chunk.get("error"):
                         error = chunk["error"]

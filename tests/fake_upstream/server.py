@@ -53,6 +53,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: Any
+    client_port: int = 0  # the caller's port: the same port twice means a reused connection
 
 
 @dataclass
@@ -267,7 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routes ---------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802
-        self.fake.record(RecordedRequest("GET", self.path, _lower(self.headers), None))
+        self.fake.record(RecordedRequest("GET", self.path, _lower(self.headers), None,
+                                         self.client_address[1]))
         if not self._authorized(anthropic=False):
             return
         if self.path == "/v1/models":
@@ -285,7 +287,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         body = self._body()
-        self.fake.record(RecordedRequest("POST", self.path, _lower(self.headers), body))
+        self.fake.record(RecordedRequest("POST", self.path, _lower(self.headers), body,
+                                         self.client_address[1]))
         anthropic = self.path.startswith("/v1/messages")
         if not self._authorized(anthropic):
             return

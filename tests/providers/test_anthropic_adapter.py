@@ -123,3 +123,12 @@ def test_a_broken_stream_fails_after_the_delivered_deltas(upstream, kind) -> Non
             texts.append(item.text)
     assert texts == upstream.chunks()[:3]
     assert info.value.retryable
+
+
+def test_streams_reuse_one_upstream_connection(upstream) -> None:
+    chat = adapter(upstream)
+    for _ in range(3):
+        texts = [i.text for i in chat.stream_chat(request(), SPEC) if isinstance(i, TextDelta)]
+        assert texts == upstream.chunks()
+    ports = {r.client_port for r in upstream.requests_to("/v1/messages")}
+    assert len(ports) == 1

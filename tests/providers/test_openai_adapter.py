@@ -59,6 +59,17 @@ def test_stream_yields_the_deltas_then_the_reported_usage(upstream) -> None:
     assert sent.body["messages"] == MESSAGES
 
 
+def test_streams_reuse_one_upstream_connection(upstream) -> None:
+    """A stream is read to the end of its body, so its connection goes back to the pool: the
+    next request skips a new connection (a TLS handshake, against the real API)."""
+    chat = adapter(upstream)
+    for _ in range(3):
+        texts, _rest = drain(chat.stream_chat(request(), SPEC))
+        assert texts == upstream.chunks()
+    ports = {r.client_port for r in upstream.requests_to("/v1/chat/completions")}
+    assert len(ports) == 1
+
+
 def test_complete_returns_the_whole_reply(upstream) -> None:
     text, usage = adapter(upstream).complete_chat(request(), SPEC)
     assert text == upstream.reply_text()
