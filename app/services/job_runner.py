@@ -54,6 +54,11 @@ class Run:
     lease_s: int
     deadline: float | None = None  # monotonic; a worker's run is limited by Dramatiq instead
     release_db: bool = False  # give the pooled connection back after each write (long streams)
+    # Record the first delivery in the row at once (a worker's run: a job that delivered is
+    # never run again), or with the outcome (a web run, which is never run again anyway: one
+    # write fewer before the caller's first token).
+    write_first_delivery: bool = True
+    first_token_at: datetime | None = None
     text: list[str] = field(default_factory=list)
     delivered_chars: int = 0
     provider: dict[str, str] = field(default_factory=dict)
@@ -133,7 +138,8 @@ def adopt(job: Job) -> Run:
     a deadline, since no Dramatiq time limit watches a web thread."""
     settings = current_settings()
     return Run(job=job, token=job.worker_token, lease_s=settings.HUB_JOB_LEASE_S,
-               deadline=time.monotonic() + settings.HUB_CHAT_TIME_LIMIT_S, release_db=True)
+               deadline=time.monotonic() + settings.HUB_CHAT_TIME_LIMIT_S, release_db=True,
+               write_first_delivery=False)
 
 
 # --- chat --------------------------------------------------------------------------------------
@@ -227,9 +233,11 @@ def _deliver(run: Run, text: str) -> Event | None:
     (and a run that lost the job to another never shows its text)."""
     first = run.delivered_chars == 0
     if first:
+        run.first_token_at = utcnow()
+    if first and run.write_first_delivery:
         owned = db.execute_sql(_sql(_FIRST_DELIVERY), (
-            len(text), utcnow(), run.provider.get("name"), run.provider.get("channel"),
-            run.job.id, run.token)).rowcount
+            len(text), run.first_token_at, run.provider.get("name"),
+            run.provider.get("channel"), run.job.id, run.token)).rowcount
         run.after_write()
         if not owned:
             run.lost = True
@@ -274,7 +282,8 @@ def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
                       "finish_reason": finish_reason, "upstream_ms": run.upstream_ms(),
                       "result_text": text, "delivered_chars": run.delivered_chars,
                       "provider": run.provider.get("name") or run.job.provider,
-                      "channel": run.provider.get("channel") or run.job.channel})
+                      "channel": run.provider.get("channel") or run.job.channel,
+                      "first_token_at": run.first_token_at or run.job.first_token_at})
 
 
 # --- completion, shared by every ending -------------------------------------------------------

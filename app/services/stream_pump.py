@@ -1,7 +1,9 @@
 """Pump a provider stream on its own thread and hand the consumer whatever has arrived.
 
 The consumer blocks for the first item and hands it over at once with whatever else is already
-waiting. After that it coalesces: when something arrives, it is handed over `coalesce_s` after
+waiting. The producer waits until the consumer has taken that first item: otherwise it would go
+on parsing a fast provider's burst while holding the GIL, and the consumer would get the first
+token only when the interpreter next switches threads (up to 5 ms later). After that it coalesces: when something arrives, it is handed over `coalesce_s` after
 the previous batch (or at once, if that is already past) together with everything that arrived
 meanwhile, so a fast provider's burst of tokens becomes a few events instead of one per token
 (fewer Redis writes, reads and SSE/WebSocket frames), while a provider slower than the window is
@@ -19,6 +21,7 @@ from typing import Any
 
 _END = object()
 POLL_S = 0.25  # how often a blocked consumer re-checks (lets dramatiq's time limit interrupt it)
+FIRST_HANDOVER_WAIT_S = 0.05  # longest the producer waits for the first item to be taken
 
 
 class _Failure:
@@ -36,6 +39,7 @@ class _Mailbox:
         self._items: deque[Any] = deque()
         self._ready = threading.Event()
         self.ended = threading.Event()
+        self.first_taken = threading.Event()
 
     def put(self, item: Any) -> None:
         self._items.append(item)
@@ -52,6 +56,7 @@ class _Mailbox:
         taken = []
         while self._items:
             taken.append(self._items.popleft())
+        self.first_taken.set()
         return taken
 
 
@@ -71,8 +76,10 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
 
     def produce() -> None:
         try:
-            for item in source():
+            for index, item in enumerate(source()):
                 box.put(item)
+                if index == 0:  # hand the GIL over with the first token (see above)
+                    box.first_taken.wait(FIRST_HANDOVER_WAIT_S)
                 if stop.is_set():
                     break
         except BaseException as exc:  # noqa: BLE001 — handed to the consumer, which re-raises
