@@ -11,7 +11,6 @@ concurrent holds cannot both pass a cap.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -270,8 +269,21 @@ def record_key_spend(api_key_id: int, amount_credits: int) -> None:
     The month counter restarts at the first spend of a calendar month (UTC); counters never go
     below zero.
     """
-    with db.atomic() if not db.in_transaction() else contextlib.nullcontext():
-        _write_spend(_locked_key(api_key_id), amount_credits)
+    month = _month(utcnow())
+    db.execute_sql(_ADD_SPEND.format(p=db.param), (
+        amount_credits, amount_credits, month, amount_credits, amount_credits, amount_credits,
+        amount_credits, month, api_key_id))
+
+
+# One statement (the row lock is the UPDATE's own): the same arithmetic as `_write_spend`.
+_ADD_SPEND = (
+    "UPDATE api_keys SET "
+    "spent_total_credits = CASE WHEN spent_total_credits + {p} < 0 THEN 0 "
+    "ELSE spent_total_credits + {p} END, "
+    "spent_month_credits = CASE WHEN spent_month = {p} THEN "
+    "(CASE WHEN spent_month_credits + {p} < 0 THEN 0 ELSE spent_month_credits + {p} END) "
+    "ELSE (CASE WHEN {p} < 0 THEN 0 ELSE {p} END) END, "
+    "spent_month = {p} WHERE id = {p}")
 
 
 _WRITE_SPEND = ("UPDATE api_keys SET spent_total_credits = {p}, spent_month_credits = {p}, "

@@ -11,6 +11,7 @@ Either way the web thread gives its pooled database connection back before a lon
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,7 @@ class UpstreamFailed(HubError):
 
 
 @dataclass
-class JobOutput:
+class JobOutput(ABC):
     """A chat job's events as the compatible endpoints need them."""
 
     job_id: str
@@ -53,13 +54,13 @@ class JobOutput:
     overhead_ms: float | None = None
     finished: bool = False
 
+    @abstractmethod
     def _events(self, after_id: str) -> Iterator[Event]:
-        """The job's events after those in `head`, through `done`."""
-        raise NotImplementedError
+        """The job's events after `after_id`, through `done`."""
 
+    @abstractmethod
     def cancel(self) -> None:
         """The client went away: stop the provider stream; only delivered output is charged."""
-        raise NotImplementedError
 
     def first_output(self) -> None:
         """Wait for the first delta (or the end); raise UpstreamFailed if it failed before any."""

@@ -41,6 +41,7 @@ log = structlog.get_logger(__name__)
 
 CANCEL_CHECK_INTERVAL_S = 0.25  # a cancel stops the provider stream within this
 TIME_LIMIT_ERROR = {"code": "time_limit", "message": "the job hit its time limit"}
+RUNNING = {"status": "running"}
 
 
 class RunTimeLimit(Exception):
@@ -58,6 +59,11 @@ class Run:
     # never run again), or with the outcome (a web run, which is never run again anyway: one
     # write fewer before the caller's first token).
     write_first_delivery: bool = True
+    # Announce `running` at once (a worker's run: watchers wait for it), or together with the
+    # first delta or the closing events (a web run: one Redis round trip fewer before the
+    # caller's first token, and its caller is waiting on the response, not on the events).
+    announce_running_first: bool = True
+    running_announced: bool = False
     first_token_at: datetime | None = None
     text: list[str] = field(default_factory=list)
     delivered_chars: int = 0
@@ -66,7 +72,7 @@ class Run:
     time_limit_hit: bool = False
     upstream_started_at: float | None = None
     _last_heartbeat: float = field(default_factory=time.monotonic)
-    _last_cancel_check: float = 0.0
+    _last_cancel_check: float = field(default_factory=time.monotonic)  # first look after 250 ms
     _canceled: bool = False
 
     def heartbeat(self, *, force: bool = False) -> None:
@@ -139,7 +145,7 @@ def adopt(job: Job) -> Run:
     settings = current_settings()
     return Run(job=job, token=job.worker_token, lease_s=settings.HUB_JOB_LEASE_S,
                deadline=time.monotonic() + settings.HUB_CHAT_TIME_LIMIT_S, release_db=True,
-               write_first_delivery=False)
+               write_first_delivery=False, announce_running_first=False)
 
 
 # --- chat --------------------------------------------------------------------------------------
@@ -171,8 +177,10 @@ def execute_chat(run: Run) -> Iterator[Event]:
     time limit, and the consumer closing this generator early (the caller went away: the
     provider stream is stopped and only the delivered output is charged).
     """
-    job, events = run.job, current_events()
-    events.append(job.id, "status", {"status": "running"})
+    job = run.job
+    if run.announce_running_first:
+        current_events().append(job.id, "status", RUNNING)
+        run.running_announced = True
     request = _chat_request(job)
     stop = threading.Event()
     usage: Usage | None = None
@@ -218,10 +226,12 @@ def execute_chat(run: Run) -> Iterator[Event]:
         outcome, error = "failed", TIME_LIMIT_ERROR
     except GeneratorExit:  # the consumer stopped reading: nothing more may be yielded
         stop.set()
-        if run.time_limit_hit:
-            finish_chat(run, "failed", usage=None, error=TIME_LIMIT_ERROR)
-        else:
-            finish_chat(run, "canceled", usage=None, error=None)
+        # its own app context: a generator dropped unread is closed wherever it is collected
+        with app.app_context():
+            if run.time_limit_hit:
+                finish_chat(run, "failed", usage=None, error=TIME_LIMIT_ERROR)
+            else:
+                finish_chat(run, "canceled", usage=None, error=None)
         raise
     if outcome == "succeeded" and run.cancel_requested():
         outcome = "canceled"
@@ -247,7 +257,12 @@ def _deliver(run: Run, text: str) -> Event | None:
     data: dict[str, Any] = {"text": text}
     if first:  # lets the web side tell the hub's own latency from the provider's
         data["upstream_ttft_ms"] = run.upstream_ms()
-    return Event(current_events().append(run.job.id, "delta", data), "delta", data)
+    if run.running_announced:
+        return Event(current_events().append(run.job.id, "delta", data), "delta", data)
+    _status_id, delta_id = current_events().append_many(
+        run.job.id, [("status", RUNNING), ("delta", data)])
+    run.running_announced = True
+    return Event(delta_id, "delta", data)
 
 
 def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
@@ -277,7 +292,9 @@ def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
     text = "".join(run.text)
     input_tokens, output_tokens, cost = chat_charge(run.job, text, usage, outcome)
     finish_reason = usage.finish_reason if usage is not None and outcome == "succeeded" else None
+    opening = [] if run.running_announced else [("status", RUNNING)]
     return _complete(run.job.id, run.token, outcome=outcome, cost_credits=cost, error=error,
+                     opening=opening,
               fields={"input_tokens": input_tokens, "output_tokens": output_tokens,
                       "finish_reason": finish_reason, "upstream_ms": run.upstream_ms(),
                       "result_text": text, "delivered_chars": run.delivered_chars,
@@ -295,7 +312,8 @@ _SHOW_TERMINAL = ("UPDATE jobs SET status = outcome, finished_at = {p}, cost_cre
 
 
 def _complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
-              error: dict[str, str] | None, fields: dict[str, Any]) -> list[Event]:
+              error: dict[str, str] | None, fields: dict[str, Any],
+              opening: list[tuple[str, dict]] | None = None) -> list[Event]:
     """Record the outcome, settle and show the job terminal: one transaction, so a run that dies
     midway leaves the job exactly as it was (its lease then lets the reaper finish it).
     Returns the closing events, or none if the job was not this run's to finish."""
@@ -311,7 +329,7 @@ def _complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
             return []
         job = model_from_row(Job, row)
         charged = _settle_and_show(job)
-    return _announce_finish(job, charged) if charged is not None else []
+    return _announce_finish(job, charged, opening or []) if charged is not None else []
 
 
 def settle_recorded(job: Job) -> None:
@@ -341,9 +359,11 @@ def _settle_and_show(job: Job) -> int | None:
     return charged
 
 
-def _announce_finish(job: Job, charged: int) -> list[Event]:
-    """The closing events, once the settle is committed: usage, error (if any), done."""
-    closing = [("usage", {"usage": _usage_of(job), "cost_credits": charged,
+def _announce_finish(job: Job, charged: int,
+                     opening: list[tuple[str, dict]] | None = None) -> list[Event]:
+    """The closing events, once the settle is committed: usage, error (if any), done (after
+    `opening`, events the run had not sent yet)."""
+    closing = [*(opening or []), ("usage", {"usage": _usage_of(job), "cost_credits": charged,
                           "finish_reason": job.finish_reason, "upstream_ms": job.upstream_ms})]
     if job.error_code:
         closing.append(("error", {"code": job.error_code, "message": job.error_message}))

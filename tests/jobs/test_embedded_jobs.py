@@ -3,6 +3,8 @@ A chat and a video job run to the end and settle, through the same HTTP API."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app import create_app, migrations
@@ -64,5 +66,38 @@ def test_chat_and_video_jobs_in_one_process(embedded) -> None:
     assert charged > 0
     with app.app_context():
         assert ledger.get_balance(user.id).balance == 1_000_000 - charged
+        assert ledger.get_balance(user.id).held == 0
+        assert check_ledger().violations == []
+
+
+def test_v1_stream_runs_in_the_serving_thread_on_sqlite(embedded) -> None:
+    app, settings = embedded
+    client = app.test_client()
+    with app.app_context():
+        user = create_user()
+        ledger.credit(user.id, 1_000_000, kind="promo", idempotency_key="embedded-v1-funds")
+    headers = auth_headers(user, settings.SECRET_KEY)
+
+    response = client.post("/v1/chat/completions", headers=headers, json={
+        "model": "local-echo", "stream": True, "max_tokens": 50,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "offline gateway"}]})
+    assert response.status_code == 200
+    payloads = [line[len("data: "):] for line in response.get_data(as_text=True).splitlines()
+                if line.startswith("data: ")]
+    assert payloads[-1] == "[DONE]"
+    chunks = [json.loads(p) for p in payloads[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert "offline gateway" in text
+    cost = chunks[-1]["usage"]["cost_credits"]
+    assert cost > 0
+
+    job = client.get(f"/api/jobs/{response.headers['X-Hub-Job-Id']}", headers=headers).json
+    assert job["status"] == "succeeded" and job["cost_credits"] == cost
+    assert job["result"]["text"] == text
+    events = _finish(app, job["id"])  # the in-process event stream has the whole run too
+    assert "".join(e.data["text"] for e in events if e.type == "delta") == text
+    with app.app_context():
+        assert ledger.get_balance(user.id).balance == 1_000_000 - cost
         assert ledger.get_balance(user.id).held == 0
         assert check_ledger().violations == []
