@@ -116,6 +116,18 @@ class CpuMeter:
         return out
 
 
+def wait_until_idle(meter: CpuMeter, timeout_s: float = 60.0) -> None:
+    """Wait until the hub's processes have finished starting: under 2 % of a core for 1 s."""
+    deadline = time.monotonic() + timeout_s
+    before = meter.sample()
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        after = meter.sample()
+        if sum(after[p] - before[p] for p in meter.roots) < 0.02:
+            return
+        before = after
+
+
 # --- the load --------------------------------------------------------------------------------
 def _has_text(payload: str) -> bool:
     """Whether an SSE chunk carries generated text (the first token, for TTFT)."""
@@ -255,6 +267,7 @@ def main() -> None:
                                  args.worker_processes, "--threads", "16"], env) as workers:
                     wait_http(f"http://127.0.0.1:{hub_port}/healthz")
                     meter = CpuMeter({"web": web.pid, "worker": workers.pid})
+                    wait_until_idle(meter)  # start-up work (imports, tokenizers) is not billed
                     direct = (f"{upstream_url}/v1/chat/completions",
                               {"Authorization": "Bearer sk-fake-upstream"})
                     via_hub = (f"http://127.0.0.1:{hub_port}/v1/chat/completions",
