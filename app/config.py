@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     # hop, no relay read: the gateway's fast path), or `queue`, a Dramatiq worker like every
     # other job. Either way the job is held, leased, mirrored to its event stream and settled.
     HUB_COMPAT_EXECUTOR: Literal["web", "queue"] = "web"
+    # A web run streams to its caller directly and mirrors its text to the job's event stream,
+    # which other watchers read and the reaper bills from if the web process dies. 0 (the
+    # default) mirrors every delivery before the caller gets it. A window (e.g. 100) mirrors at
+    # most that often: about a quarter less CPU for a model streaming a token every 20 ms, but
+    # if the web process dies, up to that much of the last output is never charged.
+    HUB_COMPAT_MIRROR_MS: float = Field(default=0.0, ge=0, le=1000)
 
     @field_validator("DATABASE_URL")
     @classmethod

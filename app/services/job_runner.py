@@ -64,6 +64,12 @@ class Run:
     # caller's first token, and its caller is waiting on the response, not on the events).
     announce_running_first: bool = True
     running_announced: bool = False
+    # How often delivered text is appended to the job's event stream. A worker's run: every
+    # delivery (the stream is how it delivers). A web run delivers to its caller directly; the
+    # stream is a mirror for other watchers, appended at most this often (and at the end).
+    mirror_interval_s: float = 0.0
+    mirror_pending: list[str] = field(default_factory=list)
+    _last_mirrored_at: float = 0.0
     first_token_at: datetime | None = None
     text: list[str] = field(default_factory=list)
     delivered_chars: int = 0
@@ -145,7 +151,8 @@ def adopt(job: Job) -> Run:
     settings = current_settings()
     return Run(job=job, token=job.worker_token, lease_s=settings.HUB_JOB_LEASE_S,
                deadline=time.monotonic() + settings.HUB_CHAT_TIME_LIMIT_S, release_db=True,
-               write_first_delivery=False, announce_running_first=False)
+               write_first_delivery=False, announce_running_first=False,
+               mirror_interval_s=settings.HUB_COMPAT_MIRROR_MS / 1000)
 
 
 # --- chat --------------------------------------------------------------------------------------
@@ -257,10 +264,17 @@ def _deliver(run: Run, text: str) -> Event | None:
     data: dict[str, Any] = {"text": text}
     if first:  # lets the web side tell the hub's own latency from the provider's
         data["upstream_ttft_ms"] = run.upstream_ms()
+    now = time.monotonic()
+    if not first and now - run._last_mirrored_at < run.mirror_interval_s:
+        run.mirror_pending.append(text)  # mirrored with a later delivery, or at the end
+        return Event("", "delta", data)
+    run._last_mirrored_at = now
+    mirrored = {**data, "text": "".join([*run.mirror_pending, text])}
+    run.mirror_pending.clear()
     if run.running_announced:
-        return Event(current_events().append(run.job.id, "delta", data), "delta", data)
+        return Event(current_events().append(run.job.id, "delta", mirrored), "delta", data)
     _status_id, delta_id = current_events().append_many(
-        run.job.id, [("status", RUNNING), ("delta", data)])
+        run.job.id, [("status", RUNNING), ("delta", mirrored)])
     run.running_announced = True
     return Event(delta_id, "delta", data)
 
@@ -292,15 +306,19 @@ def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
     text = "".join(run.text)
     input_tokens, output_tokens, cost = chat_charge(run.job, text, usage, outcome)
     finish_reason = usage.finish_reason if usage is not None and outcome == "succeeded" else None
-    opening = [] if run.running_announced else [("status", RUNNING)]
-    return _complete(run.job.id, run.token, outcome=outcome, cost_credits=cost, error=error,
-                     opening=opening,
-              fields={"input_tokens": input_tokens, "output_tokens": output_tokens,
-                      "finish_reason": finish_reason, "upstream_ms": run.upstream_ms(),
-                      "result_text": text, "delivered_chars": run.delivered_chars,
-                      "provider": run.provider.get("name") or run.job.provider,
-                      "channel": run.provider.get("channel") or run.job.channel,
-                      "first_token_at": run.first_token_at or run.job.first_token_at})
+    opening: list[tuple[str, dict]] = [] if run.running_announced else [("status", RUNNING)]
+    if run.mirror_pending:  # the mirror catches up before the closing events
+        opening.append(("delta", {"text": "".join(run.mirror_pending)}))
+        run.mirror_pending.clear()
+    closing = _complete(
+        run.job.id, run.token, outcome=outcome, cost_credits=cost, error=error, opening=opening,
+        fields={"input_tokens": input_tokens, "output_tokens": output_tokens,
+                "finish_reason": finish_reason, "upstream_ms": run.upstream_ms(),
+                "result_text": text, "delivered_chars": run.delivered_chars,
+                "provider": run.provider.get("name") or run.job.provider,
+                "channel": run.provider.get("channel") or run.job.channel,
+                "first_token_at": run.first_token_at or run.job.first_token_at})
+    return closing[len(opening):]  # the opening ones only catch the stream up: already delivered
 
 
 # --- completion, shared by every ending -------------------------------------------------------

@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -45,14 +46,27 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def web_hub(migrated_database, fake_upstream_server) -> Iterator[tuple]:
-    """(settings, an app on them, the base URL, the gunicorn process) for one test."""
+@contextmanager
+def _serving(**overrides) -> Iterator[tuple]:
+    """(settings, an app on them, the base URL, the gunicorn process)."""
     settings = job_settings(HUB_COMPAT_EXECUTOR="web", HUB_JOB_LEASE_S=2,
-                            HUB_CHAT_TIME_LIMIT_S=5)
+                            HUB_CHAT_TIME_LIMIT_S=5, **overrides)
     port = _free_port()
     with hub_server(settings, port) as proc:
         yield settings, create_app(settings), f"http://127.0.0.1:{port}", proc
+
+
+@pytest.fixture
+def web_hub(migrated_database, fake_upstream_server) -> Iterator[tuple]:
+    with _serving() as served:
+        yield served
+
+
+@pytest.fixture
+def mirrored_web_hub(migrated_database, fake_upstream_server) -> Iterator[tuple]:
+    """A hub whose web runs mirror their text to the event stream at most every 100 ms."""
+    with _serving(HUB_COMPAT_MIRROR_MS=100) as served:
+        yield served
 
 
 def _sse_payloads(response: httpx.Response) -> Iterator[dict | str]:
@@ -202,4 +216,23 @@ def test_cancel_over_rest_stops_a_web_run(app, web_hub, upstream, funded_user) -
     assert len(received) <= job.output_tokens < 300
     assert job.cost_credits == expected_cost(app, job, job.output_tokens)
     assert balance(app, funded_user).balance == before - job.cost_credits
+    assert_settled_once(app, job, funded_user)
+
+
+def test_a_mirror_window_sends_watchers_the_same_text_in_fewer_events(
+        app, mirrored_web_hub, upstream, funded_user) -> None:
+    settings, hub_app, base, _proc = mirrored_web_hub
+    upstream.chunk_count, upstream.chunk_delay_s = 40, 0.02  # a token every 20 ms, for 0.8 s
+    headers = auth_headers(funded_user, settings.SECRET_KEY)
+    with httpx.stream("POST", f"{base}/v1/chat/completions", json=BODY, headers=headers,
+                      timeout=30) as response:
+        job_id = response.headers["x-hub-job-id"]
+        caller = [t for t in map(_content, _sse_payloads(response)) if t]
+    watched, _ = ws_events(base, job_id, token_of(headers))  # joins after the end: replays
+    mirrored = [e["data"]["text"] for e in watched if e["type"] == "delta"]
+    assert "".join(mirrored) == "".join(caller)  # the same text
+    assert len(caller) == 40 and len(mirrored) <= 15  # in fewer, larger events
+    assert [e["type"] for e in watched][-2:] == ["usage", "done"]
+    job = wait_until_finished(hub_app, job_id)
+    assert job.status == "succeeded" and job.result_text == "".join(caller)
     assert_settled_once(app, job, funded_user)
