@@ -14,20 +14,23 @@ import signal
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from app import create_app
-from app.models.jobs import Job
+from app.models.jobs import Job, UsageRecord
 from app.services.job_reaper import reap_stale_jobs
-from tests.factories import auth_headers
+from app.services.ledger.checker import check_ledger
+from tests.factories import auth_headers, create_user
 from tests.fake_upstream import Fault
 from tests.jobs.conftest import (
     assert_settled_once,
     balance,
     expected_cost,
+    fund,
     job_settings,
     reap_until_finished,
     token_of,
@@ -47,18 +50,25 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _serving(**overrides) -> Iterator[tuple]:
+def _serving(threads: int = 16, **overrides) -> Iterator[tuple]:
     """(settings, an app on them, the base URL, the gunicorn process)."""
     settings = job_settings(HUB_COMPAT_EXECUTOR="web", HUB_JOB_LEASE_S=2,
                             HUB_CHAT_TIME_LIMIT_S=5, **overrides)
     port = _free_port()
-    with hub_server(settings, port) as proc:
+    with hub_server(settings, port, threads=threads) as proc:
         yield settings, create_app(settings), f"http://127.0.0.1:{port}", proc
 
 
 @pytest.fixture
 def web_hub(migrated_database, fake_upstream_server) -> Iterator[tuple]:
     with _serving() as served:
+        yield served
+
+
+@pytest.fixture
+def wide_web_hub(migrated_database, fake_upstream_server) -> Iterator[tuple]:
+    """A hub with a thread for each of 64 callers at once."""
+    with _serving(threads=64) as served:
         yield served
 
 
@@ -236,3 +246,39 @@ def test_a_mirror_window_sends_watchers_the_same_text_in_fewer_events(
     job = wait_until_finished(hub_app, job_id)
     assert job.status == "succeeded" and job.result_text == "".join(caller)
     assert_settled_once(app, job, funded_user)
+
+
+def test_fifty_concurrent_v1_streams_only_the_affordable_ones_run(app, wide_web_hub,
+                                                                   upstream) -> None:
+    settings, hub_app, base, _proc = wide_web_hub
+    upstream.chunk_count, upstream.chunk_delay_s = 40, 0.05  # each run holds for 2 s
+    user = create_user()
+    headers = auth_headers(user, settings.SECRET_KEY)
+    quote = httpx.post(f"{base}/api/jobs/quote", headers=headers, timeout=30,
+                       json={"type": "chat", **{k: BODY[k] for k in
+                                                ("model", "max_tokens", "messages")}}).json()
+    fund(app, user, quote["hold_credits"] * 20)
+
+    def call(_: int) -> tuple[int, str]:
+        with httpx.stream("POST", f"{base}/v1/chat/completions", json=BODY, headers=headers,
+                          timeout=60) as response:
+            if response.status_code != 200:
+                return response.status_code, json.loads(response.read())["error"]["code"]
+            payloads = list(_sse_payloads(response))
+            assert payloads[-1] == "[DONE]"
+            return 200, "".join(map(_content, payloads))
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(call, range(50)))
+    answered = [text for status, text in results if status == 200]
+    refused = [code for status, code in results if status != 200]
+    assert len(answered) == 20 and all(text == "".join(upstream.chunks()) for text in answered)
+    assert refused == ["insufficient_quota"] * 30
+    with app.app_context():
+        jobs = list(Job.select())
+        assert len(jobs) == 20 and {j.status for j in jobs} == {"succeeded"}
+        assert check_ledger().violations == []
+        assert UsageRecord.select().count() == 20
+    now = balance(app, user)
+    assert now.held == 0
+    assert now.balance == quote["hold_credits"] * 20 - sum(j.cost_credits for j in jobs)
