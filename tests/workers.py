@@ -26,6 +26,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def stop_process_group(proc: subprocess.Popen, *, timeout_s: float) -> None:
+    """SIGTERM the process's group, then SIGKILL it if it has not exited in `timeout_s`."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @contextmanager
 def dramatiq_workers(settings: Settings, *, processes: int = 1, threads: int = 4,
                      extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
@@ -38,13 +50,7 @@ def dramatiq_workers(settings: Settings, *, processes: int = 1, threads: int = 4
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_group(proc, timeout_s=20)
 
 
 @contextmanager
@@ -68,10 +74,4 @@ def hub_server(settings: Settings, port: int, *, threads: int = 16) -> Iterator[
         threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_group(proc, timeout_s=30)
