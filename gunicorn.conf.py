@@ -24,3 +24,10 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def child_exit(server, worker) -> None:  # noqa: ARG001 — gunicorn's hook signature
+    """A dead worker's metrics stop counting as live (PROMETHEUS_MULTIPROC_DIR; see app.metrics)."""
+    from app.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)

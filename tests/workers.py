@@ -54,14 +54,16 @@ def dramatiq_workers(settings: Settings, *, processes: int = 1, threads: int = 4
 
 
 @contextmanager
-def hub_server(settings: Settings, port: int, *, threads: int = 16) -> Iterator[subprocess.Popen]:
+def hub_server(settings: Settings, port: int, *, threads: int = 16,
+               extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     """The hub's web process as production runs it (gunicorn gthread, one worker) on
     127.0.0.1:`port`, returned once it serves. A test may kill it; it is always stopped after.
 
     Not werkzeug's development server: after a WebSocket closes it writes an HTTP status line
     onto the socket, which Chrome reports as "Invalid frame header"."""
     env = settings_env(settings) | {"PORT": str(port), "HOST": "127.0.0.1",
-                                    "WEB_CONCURRENCY": "1", "HUB_WEB_THREADS": str(threads)}
+                                    "WEB_CONCURRENCY": "1", "HUB_WEB_THREADS": str(threads)} \
+        | (extra_env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=PROJECT_ROOT, env=env, start_new_session=True, stderr=subprocess.PIPE, text=True)

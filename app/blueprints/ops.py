@@ -9,9 +9,10 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import Dict, Float, String
 from apiflask.validators import Range
 from flask import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.errors import error_response
+from app.metrics import exposition
 from app.security import public, require_auth
 from app.services import health
 from app.services.runtime import current_runtime
@@ -64,7 +65,7 @@ def readyz() -> dict | Response:
 @public
 @bp.doc(summary="Prometheus metrics")
 def metrics() -> Response:
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(exposition(), mimetype=CONTENT_TYPE_LATEST)
 
 
 @bp.post("/api/ops/worker-check")

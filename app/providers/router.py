@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import redis
 import structlog
-from prometheus_client import Counter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from app.metrics import PROVIDER_ATTEMPTS
 from app.providers.breaker import CLOSED
 from app.providers.catalog import ModelSpec
 from app.providers.errors import (
@@ -49,8 +49,6 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 OnProvider = Callable[[str, str], None]
 
-ATTEMPTS = Counter("hub_provider_attempts_total", "Upstream provider calls by outcome",
-                   ["provider", "channel", "outcome"])
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -112,7 +110,7 @@ class Router:
 
     def _record(self, channel: Channel, exc: ProviderError | None) -> None:
         outcome = "ok" if exc is None else exc.code
-        ATTEMPTS.labels(channel.provider, channel.id, outcome).inc()
+        PROVIDER_ATTEMPTS.labels(channel.provider, channel.id, outcome).inc()
         try:
             if exc is None:
                 self.registry.breakers.record_success(channel.id)

@@ -21,6 +21,7 @@ from flask import g
 from app.errors import HubError
 from app.events import Event, EventStream
 from app.extensions import db
+from app.metrics import record_gateway_overhead
 from app.models.jobs import Job
 from app.services import job_runner
 from app.services.cancellation import cancel_flags
@@ -50,6 +51,7 @@ class JobOutput(ABC):
 
     job_id: str
     started_at: float
+    api: str = "openai"  # which compatible API answers (the job's source), for the metrics
     head: list[Event] = field(default_factory=list)
     overhead_ms: float | None = None
     finished: bool = False
@@ -69,6 +71,7 @@ class JobOutput(ABC):
             if event.type == "delta":
                 upstream_ms = event.data.get("upstream_ttft_ms") or 0.0
                 self.overhead_ms = _elapsed_ms(self.started_at) - upstream_ms
+                record_gateway_overhead(self.api, stream=True, overhead_ms=self.overhead_ms)
                 return
             if event.type == "done":
                 self.finished = True
@@ -101,8 +104,10 @@ class JobOutput(ABC):
         if error and not text:
             raise UpstreamFailed(error["code"], error["message"])
         upstream_ms = usage.get("upstream_ms") or 0.0
+        overhead_ms = round(_elapsed_ms(self.started_at) - upstream_ms, 2)
+        record_gateway_overhead(self.api, stream=False, overhead_ms=overhead_ms)
         return {"text": "".join(text), "usage": usage, "error": error,
-                "overhead_ms": round(_elapsed_ms(self.started_at) - upstream_ms, 2)}
+                "overhead_ms": overhead_ms}
 
 
 @dataclass
@@ -147,9 +152,11 @@ def start_output(job: Job) -> JobOutput:
     started_at = g.get("request_started_at", time.perf_counter())
     if job.executor == "web":
         steps = job_runner.execute_chat(job_runner.adopt(job))
-        output: JobOutput = LocalRun(job_id=job.id, started_at=started_at, steps=steps)
+        output: JobOutput = LocalRun(job_id=job.id, started_at=started_at, api=job.source,
+                                     steps=steps)
     else:
-        output = Relay(job_id=job.id, started_at=started_at, events=current_events(),
+        output = Relay(job_id=job.id, started_at=started_at, api=job.source,
+                       events=current_events(),
                        flags=cancel_flags(),
                        idle_timeout_s=current_settings().HUB_STREAM_IDLE_TIMEOUT_S)
     if not db.is_closed():

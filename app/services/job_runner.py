@@ -26,6 +26,7 @@ from flask import current_app
 
 from app.events import Event
 from app.extensions import db
+from app.metrics import record_settled_job
 from app.models.base import utcnow
 from app.models.hot_sql import column_list, insert_row, model_from_row
 from app.models.jobs import Job, UsageRecord
@@ -387,6 +388,7 @@ def _announce_finish(job: Job, charged: int,
         closing.append(("error", {"code": job.error_code, "message": job.error_message}))
     closing.append(("done", {"status": job.outcome}))
     ids = current_events().append_many(job.id, closing, finish=True)
+    record_settled_job(job, charged)
     log.info("job_finished", job_id=job.id, status=job.outcome, cost_credits=charged)
     return [Event(event_id, type, data) for event_id, (type, data) in zip(ids, closing,
                                                                             strict=True)]

@@ -1,0 +1,71 @@
+"""Prometheus metrics: what the hub's processes count, and how /metrics reports them.
+
+Each process counts in its own memory. With several processes (gunicorn workers, Dramatiq
+workers) set `PROMETHEUS_MULTIPROC_DIR` to one empty directory shared by all of them on the host
+(prometheus_client's multi-process mode): each process then writes its counts there, and
+/metrics sums every process's, including the workers' that finish jobs. Without it (the embedded
+hub, one process) /metrics reports the serving process alone.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+PROVIDER_ATTEMPTS = Counter("hub_provider_attempts_total", "Upstream provider calls by outcome",
+                            ["provider", "channel", "outcome"])
+JOBS_FINISHED = Counter("hub_jobs_finished_total", "Jobs settled, by how they ended",
+                        ["type", "model", "provider", "status", "executor"])
+CREDITS_CHARGED = Counter("hub_credits_charged_total", "Credits charged for settled jobs",
+                          ["type", "model"])
+TOKENS = Counter("hub_tokens_total", "Tokens billed for settled chat jobs",
+                 ["model", "direction"])
+TIME_TO_FIRST_TOKEN = Histogram("hub_job_time_to_first_token_seconds",
+                                "From a chat job's creation to its first delivered text",
+                                ["model", "executor"], buckets=_LATENCY_BUCKETS_S)
+GATEWAY_OVERHEAD = Histogram("hub_gateway_overhead_seconds",
+                             "The time the hub itself added to a /v1 response (X-Hub-Overhead-Ms)",
+                             ["api", "stream"], buckets=_LATENCY_BUCKETS_S)
+
+
+def record_settled_job(job, charged_credits: int) -> None:
+    """Count a job that has just been settled (once per job: the caller shows it terminal)."""
+    JOBS_FINISHED.labels(job.type, job.model, job.provider or "", job.outcome,
+                         job.executor).inc()
+    CREDITS_CHARGED.labels(job.type, job.model).inc(charged_credits)
+    if job.type == "chat":
+        TOKENS.labels(job.model, "input").inc(job.input_tokens or 0)
+        TOKENS.labels(job.model, "output").inc(job.output_tokens or 0)
+        if job.first_token_at is not None:
+            TIME_TO_FIRST_TOKEN.labels(job.model, job.executor).observe(
+                (job.first_token_at - job.created_at).total_seconds())
+
+
+def record_gateway_overhead(api: str, *, stream: bool, overhead_ms: float) -> None:
+    GATEWAY_OVERHEAD.labels(api, "true" if stream else "false").observe(
+        max(overhead_ms, 0.0) / 1000)
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus' text format: every process's in multi-process mode."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()
+
+
+def mark_process_dead(pid: int) -> None:
+    """gunicorn's child_exit hook: a dead worker's live gauges stop counting."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)
