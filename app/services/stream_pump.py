@@ -1,9 +1,11 @@
 """Pump a provider stream on its own thread and hand the consumer whatever has arrived.
 
 The consumer blocks for the first item and hands it over at once with whatever else is already
-waiting. The producer waits until the consumer has taken that first item: otherwise it would go
-on parsing a fast provider's burst while holding the GIL, and the consumer would get the first
-token only when the interpreter next switches threads (up to 5 ms later). After that it coalesces: when something arrives, it is handed over `coalesce_s` after
+waiting. The producer then pauses until the consumer has handed that first batch on and asks
+for more (or FIRST_HANDOVER_WAIT_S passes): otherwise it would go on parsing a fast provider's
+burst while holding the GIL, and every step between the first token and the caller (the event
+append, the response headers, the first write) would wait for the interpreter to switch threads
+(up to 5 ms each time). After that it coalesces: when something arrives, it is handed over `coalesce_s` after
 the previous batch (or at once, if that is already past) together with everything that arrived
 meanwhile, so a fast provider's burst of tokens becomes a few events instead of one per token
 (fewer Redis writes, reads and SSE/WebSocket frames), while a provider slower than the window is
@@ -21,7 +23,7 @@ from typing import Any
 
 _END = object()
 POLL_S = 0.25  # how often a blocked consumer re-checks (lets dramatiq's time limit interrupt it)
-FIRST_HANDOVER_WAIT_S = 0.05  # longest the producer waits for the first item to be taken
+FIRST_HANDOVER_WAIT_S = 0.05  # longest the producer pauses for the first batch's handover
 
 
 class _Failure:
@@ -39,7 +41,7 @@ class _Mailbox:
         self._items: deque[Any] = deque()
         self._ready = threading.Event()
         self.ended = threading.Event()
-        self.first_taken = threading.Event()
+        self.first_handed_on = threading.Event()
 
     def put(self, item: Any) -> None:
         self._items.append(item)
@@ -56,7 +58,6 @@ class _Mailbox:
         taken = []
         while self._items:
             taken.append(self._items.popleft())
-        self.first_taken.set()
         return taken
 
 
@@ -78,8 +79,8 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
         try:
             for index, item in enumerate(source()):
                 box.put(item)
-                if index == 0:  # hand the GIL over with the first token (see above)
-                    box.first_taken.wait(FIRST_HANDOVER_WAIT_S)
+                if index == 0:  # leave the GIL to the first token's way out (see above)
+                    box.first_handed_on.wait(FIRST_HANDOVER_WAIT_S)
                 if stop.is_set():
                     break
         except BaseException as exc:  # noqa: BLE001 — handed to the consumer, which re-raises
@@ -107,6 +108,7 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
             payload = [b for b in batch if b is not _END and not isinstance(b, _Failure)]
             if payload:
                 yield payload
+                box.first_handed_on.set()  # the consumer is back for more
                 last_handed_at = time.monotonic()
             if failure is not None:
                 raise failure.error
