@@ -10,6 +10,7 @@ hub, one process) /metrics reports the serving process alone.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CollectorRegistry,
@@ -18,6 +19,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+if TYPE_CHECKING:
+    from app.models.jobs import Job
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -38,7 +42,7 @@ GATEWAY_OVERHEAD = Histogram("hub_gateway_overhead_seconds",
                              ["api", "stream"], buckets=_LATENCY_BUCKETS_S)
 
 
-def record_settled_job(job, charged_credits: int) -> None:
+def record_settled_job(job: Job, charged_credits: int) -> None:
     """Count a job that has just been settled (once per job: the caller shows it terminal)."""
     JOBS_FINISHED.labels(job.type, job.model, job.provider or "", job.outcome,
                          job.executor).inc()

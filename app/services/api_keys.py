@@ -229,7 +229,7 @@ def reserve_key_spend(api_key_id: int, owner: User, model: str, amount_credits: 
     if key.user_id != owner.id:
         raise NotFound("no such API key")
     _check_limits(key, model, amount_credits, owner_verified=owner.is_verified)
-    _write_spend(key, amount_credits)
+    record_key_spend(key.id, amount_credits)
 
 
 def _check_limits(key: ApiKey, model: str, amount_credits: int, *,
@@ -275,7 +275,7 @@ def record_key_spend(api_key_id: int, amount_credits: int) -> None:
         amount_credits, month, api_key_id))
 
 
-# One statement (the row lock is the UPDATE's own): the same arithmetic as `_write_spend`.
+# One statement (its row lock the UPDATE's own), the arithmetic in SQL.
 _ADD_SPEND = (
     "UPDATE api_keys SET "
     "spent_total_credits = CASE WHEN spent_total_credits + {p} < 0 THEN 0 "
@@ -284,19 +284,6 @@ _ADD_SPEND = (
     "(CASE WHEN spent_month_credits + {p} < 0 THEN 0 ELSE spent_month_credits + {p} END) "
     "ELSE (CASE WHEN {p} < 0 THEN 0 ELSE {p} END) END, "
     "spent_month = {p} WHERE id = {p}")
-
-
-_WRITE_SPEND = ("UPDATE api_keys SET spent_total_credits = {p}, spent_month_credits = {p}, "
-                "spent_month = {p} WHERE id = {p}")
-
-
-def _write_spend(key: ApiKey, amount_credits: int) -> None:
-    """Write the counters of the key locked by `_locked_key`."""
-    month = _month(utcnow())
-    spent = key.spent_month_credits if key.spent_month == month else 0
-    db.execute_sql(_WRITE_SPEND.format(p=db.param), (
-        max(0, key.spent_total_credits + amount_credits), max(0, spent + amount_credits),
-        month, key.id))
 
 
 _OWNER_VERIFIED = "SELECT email_verified_at FROM users WHERE id = {p}"

@@ -55,15 +55,6 @@ class Run:
     token: str
     lease_s: int
     deadline: float | None = None  # monotonic; a worker's run is limited by Dramatiq instead
-    release_db: bool = False  # give the pooled connection back after each write (long streams)
-    # Record the first delivery in the row at once (a worker's run: a job that delivered is
-    # never run again), or with the outcome (a web run, which is never run again anyway: one
-    # write fewer before the caller's first token).
-    write_first_delivery: bool = True
-    # Announce `running` at once (a worker's run: watchers wait for it), or together with the
-    # first delta or the closing events (a web run: one Redis round trip fewer before the
-    # caller's first token, and its caller is waiting on the response, not on the events).
-    announce_running_first: bool = True
     running_announced: bool = False
     # How often delivered text is appended to the job's event stream. A worker's run: every
     # delivery (the stream is how it delivers). A web run delivers to its caller directly; the
@@ -94,8 +85,17 @@ class Run:
         self.lost = renewed == 0
         self.after_write()
 
+    @property
+    def by_web(self) -> bool:
+        """A web thread runs it for its caller (see `adopt`). Such a run gives its pooled
+        connection back after each write (it streams for long), writes its first delivery with
+        the outcome (it is never run again anyway) and announces `running` with its first delta
+        (its caller waits on the response, not on the events): each a round trip fewer before
+        the caller's first token."""
+        return self.job.executor == "web"
+
     def after_write(self) -> None:
-        if self.release_db and not db.is_closed():
+        if self.by_web and not db.is_closed():
             db.close()
 
     def check_time_limit(self) -> None:
@@ -151,8 +151,7 @@ def adopt(job: Job) -> Run:
     a deadline, since no Dramatiq time limit watches a web thread."""
     settings = current_settings()
     return Run(job=job, token=job.worker_token, lease_s=settings.HUB_JOB_LEASE_S,
-               deadline=time.monotonic() + settings.HUB_CHAT_TIME_LIMIT_S, release_db=True,
-               write_first_delivery=False, announce_running_first=False,
+               deadline=time.monotonic() + settings.HUB_CHAT_TIME_LIMIT_S,
                mirror_interval_s=settings.HUB_COMPAT_MIRROR_MS / 1000)
 
 
@@ -186,7 +185,7 @@ def execute_chat(run: Run) -> Iterator[Event]:
     provider stream is stopped and only the delivered output is charged).
     """
     job = run.job
-    if run.announce_running_first:
+    if not run.by_web:
         current_events().append(job.id, "status", RUNNING)
         run.running_announced = True
     request = _chat_request(job)
@@ -247,12 +246,14 @@ def execute_chat(run: Run) -> Iterator[Event]:
 
 
 def _deliver(run: Run, text: str) -> Event | None:
-    """Record delivery before the event is visible, so a dead run is never retried after it
-    (and a run that lost the job to another never shows its text)."""
+    """A worker's run records its first delivery before the event is visible, so a dead run is
+    never retried after it (and a run that lost the job to another never shows its text); a web
+    run is never retried, and records it with the outcome. The text goes to the event stream
+    before the consumer gets it (a web run may batch it, see HUB_COMPAT_MIRROR_MS)."""
     first = run.delivered_chars == 0
     if first:
         run.first_token_at = utcnow()
-    if first and run.write_first_delivery:
+    if first and not run.by_web:
         owned = db.execute_sql(_sql(_FIRST_DELIVERY), (
             len(text), run.first_token_at, run.provider.get("name"),
             run.provider.get("channel"), run.job.id, run.token)).rowcount

@@ -158,21 +158,23 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
                 "running", uuid.uuid4().hex, now, 1
             job.lease_expires_at = now + timedelta(seconds=current_settings().HUB_JOB_LEASE_S)
         insert_row(Job, {name: job.__data__[name] for name in _INSERTED})
-    if executor == "web":
-        log.info("job_created", job_id=job_id, type=spec.type, model=spec.model,
-                 hold_credits=q.hold_credits, executor=executor)
-        return job
-    current_events().append(job_id, "status", {"status": "queued"})
-    try:
-        actor_for(spec.type).send(job_id)
-    except Exception as exc:  # noqa: BLE001 — undo the hold, then report the broker as down
-        ledger.release_hold(hold.hold_id)
-        Job.delete().where(Job.id == job_id).execute()
-        log.error("job_enqueue_failed", job_id=job_id, error=str(exc))
-        raise ServiceUnavailable("the job queue is unavailable; nothing was charged") from exc
+    if executor == "queue":
+        _enqueue(job)
     log.info("job_created", job_id=job_id, type=spec.type, model=spec.model,
-             hold_credits=q.hold_credits)
+             hold_credits=q.hold_credits, executor=executor)
     return job
+
+
+def _enqueue(job: Job) -> None:
+    """Send the job's message; if the broker refuses, undo the hold and the row (503)."""
+    current_events().append(job.id, "status", {"status": "queued"})
+    try:
+        actor_for(job.type).send(job.id)
+    except Exception as exc:  # noqa: BLE001 — undo the hold, then report the broker as down
+        ledger.release_hold(job.hold_id)
+        Job.delete().where(Job.id == job.id).execute()
+        log.error("job_enqueue_failed", job_id=job.id, error=str(exc))
+        raise ServiceUnavailable("the job queue is unavailable; nothing was charged") from exc
 
 
 def actor_for(job_type: str):

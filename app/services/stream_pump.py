@@ -5,7 +5,9 @@ waiting. The producer then pauses until the consumer has handed that first batch
 for more (or FIRST_HANDOVER_WAIT_S passes): otherwise it would go on parsing a fast provider's
 burst while holding the GIL, and every step between the first token and the caller (the event
 append, the response headers, the first write) would wait for the interpreter to switch threads
-(up to 5 ms each time). After that it coalesces: when something arrives, it is handed over `coalesce_s` after
+(up to 5 ms each time).
+
+After that it coalesces: when something arrives, it is handed over `coalesce_s` after
 the previous batch (or at once, if that is already past) together with everything that arrived
 meanwhile, so a fast provider's burst of tokens becomes a few events instead of one per token
 (fewer Redis writes, reads and SSE/WebSocket frames), while a provider slower than the window is
@@ -108,7 +110,8 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
             payload = [b for b in batch if b is not _END and not isinstance(b, _Failure)]
             if payload:
                 yield payload
-                box.first_handed_on.set()  # the consumer is back for more
+                if last_handed_at is None:  # the consumer is back for more after the first
+                    box.first_handed_on.set()
                 last_handed_at = time.monotonic()
             if failure is not None:
                 raise failure.error
