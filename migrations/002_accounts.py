@@ -29,14 +29,13 @@ from contextlib import suppress
 import peewee as pw
 from peewee_migrate import Migrator
 
-
 with suppress(ImportError):
-    import playhouse.postgres_ext as pw_pext
+    pass
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your migrations here."""
-    
+
     migrator.add_fields(
         'users',
 
@@ -132,7 +131,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
-    
+
     migrator.remove_fields('users', 'auth_version', 'totp_secret', 'totp_enabled_at', 'totp_last_step')
 
     migrator.remove_model('refresh_tokens')

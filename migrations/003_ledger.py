@@ -29,9 +29,8 @@ from contextlib import suppress
 import peewee as pw
 from peewee_migrate import Migrator
 
-
 with suppress(ImportError):
-    import playhouse.postgres_ext as pw_pext
+    pass
 
 
 # One credit or debit on PostgreSQL, in one round trip: lock the account row, refuse if the
@@ -90,7 +89,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     constraints (held >= 0, balance >= held, positive amounts, redemptions within the limit);
     and the PostgreSQL function `ledger_move` above.
     """
-    
+
     @migrator.create_model
     class AuditLogEntry(pw.Model):
         id = pw.AutoField()
@@ -192,7 +191,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
-    
+
     if _postgres(database):
         migrator.sql("DROP FUNCTION IF EXISTS ledger_move")
 

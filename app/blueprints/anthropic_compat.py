@@ -123,8 +123,8 @@ def _sse(relay: JobOutput, job_id: str, model: str, input_tokens: int) -> Iterat
         responses=[200, 400, 401, 402, 403, 404, 429, 502])
 def create_message(json_data: Any = None) -> Response:
     spec, stream = parse_messages(json_body())
-    user, api_key_id = caller()
-    job = jobs.create_job(user, spec, api_key_id=api_key_id, source="anthropic",
+    user, api_key = caller()
+    job = jobs.create_job(user, spec, api_key=api_key, source="anthropic",
                           executor=compat_executor())
     prompt_tokens = job.prompt_tokens_estimate
     relay = start_output(job)

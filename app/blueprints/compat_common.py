@@ -70,9 +70,10 @@ def stop_list(value: Any, name: str) -> list[str] | None:
     return values
 
 
-def caller() -> tuple[Any, int | None]:
+def caller() -> tuple[Any, Any]:
+    """The user and the API key (if any) the request came with."""
     principal = current_principal()
-    return principal.user, principal.api_key.id if principal.api_key is not None else None
+    return principal.user, principal.api_key
 
 
 def sse_response(events: Iterator[str], job_id: str, overhead_ms: float | None) -> Response:

@@ -146,8 +146,7 @@ def quote_job(data: dict) -> dict:
         responses=[202, 402, 403, 422])
 def create_job(data: dict) -> dict:
     principal = current_principal()
-    api_key_id = principal.api_key.id if principal.api_key is not None else None
-    job = jobs.create_job(principal.user, spec_from(data), api_key_id=api_key_id)
+    job = jobs.create_job(principal.user, spec_from(data), api_key=principal.api_key)
     return {"id": job.id, "status": job.status, "stream_url": f"/ws/jobs/{job.id}",
             "hold_credits": job.hold_credits}
 

@@ -138,8 +138,8 @@ def _sse(relay: JobOutput, job_id: str, model: str, include_usage: bool) -> Iter
         responses=[200, 400, 401, 402, 403, 404, 429, 502])
 def chat_completions(json_data: Any = None) -> Response:
     spec, stream, include_usage = parse_chat(json_body())
-    user, api_key_id = caller()
-    job = jobs.create_job(user, spec, api_key_id=api_key_id, source="openai",
+    user, api_key = caller()
+    job = jobs.create_job(user, spec, api_key=api_key, source="openai",
                           executor=compat_executor())
     relay = start_output(job)
     if stream:

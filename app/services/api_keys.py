@@ -4,9 +4,9 @@ A key reads `hub_<prefix>_<secret>`: the 8-character prefix is visible (lists, l
 40-character secret is shown once and stored as HMAC-SHA256 under a sub-key of SECRET_KEY (a
 fast keyed hash is right for a ~238-bit random secret; argon2 is for passwords).
 
-The jobs area calls `check_key_limits` then `record_key_spend` inside the ledger's hold
-transaction; `check_key_limits` locks the key row (SELECT … FOR UPDATE on PostgreSQL) so two
-concurrent holds cannot both pass a cap.
+A job's spend is checked (`check_key_use`) and reserved with its hold, atomically with it, so
+two concurrent holds cannot both pass a cap: on PostgreSQL by `job_open` (migration 009, the
+key row locked while it runs), on SQLite by `reserve_key_spend` inside the hold's transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 import structlog
 
@@ -216,7 +217,7 @@ def check_key_limits(api_key_id: int, model: str, amount_credits: int) -> None:
     if not db.in_transaction():
         raise RuntimeError("check_key_limits must run inside the hold's transaction")
     key = _locked_key(api_key_id)
-    _check_limits(key, model, amount_credits, owner_verified=_owner_verified(key))
+    check_key_use(key, model, amount_credits, owner_verified=_owner_verified(key))
 
 
 def reserve_key_spend(api_key_id: int, owner: User, model: str, amount_credits: int) -> None:
@@ -228,12 +229,15 @@ def reserve_key_spend(api_key_id: int, owner: User, model: str, amount_credits: 
     key = _locked_key(api_key_id)
     if key.user_id != owner.id:
         raise NotFound("no such API key")
-    _check_limits(key, model, amount_credits, owner_verified=owner.is_verified)
+    check_key_use(key, model, amount_credits, owner_verified=owner.is_verified)
     record_key_spend(key.id, amount_credits)
 
 
-def _check_limits(key: ApiKey, model: str, amount_credits: int, *,
+def check_key_use(key: ApiKey, model: str, amount_credits: int, *,
                   owner_verified: bool) -> None:
+    """Refuse (a KeyLimitError naming the limit) a spend the key's limits forbid, as `key`
+    reads. Without the key row locked, the caps are enforced again where the spend is made
+    (`job_open` on PostgreSQL; see `app.services.job_store`)."""
     if key.revoked_at is not None:
         raise KeyRevoked()
     if not owner_verified:
@@ -246,6 +250,10 @@ def _check_limits(key: ApiKey, model: str, amount_credits: int, *,
         raise KeyModelNotAllowed(f"this API key may not use the model {model!r}; "
                                  f"it may use: {', '.join(models)}",
                                  details={"limit": "allowed_models", "allowed_models": models})
+    _check_caps(key, amount_credits)
+
+
+def _check_caps(key: ApiKey, amount_credits: int) -> None:
     if key.cap_total_credits is not None \
             and key.spent_total_credits + amount_credits > key.cap_total_credits:
         raise KeyCreditCapReached(
@@ -263,13 +271,28 @@ def _check_limits(key: ApiKey, model: str, amount_credits: int, *,
                      "spent_credits": spent})
 
 
+def refuse_cap(key: ApiKey, *, spent_total: int, spent_month: int,
+               amount_credits: int) -> NoReturn:
+    """Raise the cap error for a spend refused where it is made (the key's counters as they were
+    then, e.g. spent by a concurrent request after `check_key_use` passed)."""
+    key.spent_total_credits, key.spent_month_credits = spent_total, spent_month
+    key.spent_month = current_month()
+    _check_caps(key, amount_credits)
+    raise KeyCreditCapReached("this API key's credit cap is reached")  # the counters say so
+
+
+def current_month() -> str:
+    """The calendar month (UTC) the keys' monthly counters count, "YYYY-MM"."""
+    return _month(utcnow())
+
+
 def record_key_spend(api_key_id: int, amount_credits: int) -> None:
     """Count `amount_credits` against the key's caps (negative gives back an unused hold).
 
     The month counter restarts at the first spend of a calendar month (UTC); counters never go
     below zero.
     """
-    month = _month(utcnow())
+    month = current_month()
     db.execute_sql(_ADD_SPEND.format(p=db.param), (
         amount_credits, amount_credits, month, amount_credits, amount_credits, amount_credits,
         amount_credits, month, api_key_id))

@@ -28,12 +28,12 @@ from app.events import Event
 from app.extensions import db
 from app.metrics import record_settled_job
 from app.models.base import utcnow
-from app.models.hot_sql import column_list, insert_row, model_from_row
-from app.models.jobs import Job, UsageRecord
+from app.models.hot_sql import column_list, model_from_row
+from app.models.jobs import Job
 from app.providers import pricing, router
 from app.providers.errors import ProviderError
 from app.providers.types import ChatRequest, TextDelta, Usage
-from app.services import ledger
+from app.services import job_store
 from app.services.cancellation import cancel_flags
 from app.services.runtime import current_events, current_settings
 from app.services.stream_pump import pump
@@ -327,56 +327,35 @@ def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
 _RECORD_OUTCOME = ("UPDATE jobs SET outcome = {p}, cost_credits = {p}, error_code = {p}, "
                    "error_message = {p}{sets} WHERE id = {p} AND worker_token = {p} "
                    "AND status = 'running' RETURNING {columns}")
-_SHOW_TERMINAL = ("UPDATE jobs SET status = outcome, finished_at = {p}, cost_credits = {p}, "
-                  "lease_expires_at = NULL WHERE id = {p} AND status = 'running'")
 
 
 def _complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
               error: dict[str, str] | None, fields: dict[str, Any],
               opening: list[tuple[str, dict]] | None = None) -> list[Event]:
-    """Record the outcome, settle and show the job terminal: one transaction, so a run that dies
-    midway leaves the job exactly as it was (its lease then lets the reaper finish it).
-    Returns the closing events, or none if the job was not this run's to finish."""
+    """Record the outcome (one statement, only while this run owns the job), then settle and
+    show the job terminal (`job_store.settle_job`, all or nothing). A run that dies between the
+    two leaves its outcome recorded under a lease that expires: the reaper settles it then
+    (`settle_recorded`). Returns the closing events, or none if the job was not this run's to
+    finish."""
     sets = "".join(f", {Job._meta.fields[name].column_name} = {db.param}" for name in fields)
     params = [outcome, cost_credits, error and error["code"], error and error["message"],
               *(Job._meta.fields[name].db_value(value) for name, value in fields.items()),
               job_id, token]
-    with ledger.transaction():
-        row = db.execute_sql(_RECORD_OUTCOME.format(p=db.param, sets=sets,
-                                                    columns=column_list(Job)), params).fetchone()
-        if row is None:
-            log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
-            return []
-        job = model_from_row(Job, row)
-        charged = _settle_and_show(job)
+    row = db.execute_sql(_RECORD_OUTCOME.format(p=db.param, sets=sets, columns=column_list(Job)),
+                         params).fetchone()
+    if row is None:
+        log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
+        return []
+    job = model_from_row(Job, row)
+    charged = job_store.settle_job(job)
     return _announce_finish(job, charged, opening or []) if charged is not None else []
 
 
 def settle_recorded(job: Job) -> None:
     """Settle a job whose outcome is recorded, then show it terminal. Safe to repeat."""
-    with ledger.transaction():
-        charged = _settle_and_show(job)
+    charged = job_store.settle_job(job)
     if charged is not None:
         _announce_finish(job, charged)
-
-
-def _settle_and_show(job: Job) -> int | None:
-    """Inside the caller's transaction: settle the hold (idempotent per hold), show the job
-    terminal and record its usage. The credits charged, or None if it was already shown."""
-    movement = ledger.settle_hold(job.hold_id, job.cost_credits or 0,
-                                  memo=f"{job.type} job {job.id} {job.outcome}")
-    charged = abs(movement.amount_credits)
-    finished_at = utcnow()
-    shown = db.execute_sql(_sql(_SHOW_TERMINAL), (finished_at, charged, job.id)).rowcount
-    if not shown:
-        return None
-    job.status, job.cost_credits, job.finished_at = job.outcome, charged, finished_at
-    inserted = _record_usage(job, charged, finished_at)
-    if inserted and job.api_key_id is not None and charged != job.hold_credits:
-        from app.services.api_keys import record_key_spend
-
-        record_key_spend(job.api_key_id, charged - job.hold_credits)  # give back the rest
-    return charged
 
 
 def _announce_finish(job: Job, charged: int,
@@ -399,20 +378,6 @@ def _usage_of(job: Job) -> dict[str, int]:
     if job.type == "video":
         return {"seconds": job.video_seconds or 0}
     return {"input_tokens": job.input_tokens or 0, "output_tokens": job.output_tokens or 0}
-
-
-def _record_usage(job: Job, charged: int, finished_at: datetime) -> bool:
-    """Insert the job's usage record; False if it already exists (a repeated settle)."""
-    latency_ms = (finished_at - job.created_at).total_seconds() * 1000
-    ttft_ms = (job.first_token_at - job.created_at).total_seconds() * 1000 \
-        if job.first_token_at else None
-    seconds = (job.video_seconds or 0) if job.outcome == "succeeded" else 0
-    return bool(insert_row(UsageRecord, {
-        "job": job.id, "user": job.user_id, "api_key_id": job.api_key_id, "model": job.model,
-        "provider": job.provider, "status": job.outcome, "input_tokens": job.input_tokens or 0,
-        "output_tokens": job.output_tokens or 0, "video_seconds": seconds,
-        "cost_credits": charged, "latency_ms": latency_ms, "ttft_ms": ttft_ms},
-        ignore_conflict=True))
 
 
 def finish_canceled_before_start(job_id: str) -> None:

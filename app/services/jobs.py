@@ -18,12 +18,12 @@ from typing import Any
 import structlog
 
 from app.errors import Conflict, HubError, NotFound, ServiceUnavailable
+from app.models.api_keys import ApiKey
 from app.models.base import utcnow
-from app.models.hot_sql import insert_row
 from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
 from app.providers import catalog, pricing
-from app.services import ledger
+from app.services import job_store, ledger
 from app.services.cancellation import cancel_flags
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.runtime import current_events, current_settings
@@ -109,32 +109,21 @@ def _hold_ttl_s(job_type: str) -> int:
     return limit_s + 2 * settings.HUB_JOB_LEASE_S + 300
 
 
-_INSERTED = ("id", "user", "api_key_id", "type", "status", "model", "request_json", "price_id",
-             "hold_id", "hold_credits", "prompt_tokens_estimate", "source", "executor",
-             "video_seconds", "created_at", "enqueued_at", "worker_token", "lease_expires_at",
-             "started_at", "attempts")
 EXECUTORS = ("queue", "web")
 
 
-def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
+def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
                source: str = "api", executor: str = "queue") -> Job:
     """Hold the worst-case price, record the job and enqueue it; 402 and nothing queued if short.
 
-    With `executor="web"` (chat only) the job is recorded already claimed by the caller, which
-    must run it at once (`job_runner.adopt` then `execute_chat`); nothing is enqueued.
+    `api_key` (the caller's, if it came with one) must allow the spend; the hold counts against
+    its caps. With `executor="web"` (chat only) the job is recorded already claimed by the
+    caller, which must run it at once (`job_runner.adopt` then `execute_chat`); nothing is
+    enqueued.
     """
     if executor not in EXECUTORS or (executor == "web" and not isinstance(spec, ChatSpec)):
         raise ValueError(f"no {executor!r} executor for {spec.type} jobs")
     q = quote(spec)
-    job_id = new_job_id()
-    within = None
-    if api_key_id is not None:
-        from app.services.api_keys import reserve_key_spend
-
-        def within() -> None:  # inside the hold's transaction: the key row stays locked
-            # the hold counts against the key's caps; the unused part comes back on settle
-            reserve_key_spend(api_key_id, user, spec.model, q.hold_credits)
-
     request = asdict(spec)
     request.pop("type")
     if isinstance(spec, ChatSpec):
@@ -142,25 +131,22 @@ def create_job(user: User, spec: JobSpec, *, api_key_id: int | None = None,
     elif spec.size is None:
         request["size"] = (catalog.get_model(spec.model).video_sizes or ("1280x720",))[0]
     now = utcnow()
-    with ledger.transaction():  # the hold and the job row commit together, or neither does
-        hold = ledger.place_hold(user.id, q.hold_credits, idempotency_key=f"job:{job_id}:hold",
-                                 purpose=f"{spec.type}_job", reference=job_id,
-                                 expires_in_s=_hold_ttl_s(spec.type), within=within)
-        job = Job(id=job_id, user=user.id, api_key_id=api_key_id, type=spec.type,
-                  model=spec.model, request_json=json.dumps(request), price_id=q.price_id,
-                  hold_id=hold.hold_id, hold_credits=q.hold_credits,
-                  prompt_tokens_estimate=q.input_tokens, source=source, executor=executor,
-                  status="queued", worker_token=None, lease_expires_at=None, started_at=None,
-                  attempts=0, video_seconds=spec.seconds if isinstance(spec, VideoSpec) else None,
-                  created_at=now, enqueued_at=now)
-        if executor == "web":  # claimed by this thread from the start, under the usual lease
-            job.status, job.worker_token, job.started_at, job.attempts = \
-                "running", uuid.uuid4().hex, now, 1
-            job.lease_expires_at = now + timedelta(seconds=current_settings().HUB_JOB_LEASE_S)
-        insert_row(Job, {name: job.__data__[name] for name in _INSERTED})
+    job = Job(id=new_job_id(), user=user.id, api_key_id=api_key.id if api_key else None,
+              type=spec.type, model=spec.model, request_json=json.dumps(request),
+              price_id=q.price_id, hold_credits=q.hold_credits,
+              prompt_tokens_estimate=q.input_tokens, source=source, executor=executor,
+              status="queued", attempts=0,
+              video_seconds=spec.seconds if isinstance(spec, VideoSpec) else None,
+              created_at=now, enqueued_at=now)
+    if executor == "web":  # claimed by this thread from the start, under the usual lease
+        job.status, job.worker_token, job.started_at, job.attempts = \
+            "running", uuid.uuid4().hex, now, 1
+        job.lease_expires_at = now + timedelta(seconds=current_settings().HUB_JOB_LEASE_S)
+    job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=_hold_ttl_s(spec.type))
+    job._dirty.clear()
     if executor == "queue":
         _enqueue(job)
-    log.info("job_created", job_id=job_id, type=spec.type, model=spec.model,
+    log.info("job_created", job_id=job.id, type=spec.type, model=spec.model,
              hold_credits=q.hold_credits, executor=executor)
     return job
 

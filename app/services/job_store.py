@@ -1,0 +1,157 @@
+"""A job's two database steps that move credits, each all or nothing.
+
+- `open_job`: check the API key's limits, place the hold, reserve it against the key's caps and
+  insert the job's row;
+- `settle_job`: for a job whose outcome is recorded, settle its hold, show it terminal, record
+  its usage and give the unused part of the hold back to the key.
+
+On PostgreSQL each is one statement (`job_open`, `job_settle`: migration 009) outside any
+transaction, so the rows all of an account's jobs share (its credit account, its API key) are
+locked only while the server runs it, never while a client round trip is in flight: one
+caller's concurrent requests no longer queue behind each other's network hops. SQLite runs
+the same steps in a `BEGIN IMMEDIATE` transaction (its one writer at a time needs no more).
+Credits move only through the ledger (its `ledger_hold`/`ledger_settle` functions on
+PostgreSQL, `ledger.place_hold`/`ledger.settle_hold` on SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import structlog
+
+from app.database import is_postgres
+from app.errors import NotFound
+from app.extensions import db
+from app.models.api_keys import ApiKey
+from app.models.base import utcnow
+from app.models.hot_sql import insert_row
+from app.models.jobs import Job, UsageRecord
+from app.models.users import User
+from app.services import api_keys, ledger
+from app.services.ledger.accounts import invalidate_after_commit
+from app.services.ledger.errors import HoldNotFound, IdempotencyKeyReused
+from app.services.ledger.movements import insufficient
+
+log = structlog.get_logger(__name__)
+
+_OPEN = ("SELECT o_status, o_hold_id, o_available, o_spent_total, o_spent_month "
+         "FROM job_open(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+_SETTLE = "SELECT o_status, o_charged, o_user_id, o_shortfall FROM job_settle(%s, %s, %s)"
+
+
+def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int) -> None:
+    """Hold `job.hold_credits` for `job` and insert its row (setting `job.hold_id`).
+
+    Refusals (nothing held, nothing inserted): InsufficientCredits (402) and the key's limits
+    (`api_keys.KeyLimitError`). `job` is a new, unsaved row with every other field set.
+    """
+    if api_key is not None and api_key.user_id != user.id:
+        raise NotFound("no such API key")
+    hold_key = f"job:{job.id}:hold"
+    purpose = f"{job.type}_job"
+    if is_postgres():
+        _open_postgres(job, user=user, api_key=api_key, hold_key=hold_key, purpose=purpose,
+                       hold_ttl_s=hold_ttl_s)
+        return
+    within = None
+    if api_key is not None:
+        def within() -> None:  # inside the hold's transaction, once the account is locked
+            api_keys.reserve_key_spend(api_key.id, user, job.model, job.hold_credits)
+
+    with ledger.transaction():  # the hold and the job row commit together, or neither does
+        hold = ledger.place_hold(user.id, job.hold_credits, idempotency_key=hold_key,
+                                 purpose=purpose, reference=job.id, expires_in_s=hold_ttl_s,
+                                 within=within)
+        job.hold_id = hold.hold_id
+        insert_row(Job, dict(job.__data__))
+
+
+def _open_postgres(job: Job, *, user: User, api_key: ApiKey | None, hold_key: str,
+                   purpose: str, hold_ttl_s: int) -> None:
+    if api_key is not None:  # as the key read when the caller was authenticated (clear errors)
+        api_keys.check_key_use(api_key, job.model, job.hold_credits,
+                               owner_verified=user.is_verified)
+    now = utcnow()
+    row = {field.column_name: _json_value(field.db_value(job.__data__.get(field.name)))
+           for field in Job._meta.sorted_fields if field.name != "hold_id"}
+    status, hold_id, available, spent_total, spent_month = db.execute_sql(_OPEN, (
+        api_key.id if api_key is not None else None, api_keys.current_month(), user.id,
+        job.hold_credits, hold_key, purpose, job.id, now, now + timedelta(seconds=hold_ttl_s),
+        json.dumps(row))).fetchone()
+    if status == "insufficient":
+        raise insufficient(available, job.hold_credits)
+    if status in ("key_cap_total", "key_cap_month"):  # a concurrent request spent it meanwhile
+        api_keys.refuse_cap(api_key, spent_total=spent_total, spent_month=spent_month,
+                            amount_credits=job.hold_credits)
+    if status == "no_key":
+        raise NotFound("no such API key")
+    if status != "applied":  # a fresh job id cannot replay a hold
+        raise IdempotencyKeyReused(f"the key {hold_key} is taken")
+    job.hold_id = hold_id
+    invalidate_after_commit(user.id)
+    log.info("hold_placed", user_id=user.id, hold_id=hold_id, amount_credits=job.hold_credits,
+             purpose=purpose, reference=job.id)
+
+
+def _json_value(value: object) -> object:
+    return value.isoformat(sep=" ") if isinstance(value, datetime) else value
+
+
+def settle_job(job: Job) -> int | None:
+    """Settle the hold of `job` (its outcome and cost recorded), show it terminal, record its
+    usage. The credits charged, or None if it was already shown (a repeated settle)."""
+    if is_postgres():
+        return _settle_postgres(job)
+    with ledger.transaction():
+        movement = ledger.settle_hold(job.hold_id, job.cost_credits or 0,
+                                      memo=f"{job.type} job {job.id} {job.outcome}")
+        charged = abs(movement.amount_credits)
+        finished_at = utcnow()
+        shown = (Job.update(status=job.outcome, finished_at=finished_at, cost_credits=charged,
+                            lease_expires_at=None)
+                 .where((Job.id == job.id) & (Job.status == "running")).execute())
+        if not shown:
+            return None
+        _show(job, charged, finished_at)
+        inserted = _record_usage(job, charged, finished_at)
+        if inserted and job.api_key_id is not None and charged != job.hold_credits:
+            api_keys.record_key_spend(job.api_key_id, charged - job.hold_credits)
+    return charged
+
+
+def _settle_postgres(job: Job) -> int | None:
+    finished_at = utcnow()
+    status, charged, user_id, shortfall = db.execute_sql(_SETTLE, (
+        job.id, finished_at, api_keys.current_month())).fetchone()
+    if status in ("no_job", "no_hold"):
+        raise HoldNotFound(f"no hold for job {job.id}")
+    if status == "key_taken":
+        raise IdempotencyKeyReused(f"the key hold:{job.hold_id}:settle is taken")
+    if status == "already_shown":
+        return None
+    invalidate_after_commit(user_id)
+    log.info("hold_settled", hold_id=job.hold_id, user_id=user_id, charged_credits=charged,
+             shortfall_credits=shortfall)
+    _show(job, charged, finished_at)
+    return charged
+
+
+def _show(job: Job, charged: int, finished_at: datetime) -> None:
+    job.status, job.cost_credits, job.finished_at = job.outcome, charged, finished_at
+    job.lease_expires_at = None
+
+
+def _record_usage(job: Job, charged: int, finished_at: datetime) -> bool:
+    """Insert the job's usage record; False if it already exists (a repeated settle)."""
+    latency_ms = (finished_at - job.created_at).total_seconds() * 1000
+    ttft_ms = (job.first_token_at - job.created_at).total_seconds() * 1000 \
+        if job.first_token_at else None
+    seconds = (job.video_seconds or 0) if job.outcome == "succeeded" else 0
+    return bool(insert_row(UsageRecord, {
+        "job": job.id, "user": job.user_id, "api_key_id": job.api_key_id, "model": job.model,
+        "provider": job.provider, "status": job.outcome, "input_tokens": job.input_tokens or 0,
+        "output_tokens": job.output_tokens or 0, "video_seconds": seconds,
+        "cost_credits": charged, "latency_ms": latency_ms, "ttft_ms": ttft_ms},
+        ignore_conflict=True))
