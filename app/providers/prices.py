@@ -87,11 +87,18 @@ def _forget_memo() -> None:
         g.pop("hub_prices", None)
 
 
-def price_by_id(price_id: int) -> ModelPrice:
+def price_version(price_id: int) -> Price:
+    """One version of a price by its id. Versions never change, so the one this request (or
+    job) already read answers without another query: the price a job's quote held is the price
+    it is charged at."""
+    memo: dict[str, Price] = g.get("hub_prices", {}) if has_app_context() else {}
+    for price in memo.values():
+        if price.price_id == price_id:
+            return price
     row = select_one(ModelPrice, _BY_ID, (price_id,))
     if row is None:
         raise PriceNotFound(f"price version {price_id} does not exist")
-    return row
+    return as_price(row)
 
 
 def set_price(spec: ModelSpec, *, input_per_mtok_credits: int | None = None,

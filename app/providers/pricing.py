@@ -19,7 +19,7 @@ import structlog
 
 from app.providers.catalog import ModelSpec, model_spec
 from app.providers.errors import ContextWindowExceeded, InvalidModelRequest
-from app.providers.prices import current_prices, price_by_id
+from app.providers.prices import current_prices, price_version
 from app.providers.tokens import count_messages, count_text
 from app.providers.types import ChatQuote, ChatRequest, VideoQuote
 
@@ -81,9 +81,9 @@ def quote_chat(model_id: str, messages: list[dict], max_tokens: int) -> ChatQuot
 
 def chat_cost(price_id: int, input_tokens: int, output_tokens: int) -> int:
     """The charge for provider-reported usage at the price version the hold used."""
-    row = price_by_id(price_id)
-    return credits_for_tokens(input_tokens, row.input_per_mtok_credits) + \
-        credits_for_tokens(output_tokens, row.output_per_mtok_credits)
+    price = price_version(price_id)
+    return credits_for_tokens(input_tokens, price.input_per_mtok_credits) + \
+        credits_for_tokens(output_tokens, price.output_per_mtok_credits)
 
 
 def video_quote(model_id: str, seconds: int, size: str | None = None) -> VideoQuote:
@@ -107,4 +107,4 @@ def video_quote(model_id: str, seconds: int, size: str | None = None) -> VideoQu
 def video_cost(price_id: int, seconds: int) -> int:
     if seconds < 0:
         raise ValueError("seconds cannot be negative")
-    return seconds * price_by_id(price_id).per_second_credits
+    return seconds * price_version(price_id).per_second_credits
