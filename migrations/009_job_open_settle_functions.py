@@ -1,6 +1,6 @@
 """Peewee migrations -- 009_job_open_settle_functions.py.
 
-Written by hand (no model changes): the PostgreSQL functions `job_open` and `job_settle`, each
+Written by hand (no model changes): the PostgreSQL functions `job_open`, `job_settle` and `job_finish`, each
 one statement run on its own (no transaction around it), so the rows every job of one account
 shares (the credit account, the API key) are locked only while the server runs it.
 
@@ -14,6 +14,8 @@ terminal status, its usage record and the key's refund).
 - `job_settle`: for a job whose outcome is recorded, settle its hold (`ledger_settle`), show
   the job terminal, record its usage and give the unused part of the hold back to the key.
   Locks in the same order as `job_open` (key, then account).
+- `job_finish`: the run that owns a running job records its outcome (and the fields that
+  describe it), then `job_settle`; the job's row as it ends is returned.
 
 Credits still move only through the ledger's functions (007). They mirror, step for step, the
 SQLite path in app/services/job_store.py; a change to either needs a new migration.
@@ -145,6 +147,43 @@ $$
 """
 
 
+# The fields a run may record with its outcome (app.services.job_store.FINISH_FIELDS).
+JOB_FINISH = """
+CREATE OR REPLACE FUNCTION job_finish(
+    p_job_id varchar, p_token varchar, p_outcome varchar, p_cost bigint, p_error_code varchar,
+    p_error_message text, p_fields jsonb, p_now timestamp, p_month varchar,
+    OUT o_status text, OUT o_charged bigint, OUT o_user_id integer, OUT o_shortfall bigint,
+    OUT o_job jobs)
+LANGUAGE plpgsql AS $$
+DECLARE
+    j jobs;
+    s record;
+BEGIN
+    SELECT * INTO j FROM jobs
+    WHERE id = p_job_id AND worker_token = p_token AND status = 'running' FOR UPDATE;
+    IF NOT FOUND THEN
+        o_status := 'not_owner';
+        RETURN;
+    END IF;
+    j := jsonb_populate_record(j, p_fields);
+    UPDATE jobs SET outcome = p_outcome, cost_credits = p_cost, error_code = p_error_code,
+                    error_message = p_error_message, input_tokens = j.input_tokens,
+                    output_tokens = j.output_tokens, finish_reason = j.finish_reason,
+                    upstream_ms = j.upstream_ms, result_text = j.result_text,
+                    delivered_chars = j.delivered_chars, provider = j.provider,
+                    channel = j.channel, first_token_at = j.first_token_at
+    WHERE id = p_job_id;
+    SELECT * INTO s FROM job_settle(p_job_id, p_now, p_month);
+    o_status := s.o_status;
+    o_charged := s.o_charged;
+    o_user_id := s.o_user_id;
+    o_shortfall := s.o_shortfall;
+    SELECT * INTO o_job FROM jobs WHERE id = p_job_id;
+END
+$$
+"""
+
+
 def _postgres(database: pw.Database) -> bool:
     return isinstance(getattr(database, "obj", database), pw.PostgresqlDatabase)
 
@@ -154,9 +193,11 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     if _postgres(database):
         migrator.sql(JOB_OPEN)
         migrator.sql(JOB_SETTLE)
+        migrator.sql(JOB_FINISH)
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     if _postgres(database):
+        migrator.sql("DROP FUNCTION IF EXISTS job_finish")
         migrator.sql("DROP FUNCTION IF EXISTS job_settle")
         migrator.sql("DROP FUNCTION IF EXISTS job_open")

@@ -324,30 +324,18 @@ def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
 
 
 # --- completion, shared by every ending -------------------------------------------------------
-_RECORD_OUTCOME = ("UPDATE jobs SET outcome = {p}, cost_credits = {p}, error_code = {p}, "
-                   "error_message = {p}{sets} WHERE id = {p} AND worker_token = {p} "
-                   "AND status = 'running' RETURNING {columns}")
-
-
 def _complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
               error: dict[str, str] | None, fields: dict[str, Any],
               opening: list[tuple[str, dict]] | None = None) -> list[Event]:
-    """Record the outcome (one statement, only while this run owns the job), then settle and
-    show the job terminal (`job_store.settle_job`, all or nothing). A run that dies between the
-    two leaves its outcome recorded under a lease that expires: the reaper settles it then
-    (`settle_recorded`). Returns the closing events, or none if the job was not this run's to
-    finish."""
-    sets = "".join(f", {Job._meta.fields[name].column_name} = {db.param}" for name in fields)
-    params = [outcome, cost_credits, error and error["code"], error and error["message"],
-              *(Job._meta.fields[name].db_value(value) for name, value in fields.items()),
-              job_id, token]
-    row = db.execute_sql(_RECORD_OUTCOME.format(p=db.param, sets=sets, columns=column_list(Job)),
-                         params).fetchone()
-    if row is None:
+    """Record the outcome (only while this run owns the job), settle and show the job terminal
+    (`job_store.finish_job`). Returns the closing events, or none if the job was not this run's
+    to finish."""
+    finished = job_store.finish_job(job_id, token, outcome=outcome, cost_credits=cost_credits,
+                                     error=error, fields=fields)
+    if finished is None:
         log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
         return []
-    job = model_from_row(Job, row)
-    charged = job_store.settle_job(job)
+    job, charged = finished
     return _announce_finish(job, charged, opening or []) if charged is not None else []
 
 

@@ -1,11 +1,12 @@
-"""A job's two database steps that move credits, each all or nothing.
+"""A job's database steps that move credits, each all or nothing.
 
 - `open_job`: check the API key's limits, place the hold, reserve it against the key's caps and
   insert the job's row;
 - `settle_job`: for a job whose outcome is recorded, settle its hold, show it terminal, record
-  its usage and give the unused part of the hold back to the key.
+  its usage and give the unused part of the hold back to the key;
+- `finish_job`: the run that owns a running job records its outcome, then `settle_job`.
 
-On PostgreSQL each is one statement (`job_open`, `job_settle`: migration 009) outside any
+On PostgreSQL each is one statement (`job_open`, `job_settle`, `job_finish`: migration 009) outside any
 transaction, so the rows all of an account's jobs share (its credit account, its API key) are
 locked only while the server runs it, never while a client round trip is in flight: one
 caller's concurrent requests no longer queue behind each other's network hops. SQLite runs
@@ -16,8 +17,10 @@ PostgreSQL, `ledger.place_hold`/`ledger.settle_hold` on SQLite).
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -26,7 +29,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models.api_keys import ApiKey
 from app.models.base import utcnow
-from app.models.hot_sql import insert_row
+from app.models.hot_sql import column_list, insert_row, model_from_row
 from app.models.jobs import Job, UsageRecord
 from app.models.users import User
 from app.services import api_keys, ledger
@@ -39,6 +42,20 @@ log = structlog.get_logger(__name__)
 _OPEN = ("SELECT o_status, o_hold_id, o_available, o_spent_total, o_spent_month "
          "FROM job_open(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
 _SETTLE = "SELECT o_status, o_charged, o_user_id, o_shortfall FROM job_settle(%s, %s, %s)"
+
+
+@functools.cache
+def _finish_sql() -> str:
+    return ("SELECT o_status, o_charged, o_user_id, o_shortfall, "  # noqa: S608 — model columns
+            f"{column_list(Job, '(o_job)')} FROM job_finish(%s, %s, %s, %s, %s, %s, %s, %s, %s)")
+
+
+# The fields a run records with its outcome (every one `job_finish` writes).
+FINISH_FIELDS = ("input_tokens", "output_tokens", "finish_reason", "upstream_ms", "result_text",
+                 "delivered_chars", "provider", "channel", "first_token_at")
+_RECORD_OUTCOME = ("UPDATE jobs SET outcome = {p}, cost_credits = {p}, error_code = {p}, "
+                   "error_message = {p}{sets} WHERE id = {p} AND worker_token = {p} "
+                   "AND status = 'running' RETURNING {columns}")
 
 
 def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int) -> None:
@@ -121,14 +138,18 @@ def settle_job(job: Job) -> int | None:
     return charged
 
 
+def _raise_for(status: str, job_id: str) -> None:
+    if status in ("no_job", "no_hold"):
+        raise HoldNotFound(f"no hold for job {job_id}")
+    if status == "key_taken":
+        raise IdempotencyKeyReused(f"the settle key of job {job_id}'s hold is taken")
+
+
 def _settle_postgres(job: Job) -> int | None:
     finished_at = utcnow()
     status, charged, user_id, shortfall = db.execute_sql(_SETTLE, (
         job.id, finished_at, api_keys.current_month())).fetchone()
-    if status in ("no_job", "no_hold"):
-        raise HoldNotFound(f"no hold for job {job.id}")
-    if status == "key_taken":
-        raise IdempotencyKeyReused(f"the key hold:{job.hold_id}:settle is taken")
+    _raise_for(status, job.id)
     if status == "already_shown":
         return None
     invalidate_after_commit(user_id)
@@ -155,3 +176,55 @@ def _record_usage(job: Job, charged: int, finished_at: datetime) -> bool:
         "output_tokens": job.output_tokens or 0, "video_seconds": seconds,
         "cost_credits": charged, "latency_ms": latency_ms, "ttft_ms": ttft_ms},
         ignore_conflict=True))
+
+
+def finish_job(job_id: str, token: str, *, outcome: str, cost_credits: int,
+               error: dict[str, str] | None,
+               fields: dict[str, Any]) -> tuple[Job, int | None] | None:
+    """Record the outcome (with `fields`, among FINISH_FIELDS) of a running job owned by `token`,
+    then `settle_job`. The job as it ends and the credits charged (None if another settle showed
+    it first); None if the job is not this run's to finish.
+
+    SQLite records the outcome, then settles: a run that dies between the two leaves its outcome
+    recorded under a lease that expires, and the reaper settles it (`settle_job` again)."""
+    unknown = set(fields) - set(FINISH_FIELDS)
+    if unknown:
+        raise ValueError(f"not fields a run records with its outcome: {sorted(unknown)}")
+    error_code, error_message = (error["code"], error["message"]) if error else (None, None)
+    if is_postgres():
+        return _finish_postgres(job_id, token, outcome=outcome, cost_credits=cost_credits,
+                                error_code=error_code, error_message=error_message,
+                                fields=fields)
+    sets = "".join(f", {Job._meta.fields[name].column_name} = {db.param}" for name in fields)
+    params = [outcome, cost_credits, error_code, error_message,
+              *(Job._meta.fields[name].db_value(value) for name, value in fields.items()),
+              job_id, token]
+    row = db.execute_sql(_RECORD_OUTCOME.format(p=db.param, sets=sets, columns=column_list(Job)),
+                         params).fetchone()
+    if row is None:
+        return None
+    job = model_from_row(Job, row)
+    return job, settle_job(job)
+
+
+def _finish_postgres(job_id: str, token: str, *, outcome: str, cost_credits: int,
+                     error_code: str | None, error_message: str | None,
+                     fields: dict[str, Any]) -> tuple[Job, int | None] | None:
+    values = {Job._meta.fields[name].column_name:
+              _json_value(Job._meta.fields[name].db_value(value))
+              for name, value in fields.items()}
+    finished_at = utcnow()
+    row = db.execute_sql(_finish_sql(), (
+        job_id, token, outcome, cost_credits, error_code, error_message, json.dumps(values),
+        finished_at, api_keys.current_month())).fetchone()
+    status, charged, user_id, shortfall = row[:4]
+    if status == "not_owner":
+        return None
+    _raise_for(status, job_id)
+    job = model_from_row(Job, row[4:])
+    if status == "already_shown":
+        return job, None
+    invalidate_after_commit(user_id)
+    log.info("hold_settled", hold_id=job.hold_id, user_id=user_id, charged_credits=charged,
+             shortfall_credits=shortfall)
+    return job, charged

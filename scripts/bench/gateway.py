@@ -136,7 +136,7 @@ def _has_text(payload: str) -> bool:
 
 
 async def one_request(session: aiohttp.ClientSession, url: str,
-                      headers: dict) -> tuple[float, float]:
+                      headers: dict) -> tuple[float, float, float | None]:
     body = {"model": MODEL, "stream": True, "max_tokens": 100,
             "messages": [{"role": "user", "content": "benchmark"}]}
     start = time.perf_counter()
@@ -144,6 +144,7 @@ async def one_request(session: aiohttp.ClientSession, url: str,
     async with session.post(url, json=body, headers=headers) as response:
         if response.status != 200:
             raise RuntimeError(f"{url}: HTTP {response.status}: {await response.text()}")
+        reported = response.headers.get("X-Hub-Overhead-Ms")  # the hub's own account
         async for raw in response.content:  # one SSE line at a time
             line = raw.rstrip(b"\r\n")
             if line == b"data: [DONE]":
@@ -151,7 +152,8 @@ async def one_request(session: aiohttp.ClientSession, url: str,
             if ttft is None and line.startswith(b"data: {") and _has_text(line[6:]):
                 ttft = time.perf_counter() - start
     total = time.perf_counter() - start
-    return (ttft if ttft is not None else total) * 1000, total * 1000
+    return ((ttft if ttft is not None else total) * 1000, total * 1000,
+            float(reported) if reported is not None else None)
 
 
 async def run_round(url: str, headers: dict, concurrency: int, requests: int) -> dict:
@@ -159,7 +161,7 @@ async def run_round(url: str, headers: dict, concurrency: int, requests: int) ->
 
     The load generator is aiohttp's client: it costs a fraction of httpx's CPU per streamed
     line, and its CPU is taken from the same two cores as the hub's."""
-    results: list[tuple[float, float]] = []
+    results: list[tuple[float, float, float | None]] = []
     remaining = requests
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector,
@@ -336,6 +338,10 @@ def measure(level: int, delay_ms: float, args, direct, via_hub, meter: CpuMeter)
                      "completions_per_s": round(len(total) / elapsed[name], 1)}
     count = len(samples["hub"])
     row["hub_added_ttft_p50_ms"] = round(row["hub"]["ttft_p50_ms"] - row["direct"]["ttft_p50_ms"], 2)
+    # what the hub itself measured between taking the request and its first token going out
+    # (X-Hub-Overhead-Ms): the rest of the added time is before the app sees the request
+    reported = [r[2] for r in samples["hub"] if r[2] is not None]
+    row["hub_reported_overhead_p50_ms"] = round(statistics.median(reported), 2) if reported else None
     per_request = {part: round(seconds * 1000 / count, 2) for part, seconds in cpu.items()}
     row["hub_cpu_ms_per_request"] = round(per_request["web"] + per_request["worker"], 2)
     row["cpu_ms_per_request"] = per_request
