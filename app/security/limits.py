@@ -1,6 +1,7 @@
-"""Rate limits (Flask-Limiter): per client IP on sign-in, registration, forgot-password and
-e-mail codes; per user or API key across the whole API. Redis storage under this hub's prefix,
-shared by every web process; in-memory in embedded mode.
+"""Rate limits: per client IP on sign-in, registration, forgot-password and e-mail codes
+(Flask-Limiter); per user or API key across the whole API (`app.security.api_limit`, one Redis
+round trip per request). Redis storage under this hub's prefix, shared by every web process;
+in-memory in embedded mode.
 
 A view declares its bucket with `@rate_limited("login")`; `init_rate_limits` (run once the
 blueprints are registered) gives each app its own Limiter bound to its own storage. Buckets are
@@ -14,10 +15,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, request
-from flask_limiter import ApplicationLimit, Limiter
+from flask_limiter import Limiter
 
 from app.config import Settings
 from app.errors import HubError
+from app.security.api_limit import build_api_limit, init_api_limit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,7 +29,6 @@ BUCKET_SETTINGS = {
     "password_forgot": "HUB_RATE_LIMIT_PASSWORD_FORGOT",
     "otp": "HUB_RATE_LIMIT_OTP",
 }
-API_PREFIXES = ("/api/", "/v1/")
 EXTENSION_KEY = "hub_limiter"
 
 
@@ -72,10 +73,6 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": f"{settings.HUB_REDIS_PREFIX}limits"}
     limiter = Limiter(
         key_func=client_ip,
-        # One budget per caller across every API route (keyed by API key or user, not IP).
-        application_limits=[ApplicationLimit(
-            limit_provider=settings.HUB_RATE_LIMIT_API, key_function=api_caller,
-            exempt_when=lambda: not request.path.startswith(API_PREFIXES))],
         strategy="fixed-window",
         # Redis unreachable: keep limiting, per process, until it is back.
         in_memory_fallback_enabled=True,
@@ -88,4 +85,11 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
                 getattr(settings, BUCKET_SETTINGS[bucket]), scope=bucket, key_func=client_ip,
                 methods=["POST"])(view)
     app.extensions[EXTENSION_KEY] = limiter
+    # One budget per caller across every API route (keyed by API key or user, not IP).
+    with app.app_context():
+        from app.services.runtime import current_redis
+
+        client = current_redis()
+    init_api_limit(app, build_api_limit(settings.HUB_RATE_LIMIT_API, client,
+                                        settings.HUB_REDIS_PREFIX))
     return limiter

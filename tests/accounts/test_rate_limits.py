@@ -3,7 +3,10 @@ API; shared through Redis by every web process; in memory when embedded."""
 
 from __future__ import annotations
 
+import redis
+
 from app import create_app
+from app.security.api_limit import build_api_limit
 from tests.accounts.helpers import bearer, login, user_with_password
 from tests.conftest import make_settings
 
@@ -68,3 +71,30 @@ def test_embedded_mode_limits_in_memory(migrated_database) -> None:
     user = user_with_password()
     assert login(client, user.email).status_code == 200
     _assert_429(login(client, user.email))
+
+
+def test_api_responses_say_where_the_caller_stands(migrated_database) -> None:
+    settings = make_settings(HUB_RATE_LIMIT_API="2/minute;100/hour")
+    first, second = create_app(settings).test_client(), create_app(settings).test_client()
+    user = user_with_password()
+    token = login(first, user.email).json["access_token"]
+
+    one = first.get("/api/me", headers=bearer(token))
+    two = second.get("/api/me", headers=bearer(token))  # another web process, the same count
+    refused = first.get("/api/me", headers=bearer(token))
+
+    assert (one.headers["X-RateLimit-Limit"], one.headers["X-RateLimit-Remaining"]) == ("2", "1")
+    assert two.headers["X-RateLimit-Remaining"] == "0"
+    _assert_429(refused)
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    reset_at = int(refused.headers["X-RateLimit-Reset"])
+    assert reset_at % 60 == 0  # the minute window ends on the minute
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert "X-RateLimit-Limit" not in first.get("/healthz").headers
+
+
+def test_the_api_limit_keeps_counting_while_redis_is_unreachable() -> None:
+    unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    limiter = build_api_limit("2/minute", unreachable, "unreachable:")
+    assert [limiter.hit("key:1", now=120.0)[0] for _ in range(3)] == [True, True, False]
+    assert limiter.hit("key:1", now=180.0)[0]  # the next minute starts afresh
