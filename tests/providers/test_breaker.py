@@ -90,3 +90,17 @@ def test_the_redis_breaker_is_shared_by_every_worker(redis_client) -> None:
     assert not worker_1.allow("a", 130.0)  # …and worker 1 must wait for its verdict
     worker_2.record_success("a")
     assert worker_1.allow("a", 131.0)
+
+
+def test_a_clean_channel_is_asked_about_again_after_a_second(redis_client) -> None:
+    prefix = f"{REDIS_PREFIX}{uuid.uuid4().hex}:"
+    web_1 = RedisBreakerStore(POLICY, redis_client, prefix=prefix)
+    web_2 = RedisBreakerStore(POLICY, redis_client, prefix=prefix)
+    assert web_1.allow("a", 100.0)  # clean: remembered for CLEAN_FOR_S
+    _open(web_2, 100.1)
+    assert web_1.allow("a", 100.5)  # another process's opening is not seen yet…
+    web_1.record_success("a")  # …and a success then has nothing to reset
+    assert web_2.state("a") == ("open", 3)
+    assert not web_1.allow("a", 100.0 + RedisBreakerStore.CLEAN_FOR_S)  # …but within a second
+    web_1.record_failure("a", 131.0)
+    assert web_1.state("a")[1] == 4
