@@ -35,6 +35,7 @@ from app.providers.errors import ProviderError
 from app.providers.types import ChatRequest, TextDelta, Usage
 from app.services import job_store
 from app.services.cancellation import cancel_flags
+from app.services.lease_keeper import current_lease_keeper
 from app.services.runtime import current_events, current_settings
 from app.services.stream_pump import pump
 
@@ -188,27 +189,13 @@ def execute_chat(run: Run) -> Iterator[Event]:
     if not run.by_web:
         current_events().append(job.id, "status", RUNNING)
         run.running_announced = True
-    request = _chat_request(job)
     stop = threading.Event()
     usage: Usage | None = None
     outcome, error = "succeeded", None
-
     app = current_app._get_current_object()
-
-    def source():  # runs on the pump's thread: give it the app context, close what it opens
-        with app.app_context():
-            try:
-                yield from router.stream_chat(
-                    request, should_stop=stop.is_set,
-                    on_provider=lambda p, c: run.provider.update(name=p, channel=c))
-            finally:
-                if not db.is_closed():
-                    db.close()
-
     run.upstream_started_at = time.perf_counter()
     try:
-        for batch in pump(source, stop=stop, on_idle=run.idle,
-                          coalesce_s=current_settings().HUB_STREAM_COALESCE_MS / 1000):
+        for batch in _provider_batches(run, _chat_request(job), stop, app):
             text = "".join(item.text for item in batch if isinstance(item, TextDelta))
             usage = next((item for item in batch if isinstance(item, Usage)), usage)
             if text:
@@ -243,6 +230,45 @@ def execute_chat(run: Run) -> Iterator[Event]:
     if outcome == "succeeded" and run.cancel_requested():
         outcome = "canceled"
     yield from finish_chat(run, outcome, usage=usage, error=error)
+
+
+def _provider_batches(run: Run, request: ChatRequest, stop: threading.Event,
+                      app: Any) -> Iterator[list[Any]]:
+    """The provider's items, in batches as they should be delivered.
+
+    A web run reads up to its first delta on its own thread, its lease renewed meanwhile by
+    the process's lease keeper: no hand-off between threads before the first token (under load
+    each costs milliseconds of waiting for the GIL). The rest of its stream, and a worker's
+    whole stream, come through the pump (coalesced; the lease renewed while the provider is
+    silent)."""
+    stream = router.stream_chat(request, should_stop=stop.is_set,
+                                on_provider=lambda p, c: run.provider.update(name=p, channel=c))
+    pumping = False
+    try:
+        if run.by_web:
+            head: list[Any] = []
+            with current_lease_keeper().watching(run):
+                for item in stream:
+                    head.append(item)
+                    if isinstance(item, TextDelta):
+                        break
+            if head:
+                yield head
+        pumping = True
+    finally:
+        if not pumping:  # the consumer stopped at the first delta: close the provider stream
+            stream.close()
+
+    def rest() -> Iterator[Any]:  # on the pump's thread: give it the app, close what it opens
+        with app.app_context():
+            try:
+                yield from stream
+            finally:
+                if not db.is_closed():
+                    db.close()
+
+    yield from pump(rest, stop=stop, on_idle=run.idle,
+                    coalesce_s=current_settings().HUB_STREAM_COALESCE_MS / 1000)
 
 
 def _deliver(run: Run, text: str) -> Event | None:

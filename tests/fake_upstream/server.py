@@ -72,6 +72,7 @@ class FakeUpstream:
     api_key: str = "sk-fake-upstream"
     chunk_count: int = 5
     chunk_delay_s: float = 0.0
+    first_chunk_delay_s: float = 0.0  # a model thinking before its first token
     hang_s: float = 30.0
     video_polls_to_complete: int = 2
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -358,6 +359,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if index and fake.chunk_delay_s:
                 time.sleep(fake.chunk_delay_s)
+            if not index and fake.first_chunk_delay_s:
+                time.sleep(fake.first_chunk_delay_s)
             event([{"index": 0, "delta": {"content": text}, "finish_reason": None}])
         if self._stream_fault(fault, fake.chunk_count, openai_style=True):
             return

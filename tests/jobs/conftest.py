@@ -50,6 +50,7 @@ def upstream(fake_upstream_server) -> Iterator[FakeUpstream]:
     """The session's fake upstream, reset to 5 fast chunks and no faults for each test."""
     fake_upstream_server.reset()
     fake_upstream_server.chunk_count, fake_upstream_server.chunk_delay_s = 5, 0.0
+    fake_upstream_server.first_chunk_delay_s = 0.0
     yield fake_upstream_server
     fake_upstream_server.reset()
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from app import create_app
+from app.models.base import utcnow
 from app.models.jobs import Job, UsageRecord
 from app.services.job_reaper import reap_stale_jobs
 from app.services.ledger.checker import check_ledger
@@ -174,6 +175,32 @@ def test_web_run_hits_its_time_limit(app, web_hub, upstream, funded_user) -> Non
     assert job.status == "failed" and job.error_code == "time_limit"
     assert job.result_text == text and 0 < job.output_tokens < 1000
     assert job.cost_credits == expected_cost(app, job, job.output_tokens)
+    assert_settled_once(app, job, funded_user)
+
+
+def test_a_web_run_waiting_long_for_its_first_token_keeps_its_lease(app, web_hub, upstream,
+                                                                     funded_user) -> None:
+    settings, hub_app, base, _proc = web_hub
+    upstream.first_chunk_delay_s = 3 * settings.HUB_JOB_LEASE_S / 2  # longer than the lease
+    headers = auth_headers(funded_user, settings.SECRET_KEY)
+    answer: list[httpx.Response] = []
+    caller = threading.Thread(target=lambda: answer.append(httpx.post(
+        f"{base}/v1/chat/completions", json={**BODY, "stream": False}, headers=headers,
+        timeout=30)))
+    caller.start()
+    with app.app_context():
+        while not upstream.requests_to("/v1/chat/completions"):  # the hub is waiting on it
+            threading.Event().wait(0.05)
+        job = Job.get(Job.user == funded_user.id)
+        first_lease = job.lease_expires_at
+        while utcnow() <= first_lease:  # the lease it was created with has run out…
+            threading.Event().wait(0.05)
+        assert reap_stale_jobs() == 0  # …but the keeper renewed it: nothing to reap
+        assert Job.get_by_id(job.id).lease_expires_at > first_lease
+    caller.join(timeout=30)
+    assert answer and answer[0].status_code == 200, answer
+    job = wait_until_finished(hub_app, job.id)
+    assert job.status == "succeeded" and job.attempts == 1
     assert_settled_once(app, job, funded_user)
 
 
