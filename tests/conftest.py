@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
 
 import psycopg2
@@ -89,6 +90,24 @@ def make_settings(**overrides: object) -> Settings:
     }
     base.update(overrides)
     return load_settings(**base)
+
+
+@contextmanager
+def sqlite_app(directory, **overrides: object) -> Iterator:
+    """An app on a fresh, migrated SQLite database (the embedded shape; no Redis unless given),
+    then the shared database proxy pointed back at this run's PostgreSQL."""
+    from app import migrations
+
+    app = create_app(make_settings(DATABASE_URL=f"sqlite:///{directory}/hub.sqlite3",
+                                   **{"REDIS_URL": "", **overrides}))
+    with app.app_context():
+        migrations.upgrade()
+    try:
+        yield app
+    finally:
+        if not db.is_closed():
+            db.close()
+        create_app(make_settings())
 
 
 @pytest.fixture(scope="session")

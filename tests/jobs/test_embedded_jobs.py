@@ -7,30 +7,21 @@ import json
 
 import pytest
 
-from app import create_app, migrations
 from app.embedded import start_embedded_worker
-from app.extensions import db
 from app.services import ledger
 from app.services.ledger.checker import check_ledger
 from app.services.relay import follow
-from tests.conftest import make_settings
+from tests.conftest import sqlite_app
 from tests.factories import auth_headers, create_user
 
 
 @pytest.fixture
 def embedded(tmp_path, migrated_database):
-    settings = make_settings(DATABASE_URL=f"sqlite:///{tmp_path}/hub.sqlite3", REDIS_URL="",
-                             BROKER_URL="", HUB_LOCAL_TOKEN_DELAY_S=0.001,
-                             HUB_LOCAL_VIDEO_RENDER_S=0.1, HUB_STORAGE_DIR=tmp_path / "storage")
-    app = create_app(settings)
-    with app.app_context():
-        migrations.upgrade()
-    worker = start_embedded_worker(app)
-    yield app, settings
-    worker.stop()
-    if not db.is_closed():
-        db.close()
-    create_app(make_settings())  # point the shared database proxy back at PostgreSQL
+    with sqlite_app(tmp_path, BROKER_URL="", HUB_LOCAL_TOKEN_DELAY_S=0.001,
+                    HUB_LOCAL_VIDEO_RENDER_S=0.1, HUB_STORAGE_DIR=tmp_path / "storage") as app:
+        worker = start_embedded_worker(app)
+        yield app, app.extensions["hub"].settings
+        worker.stop()
 
 
 def _finish(app, job_id: str) -> list:

@@ -11,8 +11,6 @@ from datetime import timedelta
 
 import pytest
 
-from app import create_app, migrations
-from app.extensions import db
 from app.models.api_keys import ApiKey
 from app.models.base import utcnow
 from app.models.jobs import Job, UsageRecord
@@ -21,7 +19,7 @@ from app.services import api_keys, job_store, jobs, ledger
 from app.services.job_reaper import reap_stale_jobs
 from app.services.job_runner import _complete
 from app.services.ledger.checker import check_ledger
-from tests.conftest import make_settings
+from tests.conftest import sqlite_app
 from tests.factories import create_user
 
 SPEC = jobs.ChatSpec(model="local-echo", messages=[{"role": "user", "content": "hello"}],
@@ -33,14 +31,8 @@ def store_app(request, app, tmp_path):
     if request.param == "postgres":
         yield app
         return
-    embedded = create_app(make_settings(DATABASE_URL=f"sqlite:///{tmp_path}/hub.sqlite3",
-                                        REDIS_URL="", BROKER_URL=""))
-    with embedded.app_context():
-        migrations.upgrade()
-    yield embedded
-    if not db.is_closed():
-        db.close()
-    create_app(make_settings())  # point the shared database proxy back at PostgreSQL
+    with sqlite_app(tmp_path, BROKER_URL="") as embedded:
+        yield embedded
 
 
 def _funded_user(credits: int = 10_000_000):

@@ -8,30 +8,22 @@ from datetime import timedelta
 
 import pytest
 
-from app import create_app, migrations
 from app.embedded import start_embedded_worker
-from app.extensions import db
 from app.models.base import utcnow
 from app.models.ledger import CreditHold
 from app.services import ledger, promo
 from app.services.ledger.cache import NoBalanceCache, current_balance_cache
 from app.services.ledger.checker import check_ledger
 from app.tasks.ledger import release_expired_holds
-from tests.conftest import make_settings
+from tests.conftest import make_settings, sqlite_app
 from tests.factories import auth_headers, create_user
 from tests.workers import PROJECT_ROOT, settings_env
 
 
 @pytest.fixture
 def embedded(tmp_path, migrated_database):
-    settings = make_settings(DATABASE_URL=f"sqlite:///{tmp_path}/hub.sqlite3", REDIS_URL="")
-    app = create_app(settings)
-    with app.app_context():
-        migrations.upgrade()
+    with sqlite_app(tmp_path) as app, app.app_context():
         yield app
-    if not db.is_closed():
-        db.close()
-    create_app(make_settings())  # point the shared database proxy back at PostgreSQL
 
 
 def test_basic_flows_on_sqlite(embedded) -> None:
