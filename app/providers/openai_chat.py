@@ -15,6 +15,7 @@ from app.providers.catalog import ModelSpec
 from app.providers.channels import ChannelConfig
 from app.providers.errors import ProviderUnavailable
 from app.providers.sdk_errors import map_sdk_error
+from app.providers.sse import sse_data
 from app.providers.types import ChatRequest, TextDelta, Usage
 
 
@@ -36,20 +37,6 @@ def mapped_errors() -> Iterator[None]:
         if mapped is None:
             raise
         raise mapped from exc
-
-
-def sse_data(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """The payload of each `data:` line of a server-sent event stream, as it arrives (blank
-    separators, comments and `event:` lines skipped; one-line data, as OpenAI sends)."""
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if line.startswith(b"data:"):
-                yield line[5:].strip()
-    if pending.startswith(b"data:"):
-        yield pending[5:].strip()
 
 
 class OpenAIChat(ChatProvider):
