@@ -85,6 +85,17 @@ def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int) -
         insert_row(Job, dict(job.__data__))
 
 
+def undo_open(job: Job) -> None:
+    """Take back a job that never ran (its message could not be sent), as if never opened:
+    give its key reservation back, release its hold and delete its row, in one transaction
+    (the key first, then the account: the order `job_open` locks them in)."""
+    with ledger.transaction():
+        if job.api_key_id is not None:
+            api_keys.record_key_spend(job.api_key_id, -job.hold_credits)
+        ledger.release_hold(job.hold_id)
+        Job.delete().where(Job.id == job.id).execute()
+
+
 def _open_postgres(job: Job, *, user: User, api_key: ApiKey | None, hold_key: str,
                    purpose: str, hold_ttl_s: int) -> None:
     if api_key is not None:  # as the key read when the caller was authenticated (clear errors)

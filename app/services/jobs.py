@@ -23,7 +23,7 @@ from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
 from app.providers import catalog, pricing
-from app.services import job_store, ledger
+from app.services import job_store
 from app.services.cancellation import cancel_flags
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.runtime import current_events, current_settings
@@ -152,13 +152,12 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
 
 
 def _enqueue(job: Job) -> None:
-    """Send the job's message; if the broker refuses, undo the hold and the row (503)."""
+    """Send the job's message; if the broker refuses, take the job back (503, nothing held)."""
     current_events().append(job.id, "status", {"status": "queued"})
     try:
         actor_for(job.type).send(job.id)
     except Exception as exc:  # noqa: BLE001 — undo the hold, then report the broker as down
-        ledger.release_hold(job.hold_id)
-        Job.delete().where(Job.id == job.id).execute()
+        job_store.undo_open(job)
         log.error("job_enqueue_failed", job_id=job.id, error=str(exc))
         raise ServiceUnavailable("the job queue is unavailable; nothing was charged") from exc
 

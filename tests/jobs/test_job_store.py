@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from app import create_app
 from app.models.api_keys import ApiKey
 from app.models.base import utcnow
 from app.models.jobs import Job, UsageRecord
@@ -19,7 +20,7 @@ from app.services import api_keys, job_store, jobs, ledger
 from app.services.job_reaper import reap_stale_jobs
 from app.services.job_runner import _complete
 from app.services.ledger.checker import check_ledger
-from tests.conftest import sqlite_app
+from tests.conftest import make_settings, sqlite_app
 from tests.factories import create_user
 
 SPEC = jobs.ChatSpec(model="local-echo", messages=[{"role": "user", "content": "hello"}],
@@ -122,4 +123,31 @@ def test_a_run_that_died_after_recording_its_outcome_is_settled_by_the_reaper(st
         assert (settled.status, settled.cost_credits) == ("succeeded", 777)
         assert UsageRecord.get(UsageRecord.job == job.id).cost_credits == 777
         assert ledger.get_balance(user.id).held == 0
+        assert check_ledger().violations == []
+
+
+@pytest.fixture
+def broker_down(migrated_database):
+    """An app whose broker refuses every message (nothing listens on its port)."""
+    yield create_app(make_settings(BROKER_URL="amqp://guest:guest@127.0.0.1:1/"))
+    create_app(make_settings())  # the shared broker and database back on this run's settings
+
+
+def test_a_job_whose_message_cannot_be_sent_is_taken_back(broker_down) -> None:
+    with broker_down.app_context():
+        user = _funded_user()
+        key = api_keys.create_key(user, "k")
+        before = ledger.get_balance(user.id)
+
+    response = broker_down.test_client().post(
+        "/api/jobs", headers={"Authorization": f"Bearer {key.plaintext}"},
+        json={"type": "chat", "model": "local-echo", "max_tokens": 50,
+              "messages": [{"role": "user", "content": "hello"}]})
+
+    assert response.status_code == 503, response.json
+    assert "nothing was charged" in response.json["error"]["message"]
+    with broker_down.app_context():
+        assert ledger.get_balance(user.id) == before  # nothing held
+        assert Job.select().count() == 0
+        assert ApiKey.get_by_id(key.key.id).spent_total_credits == 0  # nor reserved on the key
         assert check_ledger().violations == []
