@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from queue import Empty, SimpleQueue
 from typing import Any
 
 _END = object()
+_NOTHING = object()  # nothing arrived in time
 POLL_S = 0.25  # how often a blocked consumer re-checks (lets dramatiq's time limit interrupt it)
 FIRST_HANDOVER_WAIT_S = 0.05  # longest the producer pauses for the first batch's handover
 
@@ -35,36 +36,16 @@ class _Failure:
         self.error = error
 
 
-class _Mailbox:
-    """A deque and an event: the producer's put costs no lock unless the consumer may be
-    waiting (a `queue.Queue` takes a lock and notifies a condition on every chunk)."""
-
-    def __init__(self) -> None:
-        self._items: deque[Any] = deque()
-        self._ready = threading.Event()
-        self.ended = threading.Event()
-        self.first_handed_on = threading.Event()
-
-    def put(self, item: Any) -> None:
-        self._items.append(item)
-        if item is _END:
-            self.ended.set()
-        if not self._ready.is_set():
-            self._ready.set()
-
-    def wait(self, timeout_s: float) -> bool:
-        return self._ready.wait(timeout_s)
-
-    def take_all(self) -> list[Any]:
-        self._ready.clear()  # before draining: an item put after this sets it again
-        taken = []
-        while self._items:
-            taken.append(self._items.popleft())
-        return taken
+def _closes(item: Any) -> bool:
+    return item is _END or isinstance(item, _Failure)
 
 
-def _closed(batch: list[Any]) -> bool:
-    return bool(batch) and (batch[-1] is _END or isinstance(batch[-1], _Failure))
+def _take(items: SimpleQueue, timeout_s: float | None = None) -> Any:
+    """The next item (waiting up to `timeout_s`; None: not at all), or _NOTHING."""
+    try:
+        return items.get_nowait() if timeout_s is None else items.get(timeout=timeout_s)
+    except Empty:
+        return _NOTHING
 
 
 def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
@@ -75,47 +56,55 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
     `on_idle` runs on the consumer's thread whenever nothing arrived for POLL_S (a lease
     heartbeat while the provider thinks about its first token).
     """
-    box = _Mailbox()
+    # A C-implemented queue: a put wakes a blocked get without the Python-level lock and
+    # condition of `threading.Event`/`queue.Queue`, which cost more than the rest of a relayed
+    # chunk's hand-over when a model streams a token every 20 ms.
+    items: SimpleQueue = SimpleQueue()
+    first_handed_on = threading.Event()
+    ended = threading.Event()  # set once, with the last item: closes a coalescing window
 
     def produce() -> None:
         try:
             for index, item in enumerate(source()):
-                box.put(item)
+                items.put(item)
                 if index == 0:  # leave the GIL to the first token's way out (see above)
-                    box.first_handed_on.wait(FIRST_HANDOVER_WAIT_S)
+                    first_handed_on.wait(FIRST_HANDOVER_WAIT_S)
                 if stop.is_set():
                     break
         except BaseException as exc:  # noqa: BLE001 — handed to the consumer, which re-raises
-            box.put(_Failure(exc))
+            items.put(_Failure(exc))
         finally:
-            box.put(_END)
+            items.put(_END)
+            ended.set()
 
     thread = threading.Thread(target=produce, name="provider-stream", daemon=True)
     thread.start()
     last_handed_at: float | None = None
     try:
         while True:
-            if not box.wait(POLL_S):
+            item = _take(items, POLL_S)
+            if item is _NOTHING:
                 if on_idle is not None:
                     on_idle()
                 continue
-            if last_handed_at is not None:
+            batch = [item]
+            if last_handed_at is not None and not _closes(item):
                 # inside the window, sleep rather than wake for every chunk, then take it all
                 remaining = last_handed_at + coalesce_s - time.monotonic()
                 if remaining > 0:
-                    box.ended.wait(remaining)  # the end of the stream closes the window
-            batch = box.take_all()
-            done = _closed(batch) and batch[-1] is _END
+                    ended.wait(remaining)  # the end of the stream closes the window
+            while not _closes(batch[-1]) and (item := _take(items)) is not _NOTHING:
+                batch.append(item)
             failure = next((b for b in batch if isinstance(b, _Failure)), None)
-            payload = [b for b in batch if b is not _END and not isinstance(b, _Failure)]
+            payload = [b for b in batch if not _closes(b)]
             if payload:
                 yield payload
                 if last_handed_at is None:  # the consumer is back for more after the first
-                    box.first_handed_on.set()
+                    first_handed_on.set()
                 last_handed_at = time.monotonic()
             if failure is not None:
                 raise failure.error
-            if done:
+            if batch[-1] is _END:
                 return
     finally:
         stop.set()
