@@ -106,6 +106,20 @@ def test_unfinished_stream_keeps_a_safety_expiry(redis_client, stream_name) -> N
     assert redis_client.ttl(f"{REDIS_PREFIX}events:{stream_name}") <= 60
 
 
+def test_every_process_appending_keeps_the_safety_expiry(redis_client, stream_name) -> None:
+    key = f"{REDIS_PREFIX}events:{stream_name}"
+    web, worker = (RedisEventStream(redis_client, prefix=REDIS_PREFIX, ttl_s=60,
+                                    max_ttl_s=3600) for _ in range(2))
+    web.append(stream_name, "status", {"status": "running"})
+    redis_client.persist(key)  # as if the expiry were lost: the next append restores it
+    ids = [worker.append(stream_name, "delta", {"text": str(i)}) for i in range(3)]
+    assert 3500 < redis_client.ttl(key) <= 3600
+    ids += [web.append(stream_name, "delta", {"text": "3"})]
+    assert 3500 < redis_client.ttl(key) <= 3600
+    assert [e.data["text"] for e in web.read(stream_name)[1:]] == ["0", "1", "2", "3"]
+    assert [e.id for e in web.read(stream_name)[1:]] == ids
+
+
 def test_memory_stream_expiry_follows_its_clock(stream_name) -> None:
     now = [1000.0]
     events = MemoryEventStream(ttl_s=30, max_ttl_s=100, clock=lambda: now[0])
