@@ -108,10 +108,9 @@ def init_api_limit(app: Flask, limiter: ApiRateLimit) -> None:
         allowed, window = limiter.hit(api_caller())
         g.api_rate_window = window
         if not allowed:
-            raise ApiRateLimited(
-                f"rate limit exceeded: {window.limit} requests per window; "
-                f"try again in {max(1, window.reset_at - int(time.time()))} s",
-                retry_after_s=max(1, math.ceil(window.reset_at - time.time())))
+            retry_after_s = max(1, math.ceil(window.reset_at - time.time()))
+            raise ApiRateLimited(f"rate limit exceeded: {window.limit} requests per window; "
+                                 f"try again in {retry_after_s} s", retry_after_s=retry_after_s)
 
     @app.after_request
     def _rate_headers(response: Response) -> Response:

@@ -4,7 +4,7 @@
   insert the job's row;
 - `settle_job`: for a job whose outcome is recorded, settle its hold, show it terminal, record
   its usage and give the unused part of the hold back to the key;
-- `finish_job`: the run that owns a running job records its outcome, then `settle_job`.
+- `finish_job`: the run that owns a running job records its outcome and settles, together.
 
 On PostgreSQL each is one statement (`job_open`, `job_settle`, `job_finish`: migration 009) outside any
 transaction, so the rows all of an account's jobs share (its credit account, its API key) are
@@ -149,23 +149,29 @@ def settle_job(job: Job) -> int | None:
     return charged
 
 
-def _raise_for(status: str, job_id: str) -> None:
-    if status in ("no_job", "no_hold"):
-        raise HoldNotFound(f"no hold for job {job_id}")
+def _settled(status: str, job: Job | None, *, user_id: int, charged: int,
+             shortfall: int) -> bool:
+    """What `job_settle` reported: True if this call settled the job (False: already shown)."""
+    if job is None or status == "no_job":
+        raise HoldNotFound("no such job")
+    if status == "no_hold":
+        raise HoldNotFound(f"no hold for job {job.id}")
     if status == "key_taken":
-        raise IdempotencyKeyReused(f"the settle key of job {job_id}'s hold is taken")
+        raise IdempotencyKeyReused(f"the settle key of job {job.id}'s hold is taken")
+    if status == "already_shown":
+        return False
+    invalidate_after_commit(user_id)
+    log.info("hold_settled", hold_id=job.hold_id, user_id=user_id, charged_credits=charged,
+             shortfall_credits=shortfall)
+    return True
 
 
 def _settle_postgres(job: Job) -> int | None:
     finished_at = utcnow()
     status, charged, user_id, shortfall = db.execute_sql(_SETTLE, (
         job.id, finished_at, api_keys.current_month())).fetchone()
-    _raise_for(status, job.id)
-    if status == "already_shown":
+    if not _settled(status, job, user_id=user_id, charged=charged, shortfall=shortfall):
         return None
-    invalidate_after_commit(user_id)
-    log.info("hold_settled", hold_id=job.hold_id, user_id=user_id, charged_credits=charged,
-             shortfall_credits=shortfall)
     _show(job, charged, finished_at)
     return charged
 
@@ -192,12 +198,9 @@ def _record_usage(job: Job, charged: int, finished_at: datetime) -> bool:
 def finish_job(job_id: str, token: str, *, outcome: str, cost_credits: int,
                error: dict[str, str] | None,
                fields: dict[str, Any]) -> tuple[Job, int | None] | None:
-    """Record the outcome (with `fields`, among FINISH_FIELDS) of a running job owned by `token`,
-    then `settle_job`. The job as it ends and the credits charged (None if another settle showed
-    it first); None if the job is not this run's to finish.
-
-    SQLite records the outcome, then settles: a run that dies between the two leaves its outcome
-    recorded under a lease that expires, and the reaper settles it (`settle_job` again)."""
+    """Record the outcome (with `fields`, among FINISH_FIELDS) of a running job owned by `token`
+    and `settle_job` it, all or nothing. The job as it ends and the credits charged (None if
+    another settle showed it first); None if the job is not this run's to finish."""
     unknown = set(fields) - set(FINISH_FIELDS)
     if unknown:
         raise ValueError(f"not fields a run records with its outcome: {sorted(unknown)}")
@@ -210,12 +213,13 @@ def finish_job(job_id: str, token: str, *, outcome: str, cost_credits: int,
     params = [outcome, cost_credits, error_code, error_message,
               *(Job._meta.fields[name].db_value(value) for name, value in fields.items()),
               job_id, token]
-    row = db.execute_sql(_RECORD_OUTCOME.format(p=db.param, sets=sets, columns=column_list(Job)),
-                         params).fetchone()
-    if row is None:
-        return None
-    job = model_from_row(Job, row)
-    return job, settle_job(job)
+    with ledger.transaction():
+        row = db.execute_sql(_RECORD_OUTCOME.format(p=db.param, sets=sets,
+                                                    columns=column_list(Job)), params).fetchone()
+        if row is None:
+            return None
+        job = model_from_row(Job, row)
+        return job, settle_job(job)
 
 
 def _finish_postgres(job_id: str, token: str, *, outcome: str, cost_credits: int,
@@ -231,11 +235,7 @@ def _finish_postgres(job_id: str, token: str, *, outcome: str, cost_credits: int
     status, charged, user_id, shortfall = row[:4]
     if status == "not_owner":
         return None
-    _raise_for(status, job_id)
-    job = model_from_row(Job, row[4:])
-    if status == "already_shown":
+    job = model_from_row(Job, row[4:]) if status != "no_job" else None
+    if not _settled(status, job, user_id=user_id, charged=charged, shortfall=shortfall):
         return job, None
-    invalidate_after_commit(user_id)
-    log.info("hold_settled", hold_id=job.hold_id, user_id=user_id, charged_credits=charged,
-             shortfall_credits=shortfall)
     return job, charged

@@ -143,7 +143,6 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
             "running", uuid.uuid4().hex, now, 1
         job.lease_expires_at = now + timedelta(seconds=current_settings().HUB_JOB_LEASE_S)
     job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=_hold_ttl_s(spec.type))
-    job._dirty.clear()
     if executor == "queue":
         _enqueue(job)
     log.info("job_created", job_id=job.id, type=spec.type, model=spec.model,
