@@ -20,8 +20,8 @@ from app.providers.base import ChatProvider
 from app.providers.catalog import ModelSpec
 from app.providers.channels import ChannelConfig
 from app.providers.errors import ProviderBadRequest, ProviderUnavailable
+from app.providers.http_stream import StreamClient
 from app.providers.sdk_errors import map_sdk_error
-from app.providers.sse import sse_data
 from app.providers.types import ChatRequest, TextDelta, Usage
 
 
@@ -99,6 +99,7 @@ class AnthropicChat(ChatProvider):
 
     def __init__(self, client: anthropic.Anthropic) -> None:
         self.client = client
+        self.streams = StreamClient(client, provider=self.name)
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:
         system, messages = to_anthropic(request.messages)
@@ -117,47 +118,46 @@ class AnthropicChat(ChatProvider):
         return params
 
     def stream_chat(self, request: ChatRequest, spec: ModelSpec) -> Iterator[TextDelta | Usage]:
-        """Stream through the SDK's raw response: the SDK builds and sends the request and
-        raises its errors; each event's `data:` line is read with `json.loads` (its `type` names
-        the event) instead of building the SDK's typed event for every token."""
-        with mapped_errors():
-            context = self.client.messages.with_streaming_response.create(
-                **self._params(request), stream=True)
-            response = context.__enter__()
-        try:
-            input_tokens, output_tokens, stop_reason, stopped = 0, 0, None, False
-            with mapped_errors():
-                # read on after `message_stop` to the end of the body, so the connection is
-                # kept for the next request
-                for payload in sse_data(response.iter_bytes()):
+        """Stream through `StreamClient` (the SDK client's address, key and headers; urllib3
+        carries it); each event's `data:` line is read with `json.loads` (its `type` names the
+        event) instead of building the SDK's typed event for every token."""
+        params = self._params(request)
+        body = {**params.pop("extra_body", {}), **params, "stream": True}
+        input_tokens, output_tokens, stop_reason, stopped = 0, 0, None, False
+        with self.streams.events("/v1/messages", body) as payloads:
+            # read on after `message_stop` to the end of the body, so the connection is kept
+            # for the next request
+            for payload in payloads:
+                try:
                     event = json.loads(payload)
-                    kind = event.get("type")
-                    if kind == "content_block_delta":
-                        delta = event.get("delta") or {}
-                        if delta.get("type") == "text_delta" and delta.get("text"):
-                            yield TextDelta(delta["text"])
-                    elif kind == "message_start":
-                        usage = (event.get("message") or {}).get("usage") or {}
-                        input_tokens = sum(usage.get(name) or 0 for name in (
-                            "input_tokens", "cache_creation_input_tokens",
-                            "cache_read_input_tokens"))
-                        output_tokens = usage.get("output_tokens") or 0
-                    elif kind == "message_delta":
-                        stop_reason = (event.get("delta") or {}).get("stop_reason")
-                        output_tokens = (event.get("usage") or {}).get("output_tokens",
-                                                                       output_tokens)
-                    elif kind == "message_stop":
-                        stopped = True
-                    elif kind == "error":
-                        error = event.get("error") or {}
-                        raise ProviderUnavailable(
-                            f"anthropic: {error.get('message') or 'an error occurred in the stream'}")
-            if not stopped:
-                raise ProviderUnavailable("anthropic: the stream ended before the reply finished")
-            yield Usage(input_tokens=input_tokens, output_tokens=output_tokens,
-                        finish_reason=stop_reason)
-        finally:
-            context.__exit__(None, None, None)
+                except ValueError as exc:
+                    raise ProviderUnavailable(
+                        "anthropic: malformed event in the response stream") from exc
+                kind = event.get("type")
+                if kind == "content_block_delta":
+                    delta = event.get("delta") or {}
+                    if delta.get("type") == "text_delta" and delta.get("text"):
+                        yield TextDelta(delta["text"])
+                elif kind == "message_start":
+                    usage = (event.get("message") or {}).get("usage") or {}
+                    input_tokens = sum(usage.get(name) or 0 for name in (
+                        "input_tokens", "cache_creation_input_tokens",
+                        "cache_read_input_tokens"))
+                    output_tokens = usage.get("output_tokens") or 0
+                elif kind == "message_delta":
+                    stop_reason = (event.get("delta") or {}).get("stop_reason")
+                    output_tokens = (event.get("usage") or {}).get("output_tokens",
+                                                                   output_tokens)
+                elif kind == "message_stop":
+                    stopped = True
+                elif kind == "error":
+                    error = event.get("error") or {}
+                    raise ProviderUnavailable(
+                        f"anthropic: {error.get('message') or 'an error occurred in the stream'}")
+        if not stopped:
+            raise ProviderUnavailable("anthropic: the stream ended before the reply finished")
+        yield Usage(input_tokens=input_tokens, output_tokens=output_tokens,
+                    finish_reason=stop_reason)
 
     def complete_chat(self, request: ChatRequest, spec: ModelSpec) -> tuple[str, Usage]:
         with mapped_errors():

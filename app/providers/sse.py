@@ -1,6 +1,6 @@
-"""Reading a server-sent event stream as it arrives, for the adapters that read the SDKs' raw
-responses (building the SDKs' typed event object for every token cost more CPU than the rest of
-the hub's hot path together)."""
+"""Reading a server-sent event stream as it arrives, for the chat adapters' streams
+(`app.providers.http_stream`): building the SDKs' typed event object for every token cost more
+CPU than the rest of the hub's hot path together."""
 
 from __future__ import annotations
 

@@ -187,7 +187,7 @@ def pct(values: list[float], q: float) -> float:
 @contextmanager
 def process(cmd: list[str], env: dict[str, str]):
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=open(os.environ.get("BENCH_PROC_LOG", os.devnull), "a"), stderr=subprocess.STDOUT)
     try:
         yield proc
     finally:

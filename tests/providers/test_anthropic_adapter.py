@@ -72,6 +72,8 @@ def test_stream_yields_deltas_then_usage_from_the_start_and_delta_events(upstrea
     assert [t["role"] for t in sent["messages"]] == ["user", "assistant", "user"]
     assert sent["max_tokens"] == 64 and sent["stream"] is True
     assert (sent["temperature"], sent["stop_sequences"]) == (0.5, ["END"])
+    headers = upstream.requests_to("/v1/messages")[0].headers
+    assert headers["anthropic-version"]  # the SDK's API version rides along with the stream
 
 
 def test_complete_returns_text_and_usage(upstream) -> None:
@@ -103,15 +105,25 @@ def test_upstream_statuses_map_to_error_kinds(upstream, fault, error, retryable)
         assert info.value.retry_after_s == 3.0
 
 
-def test_a_refused_key_is_an_auth_error(upstream) -> None:
-    with pytest.raises(ProviderAuthError):
-        adapter(upstream, key="sk-wrong").complete_chat(request(), SPEC)
+def call(chat, how: str) -> None:
+    if how == "stream":
+        list(chat.stream_chat(request(), SPEC))
+    else:
+        chat.complete_chat(request(), SPEC)
 
 
-def test_a_hang_past_the_timeout_is_a_timeout(upstream) -> None:
+@pytest.mark.parametrize("how", ["stream", "complete"])
+def test_a_refused_key_is_an_auth_error(upstream, how) -> None:
+    with pytest.raises(ProviderAuthError) as info:
+        call(adapter(upstream, key="sk-wrong"), how)
+    assert info.value.upstream_status == 401 and not info.value.retryable
+
+
+@pytest.mark.parametrize("how", ["stream", "complete"])
+def test_a_hang_past_the_timeout_is_a_timeout(upstream, how) -> None:
     upstream.fail_next("messages", Fault(kind="hang"))
     with pytest.raises(ProviderTimeout):
-        adapter(upstream, timeout_s=0.3).complete_chat(request(), SPEC)
+        call(adapter(upstream, timeout_s=0.3), how)
 
 
 @pytest.mark.parametrize("kind", ["cut", "malformed", "error_event"])

@@ -91,12 +91,18 @@ def test_rate_limit_is_retryable_with_the_retry_after(upstream) -> None:
     (Fault(status=404), ProviderUnavailable, False),
     (Fault(status=429, error_type="insufficient_quota"), ProviderAuthError, False),
 ])
-def test_upstream_statuses_map_to_error_kinds(upstream, fault, error, retryable) -> None:
+@pytest.mark.parametrize("call", ["stream", "complete"])
+def test_upstream_statuses_map_to_error_kinds(upstream, fault, error, retryable, call) -> None:
     upstream.fail_next("chat", fault)
+    chat = adapter(upstream)
     with pytest.raises(error) as info:
-        adapter(upstream).complete_chat(request(), SPEC)
+        if call == "stream":
+            list(chat.stream_chat(request(), SPEC))
+        else:
+            chat.complete_chat(request(), SPEC)
     assert info.value.retryable is retryable
     assert info.value.upstream_status == fault.status
+    assert f"Error code: {fault.status}" in str(info.value)
 
 
 def test_a_refused_key_is_an_auth_error(upstream) -> None:
@@ -129,9 +135,31 @@ def test_a_stream_that_ends_without_finishing_is_an_error(upstream) -> None:
         list(adapter(upstream).stream_chat(request(), SPEC))
 
 
-def test_an_unreachable_server_is_unavailable(upstream) -> None:
+@pytest.mark.parametrize("call", ["stream", "complete"])
+def test_an_unreachable_server_is_unavailable(upstream, call) -> None:
     closed = FakeUpstream().start()
     url = closed.openai_base_url
     closed.stop()
-    with pytest.raises(ProviderUnavailable, match="connection failed"):
-        adapter(upstream, base_url=url).complete_chat(request(), SPEC)
+    chat = adapter(upstream, base_url=url)
+    with pytest.raises(ProviderUnavailable, match="connection failed") as info:
+        if call == "stream":
+            list(chat.stream_chat(request(), SPEC))
+        else:
+            chat.complete_chat(request(), SPEC)
+    assert info.value.retryable
+
+
+def test_a_stream_left_part_read_closes_its_connection(upstream) -> None:
+    """A caller that goes away mid-reply closes the upstream connection (so the provider stops
+    generating); it is not handed to the next request half-read, which gets a whole reply on a
+    new connection."""
+    upstream.chunk_delay_s = 0.05
+    chat = adapter(upstream)
+    stream = chat.stream_chat(request(), SPEC)
+    assert next(stream).text == upstream.chunks()[0]
+    stream.close()
+    upstream.chunk_delay_s = 0.0
+    texts, _rest = drain(chat.stream_chat(request(), SPEC))
+    assert texts == upstream.chunks()
+    ports = [r.client_port for r in upstream.requests_to("/v1/chat/completions")]
+    assert len(ports) == 2 and ports[0] != ports[1]
