@@ -31,3 +31,13 @@ def child_exit(server, worker) -> None:  # noqa: ARG001 — gunicorn's hook sign
     from app.metrics import mark_process_dead
 
     mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:  # noqa: ARG001 — gunicorn's hook signature
+    """Move everything loaded so far (the app, its modules, the OpenAPI document: about 190,000
+    objects) out of the garbage collector's reach. Without it, each full collection walked them
+    all while holding the GIL: measured under the gateway benchmark, a 130–190 ms stall of every
+    stream in the process (one in each process per round of 400 requests); after it, 1 ms."""
+    import gc
+
+    gc.freeze()

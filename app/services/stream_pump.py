@@ -23,10 +23,13 @@ from collections.abc import Callable, Iterable, Iterator
 from queue import Empty, SimpleQueue
 from typing import Any
 
+from app.services.reused_threads import ReusedThreads
+
 _END = object()
 _NOTHING = object()  # nothing arrived in time
 POLL_S = 0.25  # how often a blocked consumer re-checks (lets dramatiq's time limit interrupt it)
 FIRST_HANDOVER_WAIT_S = 0.05  # longest the producer pauses for the first batch's handover
+_producers = ReusedThreads("provider-stream")
 
 
 class _Failure:
@@ -77,8 +80,7 @@ def pump(source: Callable[[], Iterable[Any]], *, stop: threading.Event,
             items.put(_END)
             ended.set()
 
-    thread = threading.Thread(target=produce, name="provider-stream", daemon=True)
-    thread.start()
+    _producers.run(produce)
     last_handed_at: float | None = None
     try:
         while True:
