@@ -156,8 +156,9 @@ async def one_request(session: aiohttp.ClientSession, url: str,
             float(reported) if reported is not None else None)
 
 
-async def run_round(url: str, headers: dict, concurrency: int, requests: int) -> dict:
-    """`requests` streamed requests, `concurrency` at a time, over kept-alive connections.
+async def run_round(url: str, headers: list[dict], concurrency: int, requests: int) -> dict:
+    """`requests` streamed requests, `concurrency` at a time, over kept-alive connections;
+    concurrent client i sends as caller `headers[i % len(headers)]`.
 
     The load generator is aiohttp's client: it costs a fraction of httpx's CPU per streamed
     line, and its CPU is taken from the same two cores as the hub's."""
@@ -166,14 +167,14 @@ async def run_round(url: str, headers: dict, concurrency: int, requests: int) ->
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=120)) as session:
-        async def worker() -> None:
+        async def worker(caller: dict) -> None:
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
-                results.append(await one_request(session, url, headers))
+                results.append(await one_request(session, url, caller))
 
         start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(headers[i % len(headers)]) for i in range(concurrency)))
         elapsed = time.perf_counter() - start
     return {"results": results, "elapsed_s": elapsed}
 
@@ -216,8 +217,9 @@ def hub_env(db_url: str, prefix: str, port: int, upstream_url: str) -> dict[str,
     return env
 
 
-def setup_database(env: dict[str, str]) -> str:
-    """Migrate, create a funded user, return a hub API key for it (what /v1 callers send)."""
+def setup_database(env: dict[str, str], callers: int) -> list[str]:
+    """Migrate, create `callers` funded users, return a hub API key for each (what /v1 callers
+    send)."""
     code = (
         "from app import create_app, migrations\n"
         "from app.models.users import User\n"
@@ -227,12 +229,14 @@ def setup_database(env: dict[str, str]) -> str:
         "app = create_app()\n"
         "with app.app_context():\n"
         "    migrations.upgrade()\n"
-        "    user = User.create(email='bench@example.com', name='Bench', email_verified_at=utcnow())\n"
-        "    ledger.credit(user.id, 10**13, kind='promo', idempotency_key='bench:funds')\n"
-        "    print(create_key(user, 'bench').plaintext)\n")
+        f"    for i in range({callers}):\n"
+        "        user = User.create(email=f'bench{i}@example.com', name='Bench',\n"
+        "                           email_verified_at=utcnow())\n"
+        "        ledger.credit(user.id, 10**13, kind='promo', idempotency_key=f'bench:funds:{i}')\n"
+        "        print(create_key(user, 'bench').plaintext)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, check=True,
                          capture_output=True, text=True)
-    return out.stdout.strip().splitlines()[-1]
+    return out.stdout.strip().splitlines()[-callers:]
 
 
 def main() -> None:
@@ -243,6 +247,10 @@ def main() -> None:
                         help="requests per round (default: max(30, 4 x concurrency))")
     parser.add_argument("--delays-ms", default="0,20")
     parser.add_argument("--worker-processes", default="2")
+    parser.add_argument("--callers", type=int, default=1,
+                        help="hub users (one API key each) the concurrent clients send as; 1: "
+                             "every request is one account's, whose row each hold and settle "
+                             "locks in turn")
     parser.add_argument("--profile-dir", default="",
                         help="record py-spy stacks of the hub's processes during hub rounds here")
     args = parser.parse_args()
@@ -252,7 +260,7 @@ def main() -> None:
     admin_sql(f'CREATE DATABASE "{db_name}"')
     db_url = urlunparse(urlparse(ADMIN_URL)._replace(path=f"/{db_name}"))
     report: list[dict] = []
-    token = ""
+    tokens: list[str] = []
     try:
         for delay_ms in [float(d) for d in args.delays_ms.split(",")]:
             upstream_port, hub_port = free_port(), free_port()
@@ -262,7 +270,7 @@ def main() -> None:
                             str(upstream_port), "--chunks", "50", "--delay-ms", str(delay_ms)]
             with process(upstream_cmd, dict(os.environ)):
                 wait_http(f"{upstream_url}/v1/models")
-                token = token or setup_database(env)
+                tokens = tokens or setup_database(env, args.callers)
                 with process([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
                               "wsgi:app"], env) as web, \
                         process([sys.executable, "-m", "dramatiq", "workers", "--processes",
@@ -271,9 +279,9 @@ def main() -> None:
                     meter = CpuMeter({"web": web.pid, "worker": workers.pid})
                     wait_until_idle(meter)  # start-up work (imports, tokenizers) is not billed
                     direct = (f"{upstream_url}/v1/chat/completions",
-                              {"Authorization": "Bearer sk-fake-upstream"})
+                              [{"Authorization": "Bearer sk-fake-upstream"}])
                     via_hub = (f"http://127.0.0.1:{hub_port}/v1/chat/completions",
-                               {"Authorization": f"Bearer {token}"})
+                               [{"Authorization": f"Bearer {token}"} for token in tokens])
                     asyncio.run(run_round(*via_hub, 4, 20))  # warm up both paths
                     asyncio.run(run_round(*direct, 4, 20))
                     for level in [int(c) for c in args.levels.split(",")]:
@@ -327,7 +335,7 @@ def measure(level: int, delay_ms: float, args, direct, via_hub, meter: CpuMeter)
             if name == "hub":
                 for part in after:
                     cpu[part] = cpu.get(part, 0.0) + after[part] - before[part]
-    row = {"concurrency": level, "upstream_delay_ms": delay_ms}
+    row = {"concurrency": level, "upstream_delay_ms": delay_ms, "callers": args.callers}
     for name in ("direct", "hub"):
         ttft = [r[0] for r in samples[name]]
         total = [r[1] for r in samples[name]]
