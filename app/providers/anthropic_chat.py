@@ -8,7 +8,6 @@ and `message_delta` (cumulative output) events.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -119,20 +118,15 @@ class AnthropicChat(ChatProvider):
 
     def stream_chat(self, request: ChatRequest, spec: ModelSpec) -> Iterator[TextDelta | Usage]:
         """Stream through `StreamClient` (the SDK client's address, key and headers; urllib3
-        carries it); each event's `data:` line is read with `json.loads` (its `type` names the
+        carries it); each event's `data:` line is decoded with `json.loads` (its `type` names the
         event) instead of building the SDK's typed event for every token."""
         params = self._params(request)
         body = {**params.pop("extra_body", {}), **params, "stream": True}
         input_tokens, output_tokens, stop_reason, stopped = 0, 0, None, False
-        with self.streams.events("/v1/messages", body) as payloads:
+        with self.streams.events("/v1/messages", body) as events:
             # read on after `message_stop` to the end of the body, so the connection is kept
             # for the next request
-            for payload in payloads:
-                try:
-                    event = json.loads(payload)
-                except ValueError as exc:
-                    raise ProviderUnavailable(
-                        "anthropic: malformed event in the response stream") from exc
+            for event in events:
                 kind = event.get("type")
                 if kind == "content_block_delta":
                     delta = event.get("delta") or {}

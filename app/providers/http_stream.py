@@ -49,11 +49,13 @@ class StreamClient:
             timeout=urllib3.Timeout(connect=timeout.connect, read=timeout.read))
 
     @contextmanager
-    def events(self, path: str, body: dict[str, Any]) -> Iterator[Iterator[bytes]]:
-        """The `data:` payloads of the reply to `POST path`, as they arrive.
+    def events(self, path: str, body: dict[str, Any]) -> Iterator[Iterator[Any]]:
+        """The reply to `POST path`, one decoded `data:` payload per event, as they arrive.
 
-        A reply read to its end leaves its connection to the next request; one left part-read
-        (the caller went away, the run was cancelled) closes it, which stops the upstream."""
+        OpenAI's `[DONE]` ends the events; the body is still read to its end, so the connection
+        is left to the next request (a TLS handshake saved, against the real API). A reply left
+        part-read (the caller went away, the run was cancelled) closes its connection, which
+        stops the upstream."""
         try:
             response = self._pool.urlopen(
                 "POST", self._path + path, body=json.dumps(body).encode(), headers=self._headers,
@@ -63,13 +65,13 @@ class StreamClient:
         try:
             if response.status >= 300:
                 raise self._status_error(response)
-            yield self._payloads(response)
+            yield self._decoded(response)
         finally:
             if not response.closed:  # part-read: this connection cannot carry another request
                 response.close()
             response.release_conn()
 
-    def _payloads(self, response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    def _decoded(self, response: urllib3.BaseHTTPResponse) -> Iterator[Any]:
         def chunks() -> Iterator[bytes]:
             try:
                 while chunk := response.read1(READ_SIZE):
@@ -77,7 +79,17 @@ class StreamClient:
             except HTTPError as exc:
                 raise self._transport_error(exc) from exc
 
-        return sse_data(chunks())
+        payloads = sse_data(chunks())
+        for payload in payloads:
+            if payload == b"[DONE]":
+                for _rest in payloads:  # only the body's terminator is left
+                    pass
+                return
+            try:
+                yield json.loads(payload)
+            except ValueError as exc:
+                raise ProviderUnavailable(
+                    f"{self.provider}: malformed event in the response stream") from exc
 
     def _transport_error(self, exc: HTTPError) -> ProviderError:
         if isinstance(exc, TimeoutError) and not isinstance(exc, NewConnectionError):
