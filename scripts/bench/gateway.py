@@ -187,8 +187,9 @@ def pct(values: list[float], q: float) -> float:
 # --- the processes ---------------------------------------------------------------------------
 @contextmanager
 def process(cmd: list[str], env: dict[str, str]):
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True,
-                            stdout=open(os.environ.get("BENCH_PROC_LOG", os.devnull), "a"), stderr=subprocess.STDOUT)
+    with open(os.environ.get("BENCH_PROC_LOG", os.devnull), "a") as log:  # the child keeps a copy
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True,
+                                stdout=log, stderr=subprocess.STDOUT)
     try:
         yield proc
     finally:
