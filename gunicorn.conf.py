@@ -1,6 +1,7 @@
 """gunicorn settings for the web process.
 
-Worker class gthread: each WebSocket or SSE stream holds one thread while it waits on
+Worker class gthread (with a kept-alive connection's next request served by the thread that
+answered its last one, when it arrives within HUB_WEB_LINGER_MS: app/web_worker.py): each WebSocket or SSE stream holds one thread while it waits on
 blocking Redis reads, so many threads per process (HUB_WEB_THREADS, default 128) let one
 process hold hundreds of live streams without monkey-patching psycopg2, redis and the
 provider SDKs as gevent would need.
@@ -15,7 +16,7 @@ _embedded = _settings.broker_kind == "embedded"
 
 # Production listens on every interface (behind a proxy); embedded demos stay on loopback.
 bind = f"{os.environ.get('HOST', '127.0.0.1' if _embedded else '0.0.0.0')}:{_settings.PORT}"  # noqa: S104
-worker_class = "gthread"
+worker_class = "app.web_worker.LingeringThreadWorker"  # gthread, see app/web_worker.py
 # The embedded queue and its events live in one process's memory: exactly one worker then.
 workers = 1 if _embedded else int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2))
 threads = int(os.environ.get("HUB_WEB_THREADS", 128))

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # most that often: about a quarter less CPU for a model streaming a token every 20 ms, but
     # if the web process dies, up to that much of the last output is never charged.
     HUB_COMPAT_MIRROR_MS: float = Field(default=0.0, ge=0, le=1000)
+    # How long a web thread keeps a kept-alive connection after answering it, to serve the
+    # client's next request itself (app.web_worker); 0: hand it back to the poller at once.
+    HUB_WEB_LINGER_MS: float = Field(default=50.0, ge=0, le=5000)
 
     @field_validator("DATABASE_URL")
     @classmethod
