@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     # How long a web thread keeps a kept-alive connection after answering it, to serve the
     # client's next request itself (app.web_worker); 0: hand it back to the poller at once.
     HUB_WEB_LINGER_MS: float = Field(default=50.0, ge=0, le=5000)
+    # How long a web process reuses an API key's row and a model's price it read, for requests
+    # that open a job (PostgreSQL only): the job's open re-checks both in the statement that
+    # places the hold (migration 010), so a revoked key or a new price is never missed. 0: off.
+    HUB_KEY_PRICE_CACHE_S: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("DATABASE_URL")
     @classmethod

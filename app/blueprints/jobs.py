@@ -139,7 +139,7 @@ def quote_job(data: dict) -> dict:
 
 
 @bp.post("")
-@require_auth(verified=True)
+@require_auth(verified=True, reuse_key=True)
 @bp.input(JobIn, arg_name="data")
 @bp.output(JobCreatedOut, status_code=202)
 @bp.doc(summary="Create a chat or video job (holds its worst-case price first)",

@@ -1,9 +1,11 @@
 """The price history in the database: read the current version, add a new one.
 
-A model's first price is seeded from the catalog's default the first time it is needed. No
-cache that outlives a request or a job: the operator CLI may change a price beside a running
-hub, and the next request must see it. Within one request (or one job's message) the prices
-read are remembered, since quoting reads them twice (the catalog entry, then the quote).
+A model's first price is seeded from the catalog's default the first time it is needed. The
+operator CLI may change a price beside a running hub, and the next job must be held at it:
+within one request (or one job's message) the prices read are remembered (quoting reads them
+twice), and beyond it only a job request reuses what this process read lately (`reuse`), since
+its job open refuses a price that is no longer the newest (`StalePrice`; see
+`app.services.recent_reads`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,13 @@ from app.models.pricing import ModelPrice
 from app.providers.catalog import ModelSpec
 from app.providers.errors import ProviderError
 from app.providers.types import Price
+from app.services.recent_reads import recent_reads
 
 log = structlog.get_logger(__name__)
+
+
+class StalePrice(Exception):
+    """A job's hold was computed at a price that is no longer the model's newest."""
 
 
 class PriceNotFound(ProviderError):
@@ -71,15 +78,31 @@ def _seed(spec: ModelSpec) -> ModelPrice:
         return _latest_rows([spec.id])[spec.id]
 
 
-def current_prices(specs: Iterable[ModelSpec]) -> dict[str, Price]:
-    """The current price of each model, seeding the ones never priced before."""
+def current_prices(specs: Iterable[ModelSpec], *, reuse: bool = False) -> dict[str, Price]:
+    """The current price of each model, seeding the ones never priced before. `reuse`: a
+    price this process read lately will do (only for a job's quote, re-checked at its open)."""
     specs = list(specs)
     memo: dict[str, Price] = g.setdefault("hub_prices", {}) if has_app_context() else {}
+    reads = recent_reads("prices") if reuse else None
+    if reads is not None:
+        for spec in specs:
+            if spec.id not in memo and (price := reads.get(spec.id)) is not None:
+                memo[spec.id] = price
     missing = [s for s in specs if s.id not in memo]
     rows = _latest_rows([s.id for s in missing]) if missing else {}
     for spec in missing:
         memo[spec.id] = as_price(rows[spec.id] if spec.id in rows else _seed(spec))
+        if reads is not None:
+            reads.put(spec.id, memo[spec.id])
     return {spec.id: memo[spec.id] for spec in specs}
+
+
+def forget_price(model_id: str) -> None:
+    """Read the model's price from the database next time (a job open found it stale)."""
+    _forget_memo()
+    reads = recent_reads("prices")
+    if reads is not None:
+        reads.forget(model_id)
 
 
 def _forget_memo() -> None:
@@ -120,7 +143,7 @@ def set_price(spec: ModelSpec, *, input_per_mtok_credits: int | None = None,
                                                   current.output_per_mtok_credits),
                     per_second_credits=_pick(per_second_credits, current.per_second_credits))
             log.info("price_set", model=spec.id, version=version, price_id=row.id, reason=reason)
-            _forget_memo()
+            forget_price(spec.id)
             return row
         except IntegrityError:
             log.info("price_version_taken", model=spec.id, version=version, attempt=attempt)

@@ -56,8 +56,10 @@ def prompt_tokens(spec: ModelSpec, messages: list[dict[str, Any]],
     return count_messages(spec.tokenizer, messages, image_tokens=spec.image_tokens), True
 
 
-def quote_chat(model_id: str, messages: list[dict], max_tokens: int) -> ChatQuote:
-    """The hold for a chat request: counted prompt tokens plus `max_tokens` at today's price."""
+def quote_chat(model_id: str, messages: list[dict], max_tokens: int, *,
+               reuse_price: bool = False) -> ChatQuote:
+    """The hold for a chat request: counted prompt tokens plus `max_tokens` at today's price
+    (`reuse_price`: as this process read it lately; see `app.services.recent_reads`)."""
     spec = model_spec(model_id)
     if spec.kind != "chat":
         raise InvalidModelRequest(f"model: {model_id} is a {spec.kind} model, not a chat model")
@@ -69,14 +71,14 @@ def quote_chat(model_id: str, messages: list[dict], max_tokens: int) -> ChatQuot
         raise ContextWindowExceeded(f"the prompt ({input_tokens} tokens) plus max_tokens "
                                  f"({max_tokens}) exceed {model_id}'s context window of "
                                  f"{spec.context_window} tokens")
-    price = current_prices([spec])[spec.id]
+    price = current_prices([spec], reuse=reuse_price)[spec.id]
     hold = credits_for_tokens(input_tokens, price.input_per_mtok_credits) + \
         credits_for_tokens(max_tokens, price.output_per_mtok_credits)
     return ChatQuote(hold_credits=hold, input_tokens=input_tokens, max_output_tokens=max_tokens,
                      price_id=price.price_id,  # type: ignore[arg-type]
                      input_per_mtok_credits=price.input_per_mtok_credits,
                      output_per_mtok_credits=price.output_per_mtok_credits, model_id=model_id,
-                     input_tokens_exact=exact)
+                     input_tokens_exact=exact, price_stamp=price.stamp)
 
 
 def chat_cost(price_id: int, input_tokens: int, output_tokens: int) -> int:
@@ -86,7 +88,8 @@ def chat_cost(price_id: int, input_tokens: int, output_tokens: int) -> int:
         credits_for_tokens(output_tokens, price.output_per_mtok_credits)
 
 
-def video_quote(model_id: str, seconds: int, size: str | None = None) -> VideoQuote:
+def video_quote(model_id: str, seconds: int, size: str | None = None, *,
+                reuse_price: bool = False) -> VideoQuote:
     """The hold for a video: seconds × the current per-second price. `size`, when given, is
     checked against the sizes the model makes."""
     spec = model_spec(model_id)
@@ -98,10 +101,11 @@ def video_quote(model_id: str, seconds: int, size: str | None = None) -> VideoQu
     if size is not None and size not in spec.video_sizes:
         raise InvalidModelRequest(f"size: {model_id} makes videos of "
                                   f"{', '.join(spec.video_sizes)}")
-    price = current_prices([spec])[spec.id]
+    price = current_prices([spec], reuse=reuse_price)[spec.id]
     return VideoQuote(hold_credits=seconds * price.per_second_credits, seconds=seconds,
                       price_id=price.price_id,  # type: ignore[arg-type]
-                      per_second_credits=price.per_second_credits, model_id=model_id)
+                      per_second_credits=price.per_second_credits, model_id=model_id,
+                      price_stamp=price.stamp)
 
 
 def video_cost(price_id: int, seconds: int) -> int:

@@ -52,6 +52,12 @@ class Price:
     per_second_credits: int = 0
     price_id: int | None = None  # the price-history row; None for a catalog default
 
+    @property
+    def stamp(self) -> str:
+        """What `job_open_checked` (migration 010) compares with the model's newest price."""
+        return f"{self.price_id}:{self.input_per_mtok_credits}:{self.output_per_mtok_credits}:" \
+               f"{self.per_second_credits}"
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -86,6 +92,7 @@ class ChatQuote:
     output_per_mtok_credits: int
     model_id: str = ""
     input_tokens_exact: bool = field(default=True)  # False when the count is an estimate
+    price_stamp: str = ""  # Price.stamp of the price it was computed at
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class VideoQuote:
     price_id: int
     per_second_credits: int
     model_id: str = ""
+    price_stamp: str = ""  # Price.stamp of the price it was computed at
 
 
 OPENAI_FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",

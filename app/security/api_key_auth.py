@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, g, request
 
 from app.security.errors import Unauthorized
 from app.security.principal import Principal, bearer_token
@@ -25,12 +25,21 @@ def _presented_key() -> str | None:
 
 def authenticate_api_key() -> Principal | None:
     token = _presented_key()
-    return None if token is None else principal_from_api_key(token)
+    return None if token is None else principal_from_api_key(token, reuse=_view_reuses_key())
 
 
-def principal_from_api_key(token: str) -> Principal:
+def _view_reuses_key() -> bool:
+    """Whether this request's view takes a key read reused from this process's recent reads
+    (`require_auth(reuse_key=True)`), and has not found it stale already."""
+    if g.get("hub_key_reread"):
+        return False
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return bool(getattr(view, "_hub_auth", {}).get("reuse_key"))
+
+
+def principal_from_api_key(token: str, *, reuse: bool = False) -> Principal:
     """The caller a hub API key names; Unauthorized if unknown, revoked or expired."""
-    key = api_keys.find_key(token)
+    key = api_keys.find_key(token, reuse=reuse)
     if key is None:
         raise Unauthorized("the API key is not valid or was revoked")
     user = key.user

@@ -124,25 +124,44 @@ def two_factor_missing(user: User) -> bool:
             and not user.has_two_factor)
 
 
-def require_auth(*roles: str, verified: bool = False) -> Callable[[F], F]:
-    """Guard a view: authenticated, with one of `roles` (if given), verified (if asked)."""
+def require_auth(*roles: str, verified: bool = False, reuse_key: bool = False) -> Callable[[F], F]:
+    """Guard a view: authenticated, with one of `roles` (if given), verified (if asked).
+
+    `reuse_key`: an API key may be authenticated from this process's recent reads
+    (`app.services.recent_reads`), for a view whose only effect is a job whose open re-checks
+    the key. If the open finds it stale, the caller is authenticated again from the database
+    and the view runs again (nothing was held or recorded the first time)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
 
+    def check() -> None:
+        principal = current_principal()
+        if two_factor_missing(principal.user):
+            raise TwoFactorSetupRequired()
+        if not has_role(principal.user, *roles):
+            raise Forbidden(f"this needs the {' or '.join(roles)} role")
+        if verified and not principal.user.is_verified:
+            raise EmailNotVerified()
+
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = current_principal()
-            if two_factor_missing(principal.user):
-                raise TwoFactorSetupRequired()
-            if not has_role(principal.user, *roles):
-                raise Forbidden(f"this needs the {' or '.join(roles)} role")
-            if verified and not principal.user.is_verified:
-                raise EmailNotVerified()
-            return view(*args, **kwargs)
+            check()
+            if not reuse_key:
+                return view(*args, **kwargs)
+            from app.services.api_keys import StaleApiKey
 
-        wrapper._hub_auth = {"roles": roles, "verified": verified}  # type: ignore[attr-defined]
+            try:
+                return view(*args, **kwargs)
+            except StaleApiKey:
+                g.hub_key_reread = True
+                g.pop("principal", None)
+                check()
+                return view(*args, **kwargs)
+
+        wrapper._hub_auth = {"roles": roles, "verified": verified,  # type: ignore[attr-defined]
+                             "reuse_key": reuse_key}
         return wrapper  # type: ignore[return-value]
 
     return decorator

@@ -5,12 +5,13 @@ A key reads `hub_<prefix>_<secret>`: the 8-character prefix is visible (lists, l
 fast keyed hash is right for a ~238-bit random secret; argon2 is for passwords).
 
 A job's spend is checked (`check_key_use`) and reserved with its hold, atomically with it, so
-two concurrent holds cannot both pass a cap: on PostgreSQL by `job_open` (migration 009, the
-key row locked while it runs), on SQLite by `reserve_key_spend` inside the hold's transaction.
+two concurrent holds cannot both pass a cap: on PostgreSQL by `job_open_checked` (migrations 009
+and 010, the key row locked while it runs), on SQLite by `reserve_key_spend` inside the hold's transaction.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import NoReturn
 
 import structlog
 
+from app.database import is_postgres
 from app.errors import HubError, NotFound
 from app.extensions import db
 from app.models.api_keys import ApiKey
@@ -27,6 +29,7 @@ from app.models.hot_sql import column_list, model_from_row, select_one, width
 from app.models.users import User
 from app.security.crypto import hashes_equal, keyed_hash, random_alphanumeric
 from app.security.errors import EmailNotVerified
+from app.services.recent_reads import recent_reads
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +67,11 @@ class KeyRevoked(HubError):
 
     http_status = 403
     code = "key_revoked"
+
+
+class StaleApiKey(Exception):
+    """A key read reused from this process's recent reads changed (or went) since: the
+    request must authenticate again from the database (`app.security.principal.require_auth`)."""
 
 
 class TooManyKeys(HubError):
@@ -139,13 +147,16 @@ def looks_like_key(value: str) -> bool:
     return value.startswith(KEY_PREFIX)
 
 
-def find_key(plaintext: str) -> ApiKey | None:
-    """The active key `plaintext` names (current secret, or previous one within its grace)."""
+def find_key(plaintext: str, *, reuse: bool = False) -> ApiKey | None:
+    """The active key `plaintext` names (current secret, or previous one within its grace).
+
+    `reuse`: the row may be one this process read lately (`app.services.recent_reads`), for a
+    request whose job open re-checks it; such a key carries its `reused_stamp`."""
     match = _KEY_FORMAT.match(plaintext)
     if match is None:
         return None
     prefix, secret = match.groups()
-    key = _key_with_owner(prefix)
+    key = _key_with_owner(prefix, reuse=reuse)
     if key is None or key.revoked_at is not None:
         return None
     candidate = _hash_secret(secret)
@@ -158,21 +169,54 @@ def find_key(plaintext: str) -> ApiKey | None:
     return None
 
 
-_KEY_WITH_OWNER = ("SELECT {key_columns}, {user_columns} FROM api_keys k "
+_KEY_WITH_OWNER = ("SELECT {key_columns}, {user_columns}{stamp} FROM api_keys k "
                    "JOIN users u ON u.id = k.user_id WHERE k.prefix = {p}")
 
 
-def _key_with_owner(prefix: str) -> ApiKey | None:
+@dataclass
+class _ReadKey:
+    row: tuple
+    stamp: str | None  # key_auth_stamp (migration 010), on PostgreSQL
+    last_used_at: datetime | None
+
+
+@functools.cache
+def _key_sql(postgres: bool) -> str:
+    return _KEY_WITH_OWNER.format(key_columns=column_list(ApiKey, "k"),
+                                  user_columns=column_list(User, "u"), p=db.param,
+                                  stamp=", key_auth_stamp(k, u)" if postgres else "")
+
+
+def _key_with_owner(prefix: str, *, reuse: bool = False) -> ApiKey | None:
     """The key with its owner loaded in the same query (every API request needs both)."""
-    sql = _KEY_WITH_OWNER.format(key_columns=column_list(ApiKey, "k"),
-                                 user_columns=column_list(User, "u"), p=db.param)
-    row = db.execute_sql(sql, (prefix,)).fetchone()
-    if row is None:
-        return None
-    key = model_from_row(ApiKey, row)
-    key.user = model_from_row(User, row[width(ApiKey):])
+    reads = recent_reads("api_keys") if reuse else None
+    read = reads.get(prefix) if reads is not None else None
+    reused = read is not None
+    if read is None:
+        postgres = is_postgres()
+        row = db.execute_sql(_key_sql(postgres), (prefix,)).fetchone()
+        if row is None:
+            return None
+        read = _ReadKey(row=row, stamp=row[-1] if postgres else None, last_used_at=None)
+    key = model_from_row(ApiKey, read.row)
+    key.user = model_from_row(User, read.row[width(ApiKey):])
+    if reused:
+        key.last_used_at = read.last_used_at  # as this process last wrote it
+    else:
+        read.last_used_at = key.last_used_at
+        if reads is not None:
+            reads.put(prefix, read)
     key._dirty.clear()
+    key.reused_stamp = read.stamp if reused else None  # job_open_checked compares it
+    key.hub_read = read
     return key
+
+
+def forget_read(key: ApiKey) -> None:
+    """Read the key from the database next time (its job open found it stale)."""
+    reads = recent_reads("api_keys")
+    if reads is not None:
+        reads.forget(key.prefix)
 
 
 def touch_last_used(key: ApiKey) -> None:
@@ -180,6 +224,8 @@ def touch_last_used(key: ApiKey) -> None:
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         ApiKey.update(last_used_at=now).where(ApiKey.id == key.id).execute()
         key.last_used_at = now
+        if getattr(key, "hub_read", None) is not None:  # a reused read remembers it too
+            key.hub_read.last_used_at = now
 
 
 def allowed_models(key: ApiKey) -> list[str] | None:
@@ -234,10 +280,11 @@ def reserve_key_spend(api_key_id: int, owner: User, model: str, amount_credits: 
 
 
 def check_key_use(key: ApiKey, model: str, amount_credits: int, *,
-                  owner_verified: bool) -> None:
+                  owner_verified: bool, caps: bool = True) -> None:
     """Refuse (a KeyLimitError naming the limit) a spend the key's limits forbid, as `key`
     reads. Without the key row locked, the caps are enforced again where the spend is made
-    (`job_open` on PostgreSQL; see `app.services.job_store`)."""
+    (`job_open_checked` on PostgreSQL; see `app.services.job_store`), which may be the only
+    place they are checked (`caps=False`: the counters `key` holds may be seconds old)."""
     if key.revoked_at is not None:
         raise KeyRevoked()
     if not owner_verified:
@@ -250,7 +297,8 @@ def check_key_use(key: ApiKey, model: str, amount_credits: int, *,
         raise KeyModelNotAllowed(f"this API key may not use the model {model!r}; "
                                  f"it may use: {', '.join(models)}",
                                  details={"limit": "allowed_models", "allowed_models": models})
-    _check_caps(key, amount_credits)
+    if caps:
+        _check_caps(key, amount_credits)
 
 
 def _check_caps(key: ApiKey, amount_credits: int) -> None:

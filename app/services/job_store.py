@@ -6,11 +6,12 @@
   its usage and give the unused part of the hold back to the key;
 - `finish_job`: the run that owns a running job records its outcome and settles, together.
 
-On PostgreSQL each is one statement (`job_open`, `job_settle`, `job_finish`: migration 009) outside any
-transaction, so the rows all of an account's jobs share (its credit account, its API key) are
-locked only while the server runs it, never while a client round trip is in flight: one
-caller's concurrent requests no longer queue behind each other's network hops. SQLite runs
-the same steps in a `BEGIN IMMEDIATE` transaction (its one writer at a time needs no more).
+On PostgreSQL each is one statement (`job_open_checked`, `job_settle`, `job_finish`: migrations
+009 and 010) outside any transaction, so the rows all of an account's jobs share (its credit
+account, its API key) are locked only while the server runs it, never while a client round
+trip is in flight: one caller's concurrent requests no longer queue behind each other's
+network hops. SQLite runs the same steps in a `BEGIN IMMEDIATE` transaction (its one writer at a
+time needs no more).
 Credits move only through the ledger (its `ledger_hold`/`ledger_settle` functions on
 PostgreSQL, `ledger.place_hold`/`ledger.settle_hold` on SQLite).
 """
@@ -32,6 +33,7 @@ from app.models.base import utcnow
 from app.models.hot_sql import column_list, insert_row, model_from_row
 from app.models.jobs import Job, UsageRecord
 from app.models.users import User
+from app.providers.prices import StalePrice
 from app.services import api_keys, ledger
 from app.services.ledger.accounts import invalidate_after_commit
 from app.services.ledger.errors import HoldNotFound, IdempotencyKeyReused
@@ -40,7 +42,7 @@ from app.services.ledger.movements import insufficient
 log = structlog.get_logger(__name__)
 
 _OPEN = ("SELECT o_status, o_hold_id, o_available, o_spent_total, o_spent_month "
-         "FROM job_open(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+         "FROM job_open_checked(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
 _SETTLE = "SELECT o_status, o_charged, o_user_id, o_shortfall FROM job_settle(%s, %s, %s)"
 
 
@@ -58,11 +60,15 @@ _RECORD_OUTCOME = ("UPDATE jobs SET outcome = {p}, cost_credits = {p}, error_cod
                    "AND status = 'running' RETURNING {columns}")
 
 
-def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int) -> None:
+def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int,
+             price_stamp: str | None = None) -> None:
     """Hold `job.hold_credits` for `job` and insert its row (setting `job.hold_id`).
 
     Refusals (nothing held, nothing inserted): InsufficientCredits (402) and the key's limits
     (`api_keys.KeyLimitError`). `job` is a new, unsaved row with every other field set.
+    On PostgreSQL also, when what the caller read before is no longer current (migration 010):
+    `api_keys.StaleApiKey` for a reused key read, `prices.StalePrice` unless `price_stamp` is
+    the model's newest price.
     """
     if api_key is not None and api_key.user_id != user.id:
         raise NotFound("no such API key")
@@ -70,7 +76,7 @@ def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int) -
     purpose = f"{job.type}_job"
     if is_postgres():
         _open_postgres(job, user=user, api_key=api_key, hold_key=hold_key, purpose=purpose,
-                       hold_ttl_s=hold_ttl_s)
+                       hold_ttl_s=hold_ttl_s, price_stamp=price_stamp)
         return
     within = None
     if api_key is not None:
@@ -97,17 +103,24 @@ def undo_open(job: Job) -> None:
 
 
 def _open_postgres(job: Job, *, user: User, api_key: ApiKey | None, hold_key: str,
-                   purpose: str, hold_ttl_s: int) -> None:
-    if api_key is not None:  # as the key read when the caller was authenticated (clear errors)
+                   purpose: str, hold_ttl_s: int, price_stamp: str | None) -> None:
+    if api_key is not None:  # as the key read when the caller was authenticated (clear errors;
+        # its caps are checked where the spend is made, on its counters as they are then)
         api_keys.check_key_use(api_key, job.model, job.hold_credits,
-                               owner_verified=user.is_verified)
+                               owner_verified=user.is_verified, caps=False)
     now = utcnow()
     row = {field.column_name: _json_value(field.db_value(job.__data__.get(field.name)))
            for field in Job._meta.sorted_fields if field.name != "hold_id"}
+    key_stamp = getattr(api_key, "reused_stamp", None)
     status, hold_id, available, spent_total, spent_month = db.execute_sql(_OPEN, (
-        api_key.id if api_key is not None else None, api_keys.current_month(), user.id,
-        job.hold_credits, hold_key, purpose, job.id, now, now + timedelta(seconds=hold_ttl_s),
-        json.dumps(row))).fetchone()
+        api_key.id if api_key is not None else None, key_stamp, price_stamp,
+        api_keys.current_month(), user.id, job.hold_credits, hold_key, purpose, job.id, now,
+        now + timedelta(seconds=hold_ttl_s), json.dumps(row))).fetchone()
+    if status == "stale_key":
+        api_keys.forget_read(api_key)
+        raise api_keys.StaleApiKey()
+    if status == "stale_price":
+        raise StalePrice()
     if status == "insufficient":
         raise insufficient(available, job.hold_credits)
     if status in ("key_cap_total", "key_cap_month"):  # a concurrent request spent it meanwhile

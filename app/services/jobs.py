@@ -23,6 +23,7 @@ from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
 from app.providers import catalog, pricing
+from app.providers.prices import StalePrice, forget_price
 from app.services import job_store
 from app.services.cancellation import cancel_flags
 from app.services.cursors import decode_cursor, encode_cursor
@@ -83,22 +84,25 @@ class Quote:
     basis: dict[str, Any]
     input_tokens: int = 0
     max_tokens: int = 0
+    price_stamp: str = ""
 
 
-def quote(spec: JobSpec) -> Quote:
-    """The hold a request would place and the prices it is based on; nothing is reserved."""
-    model = catalog.get_model(spec.model)
+def quote(spec: JobSpec, *, reuse_price: bool = False) -> Quote:
+    """The hold a request would place and the prices it is based on; nothing is reserved.
+    `reuse_price`: at the price this process read lately (a job's quote: its open re-checks)."""
+    model = catalog.model_spec(spec.model)
     if model.kind != spec.type:
         raise WrongModelKind(f"model {spec.model!r} is a {model.kind} model, not {spec.type}")
     if isinstance(spec, ChatSpec):
         q = pricing.quote_chat(spec.model, spec.messages,
-                               spec.max_tokens or model.max_output_tokens)
+                               spec.max_tokens or model.max_output_tokens,
+                               reuse_price=reuse_price)
         return Quote(hold_credits=q.hold_credits, price_id=q.price_id, input_tokens=q.input_tokens,
-                     max_tokens=q.max_output_tokens,
+                     max_tokens=q.max_output_tokens, price_stamp=q.price_stamp,
                      basis={"input_per_mtok_credits": q.input_per_mtok_credits,
                             "output_per_mtok_credits": q.output_per_mtok_credits})
-    vq = pricing.video_quote(spec.model, spec.seconds, spec.size)
-    return Quote(hold_credits=vq.hold_credits, price_id=vq.price_id,
+    vq = pricing.video_quote(spec.model, spec.seconds, spec.size, reuse_price=reuse_price)
+    return Quote(hold_credits=vq.hold_credits, price_id=vq.price_id, price_stamp=vq.price_stamp,
                  basis={"per_second_credits": vq.per_second_credits})
 
 
@@ -110,6 +114,7 @@ def _hold_ttl_s(job_type: str) -> int:
 
 
 EXECUTORS = ("queue", "web")
+PRICE_ATTEMPTS = 3  # quotes of one job request whose price changed before its hold
 
 
 def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
@@ -123,13 +128,34 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
     """
     if executor not in EXECUTORS or (executor == "web" and not isinstance(spec, ChatSpec)):
         raise ValueError(f"no {executor!r} executor for {spec.type} jobs")
-    q = quote(spec)
+    for attempt in range(PRICE_ATTEMPTS):
+        q = quote(spec, reuse_price=True)  # after StalePrice: read again (and kept again)
+        job = _new_job(user, spec, q, api_key=api_key, source=source, executor=executor)
+        try:
+            job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=_hold_ttl_s(spec.type),
+                               price_stamp=q.price_stamp)
+            break
+        except StalePrice:  # the price changed since it was read: quote it again
+            log.info("job_price_stale", model=spec.model, attempt=attempt)
+            forget_price(spec.model)
+    else:
+        raise ServiceUnavailable(f"the price of {spec.model} keeps changing; try again")
+    if executor == "queue":
+        _enqueue(job)
+    log.info("job_created", job_id=job.id, type=spec.type, model=spec.model,
+             hold_credits=q.hold_credits, executor=executor)
+    return job
+
+
+def _new_job(user: User, spec: JobSpec, q: Quote, *, api_key: ApiKey | None, source: str,
+             executor: str) -> Job:
+    """The job's row as `job_store.open_job` inserts it (not saved)."""
     request = asdict(spec)
     request.pop("type")
     if isinstance(spec, ChatSpec):
         request["max_tokens"] = q.max_tokens
     elif spec.size is None:
-        request["size"] = (catalog.get_model(spec.model).video_sizes or ("1280x720",))[0]
+        request["size"] = (catalog.model_spec(spec.model).video_sizes or ("1280x720",))[0]
     now = utcnow()
     job = Job(id=new_job_id(), user=user.id, api_key_id=api_key.id if api_key else None,
               type=spec.type, model=spec.model, request_json=json.dumps(request),
@@ -142,11 +168,6 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
         job.status, job.worker_token, job.started_at, job.attempts = \
             "running", uuid.uuid4().hex, now, 1
         job.lease_expires_at = now + timedelta(seconds=current_settings().HUB_JOB_LEASE_S)
-    job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=_hold_ttl_s(spec.type))
-    if executor == "queue":
-        _enqueue(job)
-    log.info("job_created", job_id=job.id, type=spec.type, model=spec.model,
-             hold_credits=q.hold_credits, executor=executor)
     return job
 
 

@@ -1,0 +1,133 @@
+"""Peewee migrations -- 010_job_open_checked.py.
+
+Written by hand (no model changes), PostgreSQL only: `job_open_checked`, which is `job_open`
+(009) that also checks, in the statement that places the hold, that what the web process read
+before it is still current. A web process may then keep, for a few seconds
+(HUB_KEY_PRICE_CACHE_S), the two rows every job request reads first, each a round trip before
+the hold:
+
+- `key_auth_stamp(api_keys, users)`: a digest of every column that decides whether an API key
+  authenticates and what it may do (its secrets, revocation, expiry, models, caps; its owner's
+  state, role, verification, two-factor and auth version). The key lookup returns it; a cached
+  key whose stamp no longer matches (or whose row is gone) gets `stale_key`, and the request
+  is authenticated again from the database.
+- `p_price_stamp`: the price the hold was computed at (`id:input:output:per_second`). Unless it
+  is still the model's newest version, `stale_price`: the request is quoted again.
+
+`job_open` stays (an older release calls it, and rollback leaves it as 009 made it).
+"""
+
+from contextlib import suppress
+
+import peewee as pw
+from peewee_migrate import Migrator
+
+with suppress(ImportError):
+    import playhouse.postgres_ext as pw_pext  # noqa: F401
+
+KEY_AUTH_STAMP = """
+CREATE OR REPLACE FUNCTION key_auth_stamp(k api_keys, u users) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT md5(concat_ws('|', k.id, k.user_id, u.id, k.secret_hash, k.previous_secret_hash,
+                         k.previous_valid_until, k.revoked_at, k.expires_at, k.allowed_models,
+                         k.cap_total_credits, k.cap_monthly_credits, u.is_active, u.role,
+                         u.email_verified_at, u.totp_enabled_at, u.auth_version,
+                         -- concat_ws skips NULLs: say which were set, so no two states collide
+                         k.previous_secret_hash IS NULL, k.previous_valid_until IS NULL,
+                         k.revoked_at IS NULL, k.expires_at IS NULL, k.allowed_models IS NULL,
+                         k.cap_total_credits IS NULL, k.cap_monthly_credits IS NULL,
+                         u.email_verified_at IS NULL, u.totp_enabled_at IS NULL))
+$$
+"""
+
+JOB_OPEN_CHECKED = """
+CREATE OR REPLACE FUNCTION job_open_checked(
+    p_api_key_id integer, p_key_stamp text, p_price_stamp text, p_month varchar,
+    p_user_id integer, p_amount bigint, p_hold_key varchar, p_purpose varchar,
+    p_reference varchar, p_now timestamp, p_expires_at timestamp, p_job jsonb,
+    OUT o_status text, OUT o_hold_id bigint, OUT o_available bigint,
+    OUT o_spent_total bigint, OUT o_spent_month bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_cap_total bigint;
+    v_cap_month bigint;
+    v_key_stamp text;
+    v_price_stamp text;
+    h record;
+BEGIN
+    IF p_api_key_id IS NOT NULL THEN
+        SELECT k.cap_total_credits, k.spent_total_credits, k.cap_monthly_credits,
+               CASE WHEN k.spent_month = p_month THEN k.spent_month_credits ELSE 0 END,
+               key_auth_stamp(k, u)
+        INTO v_cap_total, o_spent_total, v_cap_month, o_spent_month, v_key_stamp
+        FROM api_keys k JOIN users u ON u.id = k.user_id
+        WHERE k.id = p_api_key_id FOR UPDATE OF k;
+        IF NOT FOUND THEN
+            o_status := CASE WHEN p_key_stamp IS NULL THEN 'no_key' ELSE 'stale_key' END;
+            RETURN;
+        END IF;
+        IF p_key_stamp IS NOT NULL AND p_key_stamp <> v_key_stamp THEN
+            o_status := 'stale_key';
+            RETURN;
+        END IF;
+        IF v_cap_total IS NOT NULL AND o_spent_total + p_amount > v_cap_total THEN
+            o_status := 'key_cap_total';
+            RETURN;
+        END IF;
+        IF v_cap_month IS NOT NULL AND o_spent_month + p_amount > v_cap_month THEN
+            o_status := 'key_cap_month';
+            RETURN;
+        END IF;
+    END IF;
+    IF p_price_stamp IS NOT NULL THEN
+        SELECT concat_ws(':', p.id, p.input_per_mtok_credits, p.output_per_mtok_credits,
+                         p.per_second_credits)
+        INTO v_price_stamp
+        FROM model_prices p WHERE p.model_id = p_job->>'model' ORDER BY p.version DESC LIMIT 1;
+        IF v_price_stamp IS DISTINCT FROM p_price_stamp THEN
+            o_status := 'stale_price';
+            RETURN;
+        END IF;
+    END IF;
+    SELECT * INTO h FROM ledger_hold(p_user_id, p_amount, p_hold_key, p_purpose, p_reference,
+                                     p_now, p_expires_at);
+    o_hold_id := h.o_hold_id;
+    o_available := h.o_available;
+    IF h.o_status <> 'applied' THEN
+        o_status := h.o_status;
+        RETURN;
+    END IF;
+    IF p_api_key_id IS NOT NULL THEN
+        -- the key's spend, as app.services.api_keys.record_key_spend counts it
+        UPDATE api_keys SET
+            spent_total_credits = GREATEST(spent_total_credits + p_amount, 0),
+            spent_month_credits = CASE WHEN spent_month = p_month
+                THEN GREATEST(spent_month_credits + p_amount, 0)
+                ELSE GREATEST(p_amount, 0) END,
+            spent_month = p_month
+        WHERE id = p_api_key_id;
+    END IF;
+    INSERT INTO jobs
+    SELECT * FROM jsonb_populate_record(NULL::jobs,
+                                        p_job || jsonb_build_object('hold_id', o_hold_id));
+    o_status := 'applied';
+END
+$$
+"""
+
+
+def _postgres(database: pw.Database) -> bool:
+    return isinstance(getattr(database, "obj", database), pw.PostgresqlDatabase)
+
+
+def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
+    """The checked job open on PostgreSQL (nothing to do on SQLite, which caches nothing)."""
+    if _postgres(database):
+        migrator.sql(KEY_AUTH_STAMP)
+        migrator.sql(JOB_OPEN_CHECKED)
+
+
+def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    if _postgres(database):
+        migrator.sql("DROP FUNCTION IF EXISTS job_open_checked")
+        migrator.sql("DROP FUNCTION IF EXISTS key_auth_stamp")
