@@ -66,6 +66,7 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 def register_runtime(app: APIFlask, settings: Settings) -> None:
     from app.queue import build_broker, install_broker
+    from app.services.pending_writes import init_pending_writes
     from app.services.runtime import EXTENSION_KEY, Runtime, build_event_stream, build_redis
 
     client = build_redis(settings)
@@ -74,6 +75,7 @@ def register_runtime(app: APIFlask, settings: Settings) -> None:
                                             events=build_event_stream(settings, client),
                                             broker=broker)
     install_broker(app, broker, settings)
+    init_pending_writes(app)
 
 
 def register_error_handlers(app: APIFlask) -> None:

@@ -8,7 +8,8 @@ raced a write (read the old row, cached it after the write's bump) leaves behind
 nobody will serve: a read after a write returns never shows the old balance. Versions live
 far longer than cached values (`VERSION_TTL_S`), so a version cannot expire under a reader
 that is still between its two steps. If Redis fails right after a commit, the stale value
-lives at most `HUB_BALANCE_CACHE_TTL_S`.
+lives at most `HUB_BALANCE_CACHE_TTL_S`. A request sends its bumps at once and reads their
+replies just before its response leaves (`app.services.pending_writes`).
 
 Embedded mode has no cache: the operator CLI may write the same SQLite file from another
 process, and a primary-key read of one row is cheap there anyway.
@@ -26,6 +27,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.services.ledger.results import Balance
+from app.services.pending_writes import pending_writes
 from app.services.runtime import current_redis, current_settings
 
 log = structlog.get_logger(__name__)
@@ -89,8 +91,13 @@ class RedisBalanceCache:
             log.warning("balance_cache_store_failed", user_id=user_id, error=str(exc))
 
     def invalidate(self, user_id: int) -> None:
+        key, version = f"{self.prefix}{user_id}:ver", os.urandom(8).hex()
         try:
-            self.client.set(f"{self.prefix}{user_id}:ver", os.urandom(8).hex(), ex=VERSION_TTL_S)
+            writes = pending_writes()  # in a request: confirmed before its response leaves
+            if writes is not None:
+                writes.send(self.client, "SET", key, version, "EX", VERSION_TTL_S)
+            else:
+                self.client.set(key, version, ex=VERSION_TTL_S)
         except redis.RedisError as exc:  # the write is committed; the value TTL bounds staleness
             log.error("balance_cache_invalidate_failed", user_id=user_id, error=str(exc))
 
