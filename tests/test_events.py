@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+import redis
 
 from app.events import EventStream, InvalidEventId, MemoryEventStream, RedisEventStream
 from tests.conftest import REDIS_PREFIX
@@ -151,3 +152,36 @@ def test_append_many_on_redis_finishes_with_the_stream_ttl(redis_client, stream_
     assert 3500 < redis_client.ttl(f"{REDIS_PREFIX}events:{stream_name}") <= 3600
     events.append_many(stream_name, [("done", {"status": "succeeded"})], finish=True)
     assert redis_client.ttl(f"{REDIS_PREFIX}events:{stream_name}") <= 60
+
+
+def test_sent_events_are_appended_in_order_and_confirmed_with_their_ids(make_stream,
+                                                                        stream_name) -> None:
+    events = make_stream()
+    first = events.send_many(stream_name, [("status", {"status": "running"}),
+                                           ("delta", {"text": "a"})])
+    first_ids = first.confirm()
+    second_ids = events.send_many(stream_name, [("delta", {"text": "b"})]).confirm()
+    read = events.read(stream_name)
+    assert [(e.type, e.data) for e in read] == [("status", {"status": "running"}),
+                                                ("delta", {"text": "a"}), ("delta", {"text": "b"})]
+    assert [e.id for e in read] == first_ids + second_ids
+    assert first.confirm() == first_ids  # confirming again answers the same
+
+
+def test_sent_events_keep_the_safety_expiry_and_free_their_connection(redis_client,
+                                                                       stream_name) -> None:
+    events = RedisEventStream(redis_client, prefix=REDIS_PREFIX, ttl_s=60, max_ttl_s=3600)
+    events.send_many(stream_name, [("delta", {"text": "a"})]).confirm()
+    assert 3500 < redis_client.ttl(f"{REDIS_PREFIX}events:{stream_name}") <= 3600
+    assert not redis_client.connection_pool._in_use_connections
+
+
+def test_a_refused_send_raises_at_confirm_and_frees_its_connection(redis_client,
+                                                                   stream_name) -> None:
+    redis_client.set(f"{REDIS_PREFIX}events:{stream_name}", "not a stream")
+    events = RedisEventStream(redis_client, prefix=REDIS_PREFIX, ttl_s=60)
+    sent = events.send_many(stream_name, [("delta", {"text": "a"})])
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        sent.confirm()
+    assert not redis_client.connection_pool._in_use_connections
+    assert redis_client.ping()  # the pool's connections still work

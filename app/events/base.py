@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,21 @@ class Event:
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "data": self.data}
+
+
+class SentEvents:
+    """Events sent to a stream whose ids are not read yet (`EventStream.send_many`)."""
+
+    def __init__(self, read_ids: Callable[[], list[str]]) -> None:
+        self._read_ids: Callable[[], list[str]] | None = read_ids
+        self._ids: list[str] = []
+
+    def confirm(self) -> list[str]:
+        """Wait for the backend's answer: the events' ids (raises if it refused them)."""
+        if self._read_ids is not None:
+            read_ids, self._read_ids = self._read_ids, None
+            self._ids = read_ids()
+        return self._ids
 
 
 class EventStream(ABC):
@@ -50,6 +66,15 @@ class EventStream(ABC):
         if finish:
             self.finish(stream)
         return ids
+
+    def send_many(self, stream: str, events: list[tuple[str, dict[str, Any]]]) -> SentEvents:
+        """`append_many`, except that the caller need not wait for the answer until it confirms.
+
+        Once this returns the events are on their way in order (a backend over the network has
+        written them to its socket: they arrive even if this process dies next). The caller must
+        confirm before it appends anything else to the stream. This twin appends at once."""
+        ids = self.append_many(stream, events)
+        return SentEvents(lambda: ids)
 
     @abstractmethod
     def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,

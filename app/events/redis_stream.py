@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from app.events.base import START, Event, EventStream, InvalidEventId
+from app.events.base import START, Event, EventStream, InvalidEventId, SentEvents
 
 # XADD, and give a new stream its safety expiry (a stream never finished still goes away)
 _APPEND = """
@@ -51,6 +51,35 @@ class RedisEventStream(EventStream):
             pipe.expire(key, self.max_ttl_s, nx=True)
         replies = pipe.execute()[:len(events)]
         return [r.decode() if isinstance(r, bytes) else r for r in replies]
+
+    def send_many(self, stream: str, events: list[tuple[str, dict[str, Any]]]) -> SentEvents:
+        for type, _data in events:
+            self.check_type(type)
+        key = self._key(stream)
+        commands: list[tuple[Any, ...]] = [
+            ("XADD", key, "*", "t", type, "d", json.dumps(data or {}, separators=(",", ":")))
+            for type, data in events]
+        commands.append(("EXPIRE", key, self.max_ttl_s, "NX"))
+        pool = self._redis.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command(connection.pack_commands(commands))
+        except BaseException:
+            connection.disconnect()
+            pool.release(connection)
+            raise
+
+        def read_ids() -> list[str]:
+            try:
+                replies = [connection.read_response() for _ in commands]
+            except BaseException:
+                connection.disconnect()  # replies may be left unread on it
+                raise
+            finally:
+                pool.release(connection)
+            return [r.decode() if isinstance(r, bytes) else r for r in replies[:len(events)]]
+
+        return SentEvents(read_ids)
 
     def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,
              count: int = 1000) -> list[Event]:

@@ -25,6 +25,7 @@ from dramatiq.middleware import TimeLimitExceeded
 from flask import current_app
 
 from app.events import Event
+from app.events.base import SentEvents
 from app.extensions import db
 from app.metrics import record_settled_job
 from app.models.base import utcnow
@@ -63,6 +64,7 @@ class Run:
     mirror_interval_s: float = 0.0
     mirror_pending: list[str] = field(default_factory=list)
     _last_mirrored_at: float = 0.0
+    mirror_in_flight: SentEvents | None = None  # a web run's last mirror, sent, not confirmed
     first_token_at: datetime | None = None
     text: list[str] = field(default_factory=list)
     delivered_chars: int = 0
@@ -94,6 +96,19 @@ class Run:
         (its caller waits on the response, not on the events): each a round trip fewer before
         the caller's first token."""
         return self.job.executor == "web"
+
+    def confirm_mirror(self, *, quiet: bool = False) -> None:
+        """Wait for the last mirror's answer (raises if the event stream refused it, unless
+        `quiet`: then it is only logged)."""
+        sent, self.mirror_in_flight = self.mirror_in_flight, None
+        if sent is None:
+            return
+        try:
+            sent.confirm()
+        except Exception as exc:
+            if not quiet:
+                raise
+            log.warning("job_mirror_failed", job_id=self.job.id, error=str(exc))
 
     def after_write(self) -> None:
         if self.by_web and not db.is_closed():
@@ -207,6 +222,7 @@ def execute_chat(run: Run) -> Iterator[Event]:
             if run.lost:
                 stop.set()
                 log.warning("job_lease_lost", job_id=job.id)
+                run.confirm_mirror()
                 return
             run.check_time_limit()
             if run.cancel_requested():
@@ -226,6 +242,9 @@ def execute_chat(run: Run) -> Iterator[Event]:
                 finish_chat(run, "failed", usage=None, error=TIME_LIMIT_ERROR)
             else:
                 finish_chat(run, "canceled", usage=None, error=None)
+        raise
+    except BaseException:  # unforeseen: the lease expires and the reaper ends the job
+        run.confirm_mirror(quiet=True)  # but give the mirror's connection back now
         raise
     if outcome == "succeeded" and run.cancel_requested():
         outcome = "canceled"
@@ -275,7 +294,11 @@ def _deliver(run: Run, text: str) -> Event | None:
     """A worker's run records its first delivery before the event is visible, so a dead run is
     never retried after it (and a run that lost the job to another never shows its text); a web
     run is never retried, and records it with the outcome. The text goes to the event stream
-    before the consumer gets it (a web run may batch it, see HUB_COMPAT_MIRROR_MS)."""
+    before the consumer gets it (a web run may batch it, see HUB_COMPAT_MIRROR_MS). A web run
+    sends it there without waiting for the answer, which it reads before its next write to the
+    stream: the caller gets the text one Redis round trip sooner, and the text is already on
+    its way to the stream (written to Redis's socket, so it arrives even if this process dies
+    next) before the caller has it."""
     first = run.delivered_chars == 0
     if first:
         run.first_token_at = utcnow()
@@ -299,12 +322,16 @@ def _deliver(run: Run, text: str) -> Event | None:
     run._last_mirrored_at = now
     mirrored = {**data, "text": "".join([*run.mirror_pending, text])}
     run.mirror_pending.clear()
-    if run.running_announced:
-        return Event(current_events().append(run.job.id, "delta", mirrored), "delta", data)
-    _status_id, delta_id = current_events().append_many(
-        run.job.id, [("status", RUNNING), ("delta", mirrored)])
+    events = [("delta", mirrored)] if run.running_announced else [("status", RUNNING),
+                                                                  ("delta", mirrored)]
     run.running_announced = True
-    return Event(delta_id, "delta", data)
+    if run.by_web:  # its caller reads the text from this event, not from the stream
+        run.confirm_mirror()
+        run.mirror_in_flight = current_events().send_many(run.job.id, events)
+        return Event("", "delta", data)
+    if len(events) == 1:  # one command (a script), not a pipeline: this runs for every delta
+        return Event(current_events().append(run.job.id, *events[0]), "delta", data)
+    return Event(current_events().append_many(run.job.id, events)[-1], "delta", data)
 
 
 def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
@@ -331,6 +358,7 @@ def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
 def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
                 error: dict[str, str] | None) -> list[Event]:
     """Charge and settle the run's ending; the closing events (none if another run ended it)."""
+    run.confirm_mirror()  # the closing events follow everything the run sent
     text = "".join(run.text)
     input_tokens, output_tokens, cost = chat_charge(run.job, text, usage, outcome)
     finish_reason = usage.finish_reason if usage is not None and outcome == "succeeded" else None

@@ -43,8 +43,10 @@ def test_a_balance_read_after_a_v1_streams_first_token_shows_its_hold(app, clien
     with httpx.stream("POST", f"{hub}/v1/chat/completions", json=body, headers=user_headers,
                       timeout=30) as response:
         assert response.status_code == 200
-        next(response.iter_lines())  # the first of the response is here
+        lines = response.iter_lines()
+        next(lines)  # the first of the response is here
         during = _balance(client, user_headers)
         assert during["held"] > before["held"]
         assert during["available"] < before["available"]
-    assert _connections_in_use(app) == 0
+        assert list(lines)[-2] == "data: [DONE]"  # read to its end: the job has settled
+    assert _connections_in_use(app) == 0  # the bump's and the stream mirror's given back
