@@ -2,8 +2,8 @@
 
 Two ways to get a job's events, with one interface (`JobOutput`):
 - `LocalRun` (`HUB_COMPAT_EXECUTOR=web`, the default): this web thread runs the job for the
-  caller it serves, so each delta goes straight to the response (it is also appended to the
-  job's event stream, for any other watcher, before it is handed over);
+  caller it serves, so each delta goes straight to the response (it is also sent to the job's
+  event stream, for any other watcher, before it is handed over);
 - `Relay` (`queue`): a worker runs it and this thread follows its event stream in Redis.
 Either way the web thread gives its pooled database connection back before a long wait.
 """
