@@ -9,7 +9,8 @@ or at teardown if the request failed), so a caller who has any of the response a
 new version: the cache's read-after-write promise holds as before.
 
 Only before the response starts: a write made later (a stream's settle, inside the response's
-generator) waits for its reply as usual.
+generator) waits for its reply as usual, and so does every write of a WebSocket session (its
+view runs for as long as the socket is open).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import redis
 import structlog
-from flask import Flask, Response, g, has_request_context
+from flask import Flask, Response, g, has_request_context, request
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +57,8 @@ class PendingWrites:
 
 def pending_writes() -> PendingWrites | None:
     """This request's pending writes while its response has not started; None otherwise."""
-    if not has_request_context() or g.get("hub_response_started"):
+    if not has_request_context() or g.get("hub_response_started") \
+            or request.headers.get("Upgrade", "").lower() == "websocket":
         return None
     writes = g.get("hub_pending_writes")
     if writes is None:
