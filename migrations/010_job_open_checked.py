@@ -1,7 +1,7 @@
 """Peewee migrations -- 010_job_open_checked.py.
 
-Written by hand (no model changes), PostgreSQL only: `job_open_checked`, which is `job_open`
-(009) that also checks, in the statement that places the hold, that what the web process read
+Written by hand (no model changes), PostgreSQL only: `job_open_checked`, which runs `job_open`
+(009) once it has checked, in the statement that places the hold, that what the web process read
 before it is still current. A web process may then keep, for a few seconds
 (HUB_KEY_PRICE_CACHE_S), the two rows every job request reads first, each a round trip before
 the hold:
@@ -14,7 +14,8 @@ the hold:
 - `p_price_stamp`: the price the hold was computed at (`id:input:output:per_second`). Unless it
   is still the model's newest version, `stale_price`: the request is quoted again.
 
-`job_open` stays (an older release calls it, and rollback leaves it as 009 made it).
+`job_open` is unchanged: the checked one calls it, with the API key's row already locked (as
+`job_open` locks it: first), so the key cannot change between the check and the hold.
 """
 
 from contextlib import suppress
@@ -49,68 +50,36 @@ CREATE OR REPLACE FUNCTION job_open_checked(
     OUT o_spent_total bigint, OUT o_spent_month bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_cap_total bigint;
-    v_cap_month bigint;
-    v_key_stamp text;
-    v_price_stamp text;
-    h record;
+    v_stamp text;
+    r record;
 BEGIN
-    IF p_api_key_id IS NOT NULL THEN
-        SELECT k.cap_total_credits, k.spent_total_credits, k.cap_monthly_credits,
-               CASE WHEN k.spent_month = p_month THEN k.spent_month_credits ELSE 0 END,
-               key_auth_stamp(k, u)
-        INTO v_cap_total, o_spent_total, v_cap_month, o_spent_month, v_key_stamp
-        FROM api_keys k JOIN users u ON u.id = k.user_id
-        WHERE k.id = p_api_key_id FOR UPDATE OF k;
-        IF NOT FOUND THEN
-            o_status := CASE WHEN p_key_stamp IS NULL THEN 'no_key' ELSE 'stale_key' END;
-            RETURN;
-        END IF;
-        IF p_key_stamp IS NOT NULL AND p_key_stamp <> v_key_stamp THEN
-            o_status := 'stale_key';
-            RETURN;
-        END IF;
-        IF v_cap_total IS NOT NULL AND o_spent_total + p_amount > v_cap_total THEN
-            o_status := 'key_cap_total';
-            RETURN;
-        END IF;
-        IF v_cap_month IS NOT NULL AND o_spent_month + p_amount > v_cap_month THEN
-            o_status := 'key_cap_month';
-            RETURN;
-        END IF;
-    END IF;
     IF p_price_stamp IS NOT NULL THEN
         SELECT concat_ws(':', p.id, p.input_per_mtok_credits, p.output_per_mtok_credits,
                          p.per_second_credits)
-        INTO v_price_stamp
+        INTO v_stamp
         FROM model_prices p WHERE p.model_id = p_job->>'model' ORDER BY p.version DESC LIMIT 1;
-        IF v_price_stamp IS DISTINCT FROM p_price_stamp THEN
+        IF v_stamp IS DISTINCT FROM p_price_stamp THEN
             o_status := 'stale_price';
             RETURN;
         END IF;
     END IF;
-    SELECT * INTO h FROM ledger_hold(p_user_id, p_amount, p_hold_key, p_purpose, p_reference,
-                                     p_now, p_expires_at);
-    o_hold_id := h.o_hold_id;
-    o_available := h.o_available;
-    IF h.o_status <> 'applied' THEN
-        o_status := h.o_status;
-        RETURN;
+    IF p_key_stamp IS NOT NULL THEN
+        -- locked as job_open locks it (first), so nothing changes it before the hold commits
+        SELECT key_auth_stamp(k, u) INTO v_stamp
+        FROM api_keys k JOIN users u ON u.id = k.user_id
+        WHERE k.id = p_api_key_id FOR UPDATE OF k;
+        IF NOT FOUND OR v_stamp <> p_key_stamp THEN
+            o_status := 'stale_key';
+            RETURN;
+        END IF;
     END IF;
-    IF p_api_key_id IS NOT NULL THEN
-        -- the key's spend, as app.services.api_keys.record_key_spend counts it
-        UPDATE api_keys SET
-            spent_total_credits = GREATEST(spent_total_credits + p_amount, 0),
-            spent_month_credits = CASE WHEN spent_month = p_month
-                THEN GREATEST(spent_month_credits + p_amount, 0)
-                ELSE GREATEST(p_amount, 0) END,
-            spent_month = p_month
-        WHERE id = p_api_key_id;
-    END IF;
-    INSERT INTO jobs
-    SELECT * FROM jsonb_populate_record(NULL::jobs,
-                                        p_job || jsonb_build_object('hold_id', o_hold_id));
-    o_status := 'applied';
+    SELECT * INTO r FROM job_open(p_api_key_id, p_month, p_user_id, p_amount, p_hold_key,
+                                  p_purpose, p_reference, p_now, p_expires_at, p_job);
+    o_status := r.o_status;
+    o_hold_id := r.o_hold_id;
+    o_available := r.o_available;
+    o_spent_total := r.o_spent_total;
+    o_spent_month := r.o_spent_month;
 END
 $$
 """
