@@ -4,8 +4,8 @@ gunicorn's gthread worker hands a kept-alive connection back to its main thread 
 response: the main thread registers it with its poller, wakes when the next request arrives and
 submits it to the thread pool again. Three threads touch each request before the app sees it,
 and under load each waits its turn for the interpreter lock (measured with the gateway
-benchmark, 16 concurrent streams: the hub's added time to first token fell by about 8 ms, and
-its CPU per request by about 0.8 ms, once the hops were gone).
+benchmark, 16 concurrent streams: the hub's added time to first token fell by about 6 ms, and
+its CPU per request by about 0.5 ms, once the hops were gone; five A/B pairs).
 
 This worker keeps a connection on the thread that answered it for HUB_WEB_LINGER_MS (50 ms by
 default): if the client's next request arrives meanwhile (an SDK's pooled connection under load
