@@ -1,10 +1,10 @@
 """gunicorn settings for the web process.
 
 Worker class gthread (with a kept-alive connection's next request served by the thread that
-answered its last one, when it arrives within HUB_WEB_LINGER_MS: app/web_worker.py): each WebSocket or SSE stream holds one thread while it waits on
-blocking Redis reads, so many threads per process (HUB_WEB_THREADS, default 128) let one
-process hold hundreds of live streams without monkey-patching psycopg2, redis and the
-provider SDKs as gevent would need.
+answered its last one, when it arrives within HUB_WEB_LINGER_MS: app/web_worker.py): each
+WebSocket or SSE stream holds one thread while it waits on blocking Redis reads, so many
+threads per process (HUB_WEB_THREADS, default 128) let one process hold hundreds of live
+streams without monkey-patching psycopg2, redis and the provider SDKs as gevent would need.
 """
 
 import os

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 
 from app.events.base import START, Event, EventStream, InvalidEventId, SentEvents
+from app.redis_commands import SentCommands
 
 # XADD, and give a new stream its safety expiry (a stream never finished still goes away)
 _APPEND = """
@@ -60,24 +61,11 @@ class RedisEventStream(EventStream):
             ("XADD", key, "*", "t", type, "d", json.dumps(data or {}, separators=(",", ":")))
             for type, data in events]
         commands.append(("EXPIRE", key, self.max_ttl_s, "NX"))
-        pool = self._redis.connection_pool
-        connection = pool.get_connection()
-        try:
-            connection.send_packed_command(connection.pack_commands(commands))
-        except BaseException:
-            connection.disconnect()
-            pool.release(connection)
-            raise
+        sent = SentCommands(self._redis, commands)
 
         def read_ids() -> list[str]:
-            try:
-                replies = [connection.read_response() for _ in commands]
-            except BaseException:
-                connection.disconnect()  # replies may be left unread on it
-                raise
-            finally:
-                pool.release(connection)
-            return [r.decode() if isinstance(r, bytes) else r for r in replies[:len(events)]]
+            return [r.decode() if isinstance(r, bytes) else r
+                    for r in sent.replies()[:len(events)]]
 
         return SentEvents(read_ids)
 

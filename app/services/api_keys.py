@@ -5,8 +5,9 @@ A key reads `hub_<prefix>_<secret>`: the 8-character prefix is visible (lists, l
 fast keyed hash is right for a ~238-bit random secret; argon2 is for passwords).
 
 A job's spend is checked (`check_key_use`) and reserved with its hold, atomically with it, so
-two concurrent holds cannot both pass a cap: on PostgreSQL by `job_open_checked` (migrations 009
-and 010, the key row locked while it runs), on SQLite by `reserve_key_spend` inside the hold's transaction.
+two concurrent holds cannot both pass a cap: on PostgreSQL by `job_open_checked` (migrations
+009 and 010, the key row locked while it runs), on SQLite by `reserve_key_spend` inside the
+hold's transaction.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ import redis
 import structlog
 from flask import Flask, Response, g, has_request_context, request
 
+from app.redis_commands import SentCommands
+
 log = structlog.get_logger(__name__)
 
 
@@ -28,31 +30,20 @@ class PendingWrites:
     """Commands sent on their own pooled connections, replies not yet read."""
 
     def __init__(self) -> None:
-        self._sent: list[tuple[Any, Any, tuple]] = []
+        self._sent: list[tuple[SentCommands, tuple]] = []
 
     def send(self, client: redis.Redis, *command: Any) -> None:
-        pool = client.connection_pool
-        connection = pool.get_connection()
-        try:
-            connection.send_command(*command)
-        except BaseException:
-            connection.disconnect()
-            pool.release(connection)
-            raise
-        self._sent.append((pool, connection, command))
+        self._sent.append((SentCommands(client, [command]), command))
 
     def confirm(self) -> None:
         """Read every reply (a failed write is logged, as a synchronous one would have been)."""
         while self._sent:
-            pool, connection, command = self._sent.pop(0)
+            sent, command = self._sent.pop(0)
             try:
-                connection.read_response()
+                sent.replies()
             except (redis.RedisError, OSError) as exc:
-                connection.disconnect()
                 log.error("redis_write_failed", command=command[0], key=command[1],
                           error=str(exc))
-            finally:
-                pool.release(connection)
 
 
 def pending_writes() -> PendingWrites | None:

@@ -47,9 +47,6 @@ class RecentReads:
     def forget(self, key: Any) -> None:
         self._entries.pop(key, None)
 
-    def clear(self) -> None:
-        self._entries.clear()
-
 
 def recent_reads(kind: str) -> RecentReads | None:
     """This app's reads of `kind` ("api_keys", "prices"); None where none may be reused."""
