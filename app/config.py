@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     # After a chat job's first delta, deltas arriving within this window are relayed as one
     # event (0: every chunk its own event). The first delta is never held back.
     HUB_STREAM_COALESCE_MS: float = Field(default=10.0, ge=0, le=1000)
+    # In a web process, the work of streams past their first token (relaying later batches,
+    # settling) takes turns, one step at a time, so new requests' first tokens go first under
+    # CPU saturation (app.services.tail_lane); a step waits at most this long for its turn,
+    # then goes ahead anyway. 0: no turns.
+    HUB_STREAM_TAIL_WAIT_MS: float = Field(default=20.0, ge=0, le=10000)
     # Who runs a /v1 chat request: `web`, the web process that serves the caller (no broker
     # hop, no relay read: the gateway's fast path), or `queue`, a Dramatiq worker like every
     # other job. Either way the job is held, leased, mirrored to its event stream and settled.

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ from app.services.cancellation import cancel_flags
 from app.services.lease_keeper import current_lease_keeper
 from app.services.runtime import current_events, current_settings
 from app.services.stream_pump import pump
+from app.services.tail_lane import current_tail_lane
 
 log = structlog.get_logger(__name__)
 
@@ -211,14 +213,11 @@ def execute_chat(run: Run) -> Iterator[Event]:
     run.upstream_started_at = time.perf_counter()
     try:
         for batch in _provider_batches(run, _chat_request(job), stop, app):
-            text = "".join(item.text for item in batch if isinstance(item, TextDelta))
             usage = next((item for item in batch if isinstance(item, Usage)), usage)
-            if text:
-                delta = _deliver(run, text)
-                if delta is not None:
-                    yield delta
-            if not run.lost:
-                run.heartbeat()
+            with _later_turn(run):
+                delta = _take(run, batch)
+            if delta is not None:
+                yield delta
             if run.lost:
                 stop.set()
                 log.warning("job_lease_lost", job_id=job.id)
@@ -248,7 +247,30 @@ def execute_chat(run: Run) -> Iterator[Event]:
         raise
     if outcome == "succeeded" and run.cancel_requested():
         outcome = "canceled"
-    yield from finish_chat(run, outcome, usage=usage, error=error)
+    with _later_turn(run):
+        closing = finish_chat(run, outcome, usage=usage, error=error)
+    yield from closing
+
+
+@contextmanager
+def _later_turn(run: Run) -> Iterator[None]:
+    """A web run's steps after its first delivery take the process's turn (`tail_lane`), so
+    new requests' first tokens go first; a worker's run and a web run's first token never
+    wait for one."""
+    if not run.by_web or run.delivered_chars == 0:
+        yield
+        return
+    with current_tail_lane().turn():
+        yield
+
+
+def _take(run: Run, batch: list[Any]) -> Event | None:
+    """Deliver a batch's text (the delta event, if any) and renew the lease when due."""
+    text = "".join(item.text for item in batch if isinstance(item, TextDelta))
+    delta = _deliver(run, text) if text else None
+    if not run.lost:
+        run.heartbeat()
+    return delta
 
 
 def _provider_batches(run: Run, request: ChatRequest, stop: threading.Event,
