@@ -127,7 +127,7 @@ def create_message(json_data: Any = None) -> Response:
     job = jobs.create_job(user, spec, api_key=api_key, source="anthropic",
                           executor=compat_executor())
     prompt_tokens = job.prompt_tokens_estimate
-    relay = start_output(job)
+    relay = start_output(job, streaming=stream)
     if stream:
         relay.first_output()
         return sse_response(_sse(relay, job.id, spec.model, prompt_tokens), job.id,

@@ -141,7 +141,7 @@ def chat_completions(json_data: Any = None) -> Response:
     user, api_key = caller()
     job = jobs.create_job(user, spec, api_key=api_key, source="openai",
                           executor=compat_executor())
-    relay = start_output(job)
+    relay = start_output(job, streaming=stream)
     if stream:
         relay.first_output()
         return sse_response(_sse(relay, job.id, spec.model, include_usage), job.id,

@@ -147,11 +147,13 @@ def _elapsed_ms(started_at: float) -> float:
     return round((time.perf_counter() - started_at) * 1000, 2)
 
 
-def start_output(job: Job) -> JobOutput:
-    """Begin handing over the events of a job just created for this request."""
+def start_output(job: Job, *, streaming: bool) -> JobOutput:
+    """Begin handing over the events of a job just created for this request (`streaming`: the
+    caller reads the reply as it comes, so a web run's work after the first token takes turns,
+    `app.services.tail_lane`; a caller waiting for the whole reply waits for all of it)."""
     started_at = g.get("request_started_at", time.perf_counter())
     if job.executor == "web":
-        steps = job_runner.execute_chat(job_runner.adopt(job))
+        steps = job_runner.execute_chat(job_runner.adopt(job, takes_turns=streaming))
         output: JobOutput = LocalRun(job_id=job.id, started_at=started_at, api=job.source,
                                      steps=steps)
     else:

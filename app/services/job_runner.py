@@ -67,6 +67,7 @@ class Run:
     mirror_pending: list[str] = field(default_factory=list)
     _last_mirrored_at: float = 0.0
     mirror_in_flight: SentEvents | None = None  # a web run's last mirror, sent, not confirmed
+    takes_turns: bool = False  # a streamed web run: its work after its first token takes turns
     first_token_at: datetime | None = None
     text: list[str] = field(default_factory=list)
     delivered_chars: int = 0
@@ -164,13 +165,14 @@ def claim(job_id: str) -> Run | None:
     return Run(job=model_from_row(Job, row), token=token, lease_s=settings.HUB_JOB_LEASE_S)
 
 
-def adopt(job: Job) -> Run:
+def adopt(job: Job, *, takes_turns: bool = False) -> Run:
     """The run of a job this process created already claimed (`executor="web"`): limited by
-    a deadline, since no Dramatiq time limit watches a web thread."""
+    a deadline, since no Dramatiq time limit watches a web thread. `takes_turns`: its caller
+    streams the reply, so its work after the first delivery takes turns (`_later_turn`)."""
     settings = current_settings()
     return Run(job=job, token=job.worker_token, lease_s=settings.HUB_JOB_LEASE_S,
                deadline=time.monotonic() + settings.HUB_CHAT_TIME_LIMIT_S,
-               mirror_interval_s=settings.HUB_COMPAT_MIRROR_MS / 1000)
+               mirror_interval_s=settings.HUB_COMPAT_MIRROR_MS / 1000, takes_turns=takes_turns)
 
 
 # --- chat --------------------------------------------------------------------------------------
@@ -254,10 +256,10 @@ def execute_chat(run: Run) -> Iterator[Event]:
 
 @contextmanager
 def _later_turn(run: Run) -> Iterator[None]:
-    """A web run's steps after its first delivery take the process's turn (`tail_lane`), so
-    new requests' first tokens go first; a worker's run and a web run's first token never
-    wait for one."""
-    if not run.by_web or run.delivered_chars == 0:
+    """A streamed web run's steps after its first delivery take the process's turn
+    (`tail_lane`), so new requests' first tokens go first. Its first token, a worker's run
+    and a web run whose caller waits for the whole reply never wait for one."""
+    if not run.takes_turns or run.delivered_chars == 0:
         yield
         return
     with current_tail_lane().turn():

@@ -90,15 +90,15 @@ def test_with_no_wait_there_are_no_turns() -> None:
     assert result["had"] is False
 
 
-@pytest.mark.parametrize(("executor", "delivered", "takes_turn"), [
-    ("web", 0, False),     # the work up to a caller's first token never waits
-    ("web", 12, True),     # a web stream's later batches and its settle take turns
-    ("queue", 12, False),  # a worker's run streams to its event stream only: no turns
+@pytest.mark.parametrize(("streamed", "delivered", "takes_turn"), [
+    (True, 0, False),   # the work up to a caller's first token never waits
+    (True, 12, True),   # a web stream's later batches and its settle take turns
+    (False, 12, False),  # a caller waiting for the whole reply (or a worker's run): no turns
 ])
-def test_which_steps_take_a_turn(app, executor: str, delivered: int, takes_turn: bool) -> None:
+def test_which_steps_take_a_turn(app, streamed: bool, delivered: int, takes_turn: bool) -> None:
     with app.app_context():
         lane = current_tail_lane()
-        run = Run(job=Job(executor=executor), token="t", lease_s=3)
+        run = Run(job=Job(executor="web"), token="t", lease_s=3, takes_turns=streamed)
         run.delivered_chars = delivered
         with _later_turn(run):
             assert lane._turn.locked() is takes_turn
@@ -145,3 +145,30 @@ def test_a_web_stream_waits_for_its_turn_after_its_first_token(app, hub, upstrea
         job = Job.get_by_id(job_id)
         assert job.status == "succeeded"
         assert_settled_once(app, job, funded_user)
+
+
+def test_a_caller_waiting_for_the_whole_reply_takes_no_turns(app, hub, upstream, funded_user,
+                                                              user_headers) -> None:
+    """A non-streamed reply is all first token: with the turn taken all along, it never waits."""
+    with app.app_context():
+        lane = current_tail_lane()
+    _taken, release, holder = _hold(lane)
+    seen_waiting, answered = [], threading.Event()
+
+    def watch() -> None:
+        while not answered.is_set():
+            seen_waiting.append(lane.waiting)
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    response = httpx.post(f"{hub}/v1/chat/completions", json={**BODY, "stream": False},
+                          headers={"Authorization": f"Bearer {token_of(user_headers)}"},
+                          timeout=30)
+    answered.set()
+    watcher.join(10)
+    release.set()
+    holder.join(10)
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["message"]["content"] == upstream.reply_text()
+    assert max(seen_waiting) == 0
