@@ -162,11 +162,11 @@ def settle_job(job: Job) -> int | None:
     return charged
 
 
-def _settled(status: str, job: Job | None, *, user_id: int, charged: int,
+def _settled(status: str, job_id: str, job: Job | None, *, user_id: int, charged: int,
              shortfall: int) -> bool:
     """What `job_settle` reported: True if this call settled the job (False: already shown)."""
     if job is None or status == "no_job":
-        raise HoldNotFound("no such job")
+        raise HoldNotFound(f"no job {job_id}")
     if status == "no_hold":
         raise HoldNotFound(f"no hold for job {job.id}")
     if status == "key_taken":
@@ -183,7 +183,8 @@ def _settle_postgres(job: Job) -> int | None:
     finished_at = utcnow()
     status, charged, user_id, shortfall = db.execute_sql(_SETTLE, (
         job.id, finished_at, api_keys.current_month())).fetchone()
-    if not _settled(status, job, user_id=user_id, charged=charged, shortfall=shortfall):
+    if not _settled(status, job.id, job, user_id=user_id, charged=charged,
+                    shortfall=shortfall):
         return None
     _show(job, charged, finished_at)
     return charged
@@ -249,6 +250,7 @@ def _finish_postgres(job_id: str, token: str, *, outcome: str, cost_credits: int
     if status == "not_owner":
         return None
     job = model_from_row(Job, row[4:]) if status != "no_job" else None
-    if not _settled(status, job, user_id=user_id, charged=charged, shortfall=shortfall):
+    if not _settled(status, job_id, job, user_id=user_id, charged=charged,
+                    shortfall=shortfall):
         return job, None
     return job, charged
