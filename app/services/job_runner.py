@@ -217,7 +217,7 @@ def execute_chat(run: Run) -> Iterator[Event]:
         for batch in _provider_batches(run, _chat_request(job), stop, app):
             usage = next((item for item in batch if isinstance(item, Usage)), usage)
             with _later_turn(run):
-                delta = _take(run, batch)
+                delta = _deliver_batch(run, batch)
             if delta is not None:
                 yield delta
             if run.lost:
@@ -266,7 +266,7 @@ def _later_turn(run: Run) -> Iterator[None]:
         yield
 
 
-def _take(run: Run, batch: list[Any]) -> Event | None:
+def _deliver_batch(run: Run, batch: list[Any]) -> Event | None:
     """Deliver a batch's text (the delta event, if any) and renew the lease when due."""
     text = "".join(item.text for item in batch if isinstance(item, TextDelta))
     delta = _deliver(run, text) if text else None

@@ -39,9 +39,10 @@ class TailLane:
     def turn(self) -> Iterator[bool]:
         """Run the block in this process's turn; yields whether the turn was had (False: the
         wait ran out, or the lane is off)."""
-        had = self.wait_s > 0 and self._turn.acquire(blocking=False)
-        if not had and self.wait_s > 0:
-            had = self._wait_for_turn()
+        if self.wait_s <= 0:
+            yield False
+            return
+        had = self._turn.acquire(blocking=False) or self._wait_for_turn()
         try:
             yield had
         finally:
