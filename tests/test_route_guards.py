@@ -70,3 +70,55 @@ def test_every_page_declares_its_access(app) -> None:
         if not hasattr(app.view_functions[rule.endpoint], "_hub_auth"):
             undeclared.append(f"{rule.rule} ({rule.endpoint})")
     assert undeclared == [], f"pages with neither page_auth nor public: {undeclared}"
+
+
+# What a hub API key may call: model access (`/v1`, jobs, the model list) and reading the
+# balance and the account it belongs to. Adding a route here is a decision: document it in
+# docs/security.md ("API key scopes").
+API_KEY_ROUTES = {
+    ("POST", "/v1/chat/completions"), ("POST", "/v1/messages"), ("GET", "/v1/models"),
+    ("POST", "/api/jobs/quote"), ("POST", "/api/jobs"), ("GET", "/api/jobs"),
+    ("GET", "/api/jobs/<job_id>"), ("POST", "/api/jobs/<job_id>/cancel"),
+    ("GET", "/api/jobs/<job_id>/content"), ("GET", "/api/credits/balance"), ("GET", "/api/me"),
+}
+
+
+def _guarded_routes(app) -> list[tuple[str, str, dict]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in FRAMEWORK_ENDPOINTS or not rule.rule.startswith(GUARDED_PREFIXES):
+            continue
+        access = getattr(app.view_functions[rule.endpoint], "_hub_auth", {})
+        if access.get("public"):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((method, rule.rule, access))
+    return routes
+
+
+def test_every_guarded_route_declares_whether_an_api_key_may_call_it(app) -> None:
+    routes = _guarded_routes(app)
+    assert len(routes) > 20
+    undeclared = [(m, r) for m, r, access in routes if "api_key" not in access]
+    assert undeclared == []
+    key_routes = {(m, r) for m, r, access in routes if access["api_key"]}
+    assert key_routes == API_KEY_ROUTES
+
+
+def test_an_api_key_is_refused_on_every_route_outside_its_scope(app, client) -> None:
+    """Walk the URL map with a real key of an admin: every route outside the key scopes answers
+    403 `api_key_not_allowed` before it reads its input or looks anything up."""
+    from tests.accounts.helpers import bearer, login, user_with_password
+
+    owner = user_with_password(role="admin")
+    session = bearer(login(client, owner.email).json["access_token"])
+    key = client.post("/api/keys", headers=session, json={"name": "scoped"}).json["key"]
+    refused = []
+    for method, rule, access in _guarded_routes(app):
+        if access["api_key"]:
+            continue
+        url = re.sub(r"<(?:int:)?[^>]+>", "1", rule)
+        response = client.open(url, method=method, json={}, headers={"Authorization": f"Bearer {key}"})
+        if response.status_code != 403 or response.json["error"]["code"] != "api_key_not_allowed":
+            refused.append((method, url, response.status_code))
+    assert refused == []

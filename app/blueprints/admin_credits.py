@@ -64,7 +64,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 @bp.post("/users/<int:user_id>/credits")
-@require_auth("admin")
+@require_auth("admin", api_key=False)
 @bp.input(AdjustIn, arg_name="body")
 @bp.output(AdjustOut)
 @bp.doc(summary="Add or remove a user's credits, with a reason; audited",
@@ -80,7 +80,7 @@ def adjust(user_id: int, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.post("/promo-codes")
-@require_auth("admin")
+@require_auth("admin", api_key=False)
 @bp.input(PromoIn, arg_name="body")
 @bp.output(PromoOut, status_code=201)
 @bp.doc(summary="Create a promo code", responses=[201, 409, 422])

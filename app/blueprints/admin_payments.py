@@ -139,7 +139,7 @@ def _run(run: ReconciliationRun) -> dict:
 
 
 @bp.get("/packages")
-@require_auth("support")
+@require_auth("support", api_key=False)
 @bp.output(AdminPackagesOut)
 @bp.doc(summary="Every credit package, active or not, with its Stripe ids")
 def packages() -> dict:
@@ -147,7 +147,7 @@ def packages() -> dict:
 
 
 @bp.post("/packages")
-@require_auth("admin")
+@require_auth("admin", api_key=False)
 @bp.input(PackageCreateIn, arg_name="body")
 @bp.output(AdminPackageChanged, status_code=201)
 @bp.doc(summary="Add a credit package", responses=[201, 409, 422])
@@ -157,7 +157,7 @@ def create_package(body: dict) -> dict:
 
 
 @bp.patch("/packages/<slug>")
-@require_auth("admin")
+@require_auth("admin", api_key=False)
 @bp.input(PackageUpdateIn, arg_name="body")
 @bp.output(AdminPackageChanged)
 @bp.doc(summary="Edit a credit package (past payments keep what they bought)",
@@ -167,7 +167,7 @@ def update_package(slug: str, body: dict) -> dict:
 
 
 @bp.get("/flags")
-@require_auth("support")
+@require_auth("support", api_key=False)
 @bp.input(FlagsQuery, location="query", arg_name="query")
 @bp.output(FlagsOut)
 @bp.doc(summary="Disputes and refunds the user had already spent, newest first")
@@ -177,7 +177,7 @@ def flags(query: dict) -> dict:
 
 
 @bp.post("/flags/<int:flag_id>/resolve")
-@require_auth("admin")
+@require_auth("admin", api_key=False)
 @bp.output(FlagResolved)
 @bp.doc(summary="Mark a flag as dealt with", responses=[200, 404])
 def resolve_flag(flag_id: int) -> dict:
@@ -185,7 +185,7 @@ def resolve_flag(flag_id: int) -> dict:
 
 
 @bp.get("/reconciliations")
-@require_auth("support")
+@require_auth("support", api_key=False)
 @bp.input(RunsQuery, location="query", arg_name="query")
 @bp.output(RunsOut)
 @bp.doc(summary="Reconciliation reports, newest first")

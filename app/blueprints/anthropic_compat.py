@@ -117,7 +117,7 @@ def _sse(relay: JobOutput, job_id: str, model: str, input_tokens: int) -> Iterat
 
 
 @bp.post("/messages")
-@require_auth(verified=True, reuse_key=True)
+@require_auth(api_key=True, verified=True, reuse_key=True)
 @bp.input(MessagesIn, validation=False)
 @bp.doc(summary="Anthropic-compatible messages (stream or not)",
         responses=[200, 400, 401, 402, 403, 404, 429, 502])

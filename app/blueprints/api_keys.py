@@ -28,7 +28,7 @@ def key_view(key: ApiKey, plaintext: str | None = None) -> dict:
 
 
 @bp.get("")
-@require_auth()
+@require_auth(api_key=False)
 @bp.output(ApiKeyListOut)
 @bp.doc(summary="List your active API keys (prefix, name, limits, last use)")
 def list_keys() -> dict:
@@ -36,7 +36,7 @@ def list_keys() -> dict:
 
 
 @bp.post("")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(ApiKeyIn, arg_name="body")
 @bp.output(ApiKeyCreatedOut, status_code=201)
 @bp.doc(summary="Create an API key; the full key is in this response only",
@@ -51,7 +51,7 @@ def create_key(body: dict) -> dict:
 
 
 @bp.post("/<int:key_id>/rotate")
-@require_auth()
+@require_auth(api_key=False)
 @bp.output(ApiKeyCreatedOut)
 @bp.doc(summary="Give the key a new secret (shown once); the old one stays valid for "
                 "HUB_API_KEY_ROTATION_GRACE_S", responses=[200, 401, 404])
@@ -62,7 +62,7 @@ def rotate_key(key_id: int) -> dict:
 
 
 @bp.delete("/<int:key_id>")
-@require_auth()
+@require_auth(api_key=False)
 @bp.output({}, status_code=204)
 @bp.doc(summary="Revoke the key at once", responses=[204, 401, 404])
 def revoke_key(key_id: int) -> Response:

@@ -107,7 +107,7 @@ def refresh(body: dict) -> dict:
 
 
 @bp.post("/auth/logout")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(LogoutIn, arg_name="body")
 @bp.output({}, status_code=204)
 @bp.doc(summary="Revoke this access token and its refresh family", responses=[204, 401])
@@ -119,7 +119,7 @@ def logout(body: dict) -> Response:
 
 
 @bp.post("/auth/logout-all")
-@require_auth()
+@require_auth(api_key=False)
 @bp.output({}, status_code=204)
 @bp.doc(summary="Sign out everywhere: revoke every token and web session of this account",
         responses=[204, 401])
@@ -153,7 +153,7 @@ def reset_password(body: dict) -> dict:
 
 
 @bp.post("/auth/password/change")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(ChangePasswordIn, arg_name="body")
 @bp.output(TokenOut)
 @bp.doc(summary="Change the password (needs the old one); returns a fresh token pair, "
@@ -165,7 +165,7 @@ def change_password(body: dict) -> dict:
 
 
 @bp.post("/auth/2fa/setup")
-@require_auth()
+@require_auth(api_key=False)
 @bp.output(TwoFactorSetupOut)
 @bp.doc(summary="Start two-factor setup: a TOTP secret and its otpauth:// URI",
         responses=[200, 401, 409])
@@ -175,7 +175,7 @@ def two_factor_setup() -> dict:
 
 
 @bp.post("/auth/2fa/enable")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(TwoFactorCodeIn, arg_name="body")
 @bp.output(RecoveryCodesOut)
 @bp.doc(summary="Turn two-factor on with a first code; returns 10 single-use recovery codes",
@@ -185,7 +185,7 @@ def two_factor_enable(body: dict) -> dict:
 
 
 @bp.post("/auth/2fa/disable")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(TwoFactorDisableIn, arg_name="body")
 @bp.output({}, status_code=204)
 @bp.doc(summary="Turn two-factor off (needs a current code, and the password if set)",
@@ -196,7 +196,7 @@ def two_factor_disable(body: dict) -> Response:
 
 
 @bp.get("/me")
-@require_auth()
+@require_auth(api_key=True)  # read-only "who am I": lets a client check which account a key is
 @bp.output(MeOut)
 @bp.doc(summary="The signed-in account", responses=[200, 401])
 def me() -> dict:

@@ -112,7 +112,7 @@ def _entry_out(entry: LedgerEntry) -> dict[str, Any]:
 
 
 @bp.get("/balance")
-@require_auth()
+@require_auth(api_key=True)
 @bp.output(BalanceOut)
 @bp.doc(summary="Your balance, what jobs in progress hold, and what is available")
 def balance() -> dict[str, int]:
@@ -120,7 +120,7 @@ def balance() -> dict[str, int]:
 
 
 @bp.get("/transactions")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(TransactionsIn, location="query", arg_name="query")
 @bp.output(TransactionsOut)
 @bp.doc(summary="Your ledger entries, newest first, a page at a time",
@@ -134,7 +134,7 @@ def transactions(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/transactions.csv")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(HistoryFilterIn, location="query", arg_name="query")
 @bp.doc(summary="Your ledger entries as CSV, newest first (same filters as the JSON list)",
         responses={200: {"description": "text/csv, one row per entry",
@@ -169,7 +169,7 @@ def _cell(value: object) -> object:
 
 
 @bp.get("/usage")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(UsageIn, location="query", arg_name="query")
 @bp.output(UsageOut)
 @bp.doc(summary="Credits you spent per UTC day, oldest first, days without usage included")
@@ -179,7 +179,7 @@ def usage(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.post("/redeem")
-@require_auth(verified=True)
+@require_auth(api_key=False, verified=True)
 @bp.input(RedeemIn, arg_name="body")
 @bp.output(RedeemOut)
 @bp.doc(summary="Redeem a promo code (case-insensitive; once per user; verified e-mail "

@@ -128,7 +128,7 @@ def job_view(job: Job) -> dict:
 
 
 @bp.post("/quote")
-@require_auth()
+@require_auth(api_key=True)
 @bp.input(JobIn, arg_name="data")
 @bp.output(QuoteOut)
 @bp.doc(summary="The hold a job would place and its price basis, without running it")
@@ -139,7 +139,7 @@ def quote_job(data: dict) -> dict:
 
 
 @bp.post("")
-@require_auth(verified=True, reuse_key=True)
+@require_auth(api_key=True, verified=True, reuse_key=True)
 @bp.input(JobIn, arg_name="data")
 @bp.output(JobCreatedOut, status_code=202)
 @bp.doc(summary="Create a chat or video job (holds its worst-case price first)",
@@ -152,7 +152,7 @@ def create_job(data: dict) -> dict:
 
 
 @bp.get("")
-@require_auth()
+@require_auth(api_key=True)
 @bp.input(JobListQuery, location="query", arg_name="query")
 @bp.output(JobListOut)
 @bp.doc(summary="Your jobs, newest first")
@@ -164,7 +164,7 @@ def list_jobs(query: dict) -> dict:
 
 
 @bp.get("/<job_id>")
-@require_auth()
+@require_auth(api_key=True)
 @bp.output(JobOut)
 @bp.doc(summary="One job: status, usage, cost, result or error", responses=[200, 404])
 def get_job(job_id: str) -> dict:
@@ -172,7 +172,7 @@ def get_job(job_id: str) -> dict:
 
 
 @bp.post("/<job_id>/cancel")
-@require_auth()
+@require_auth(api_key=True)
 @bp.output(JobOut)
 @bp.doc(summary="Cancel a job; only delivered output is charged", responses=[200, 404, 409])
 def cancel_job(job_id: str) -> dict:
@@ -180,7 +180,7 @@ def cancel_job(job_id: str) -> dict:
 
 
 @bp.get("/<job_id>/content")
-@require_auth()
+@require_auth(api_key=True)
 @bp.doc(summary="Download a finished video", responses=[200, 404])
 def job_content(job_id: str) -> Response:
     job = jobs.get_job(job_id, user=current_principal().user)

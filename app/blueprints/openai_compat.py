@@ -132,7 +132,7 @@ def _sse(relay: JobOutput, job_id: str, model: str, include_usage: bool) -> Iter
 
 
 @bp.post("/chat/completions")
-@require_auth(verified=True, reuse_key=True)
+@require_auth(api_key=True, verified=True, reuse_key=True)
 @bp.input(ChatCompletionIn, validation=False)
 @bp.doc(summary="OpenAI-compatible chat completions (stream or not)",
         responses=[200, 400, 401, 402, 403, 404, 429, 502])
@@ -158,7 +158,7 @@ def chat_completions(json_data: Any = None) -> Response:
 
 
 @bp.get("/models")
-@require_auth()
+@require_auth(api_key=True)
 @bp.doc(summary="Every enabled chat model, in OpenAI's list shape")
 def list_models() -> dict:
     return {"object": "list",

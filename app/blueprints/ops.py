@@ -69,7 +69,7 @@ def metrics() -> Response:
 
 
 @bp.post("/api/ops/worker-check")
-@require_auth("admin")
+@require_auth("admin", api_key=False)
 @bp.input(WorkerCheckIn, location="query", arg_name="query")
 @bp.output(WorkerCheckOut)
 @bp.doc(summary="Send a message through the queue and wait for a worker to answer",

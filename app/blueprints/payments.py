@@ -104,7 +104,7 @@ def packages() -> dict:
 
 
 @bp.post("/checkout")
-@require_auth(verified=True)
+@require_auth(api_key=False, verified=True)
 @bp.input(CheckoutIn, arg_name="body")
 @bp.output(CheckoutOut)
 @bp.doc(summary="Start buying a package: a Stripe Checkout Session to redirect the user to",
@@ -129,7 +129,7 @@ def webhook() -> dict:
 
 
 @bp.get("")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(PaymentsQuery, location="query", arg_name="query")
 @bp.output(PaymentsOut)
 @bp.doc(summary="Your payments, newest first")
@@ -146,7 +146,7 @@ def _alert(alert: LowBalanceAlert | None) -> dict:
 
 
 @bp.get("/low-balance-alert")
-@require_auth()
+@require_auth(api_key=False)
 @bp.output(LowBalanceOut)
 @bp.doc(summary="Your low-balance e-mail threshold")
 def get_low_balance_alert() -> dict:
@@ -154,7 +154,7 @@ def get_low_balance_alert() -> dict:
 
 
 @bp.put("/low-balance-alert")
-@require_auth()
+@require_auth(api_key=False)
 @bp.input(LowBalanceIn, arg_name="body")
 @bp.output(LowBalanceOut)
 @bp.doc(summary="Set your low-balance e-mail threshold (sent once each time credits fall "

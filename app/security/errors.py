@@ -20,6 +20,14 @@ class Forbidden(HubError):
     code = "forbidden"
 
 
+class ApiKeyNotAllowed(HubError):
+    """API keys are for model access; managing the account needs a signed-in session or an
+    access token from a password sign-in."""
+
+    http_status = 403
+    code = "api_key_not_allowed"
+
+
 class EmailNotVerified(HubError):
     """Verify your e-mail address first: unverified accounts cannot spend credits."""
 

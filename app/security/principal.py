@@ -12,6 +12,7 @@ from flask import g, request
 from app.models.hot_sql import select_one
 from app.models.users import ROLES, STAFF_ROLES, User
 from app.security.errors import (
+    ApiKeyNotAllowed,
     EmailNotVerified,
     Forbidden,
     TwoFactorSetupRequired,
@@ -124,8 +125,14 @@ def two_factor_missing(user: User) -> bool:
             and not user.has_two_factor)
 
 
-def require_auth(*roles: str, verified: bool = False, reuse_key: bool = False) -> Callable[[F], F]:
+def require_auth(*roles: str, api_key: bool, verified: bool = False,
+                 reuse_key: bool = False) -> Callable[[F], F]:
     """Guard a view: authenticated, with one of `roles` (if given), verified (if asked).
+
+    `api_key` is the view's scope, declared on every guarded view: whether a hub API key may
+    call it. Keys are credentials for model access (`/v1`, jobs, models, balance); anything
+    that manages the account (keys, two-factor, password, sessions, profile, payments, the
+    back office) says `api_key=False` and needs a session or an access token.
 
     `reuse_key`: an API key may be authenticated from this process's recent reads
     (`app.services.recent_reads`), for a view whose only effect is a job whose open re-checks
@@ -134,9 +141,13 @@ def require_auth(*roles: str, verified: bool = False, reuse_key: bool = False) -
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
+    if reuse_key and not api_key:
+        raise ValueError("reuse_key needs api_key=True")
 
     def check() -> None:
         principal = current_principal()
+        if principal.via == "api_key" and not api_key:
+            raise ApiKeyNotAllowed()
         if two_factor_missing(principal.user):
             raise TwoFactorSetupRequired()
         if not has_role(principal.user, *roles):
@@ -161,7 +172,7 @@ def require_auth(*roles: str, verified: bool = False, reuse_key: bool = False) -
                 return view(*args, **kwargs)
 
         wrapper._hub_auth = {"roles": roles, "verified": verified,  # type: ignore[attr-defined]
-                             "reuse_key": reuse_key}
+                             "api_key": api_key, "reuse_key": reuse_key}
         return wrapper  # type: ignore[return-value]
 
     return decorator

@@ -124,7 +124,7 @@ def test_logout_needs_an_access_token_not_a_key(client) -> None:
     token = login(client, user.email).json["access_token"]
     key = client.post("/api/keys", json={"name": "ci"}, headers=bearer(token)).json["key"]
     response = client.post("/api/auth/logout", headers=bearer(key), json={})
-    assert response.status_code == 401
+    assert response.status_code == 403 and response.json["error"]["code"] == "api_key_not_allowed"
 
 
 def test_credentials_outside_headers_resolve_like_bearer_ones(app, client) -> None:
