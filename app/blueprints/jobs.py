@@ -174,7 +174,10 @@ def get_job(job_id: str) -> dict:
 @bp.post("/<job_id>/cancel")
 @require_auth(api_key=True)
 @bp.output(JobOut)
-@bp.doc(summary="Cancel a job; only delivered output is charged", responses=[200, 404, 409])
+@bp.doc(summary="Cancel a job; only delivered output is charged",
+        description="Only the job's owner or an admin may cancel it (an admin's cancel of "
+                    "another user's job is audited); support staff get 403.",
+        responses=[200, 403, 404, 409])
 def cancel_job(job_id: str) -> dict:
     return job_view(jobs.cancel_job(job_id, user=current_principal().user))
 

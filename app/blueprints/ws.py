@@ -3,7 +3,14 @@
 Auth: the session cookie, or a first message {"type": "auth", "token": ...} (never a token in
 the URL). Resume: ?last_event_id=<id> or {"type": "resume", "last_event_id": ...}. Client
 messages: auth, resume, cancel, ping. Close codes: 1000 after `done`, 4400 bad message, 4401 not
-authenticated, 4404 no such job for this user, 4408 auth not sent in time.
+authenticated, 4403 refused (a session cookie sent from a page that is not the hub's own
+origin, or without an Origin header; or a staff account without two-factor sign-in in
+production, as on the API), 4404 no such job for this user, 4408 auth not sent in time.
+
+The Origin check stands in for CSRF protection: a browser sends the hub's cookie on a
+handshake whatever page opened it, and `cancel` changes state. A socket authenticated by an
+`auth` message (a token a page on another origin cannot read) is not checked. A `cancel` from
+support staff on another user's job is answered `cancel_refused`, like any refused cancel.
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ from app.errors import HubError
 from app.events import InvalidEventId
 from app.extensions import sock
 from app.models.jobs import Job
-from app.security import authenticate
-from app.security.principal import principal_from_credential
+from app.security import Principal, authenticate
+from app.security.errors import TwoFactorSetupRequired
+from app.security.origins import origin_trusted, request_origin
+from app.security.principal import principal_from_credential, two_factor_missing
 from app.services import jobs
 from app.services.runtime import current_events, current_settings
 
@@ -31,6 +40,7 @@ READ_SLICE_S = 0.5  # how often a quiet stream checks for client messages
 
 CLOSE_DONE, CLOSE_BAD, CLOSE_UNAUTHENTICATED, CLOSE_NOT_FOUND, CLOSE_AUTH_TIMEOUT = \
     1000, 4400, 4401, 4404, 4408
+CLOSE_FORBIDDEN = 4403
 
 
 class _Close(Exception):
@@ -52,9 +62,21 @@ def _receive_json(ws: Any, timeout_s: float | None) -> dict | None:
     return message
 
 
-def _authenticate(ws: Any, pending: list[dict]):
+def _check_origin() -> None:
+    """Refuse a cookie-authenticated handshake from a page that is not one of the hub's own."""
+    origin = request.headers.get("Origin")
+    if not origin_trusted(origin, settings=current_settings(),
+                          own_origin=request_origin(request.scheme, request.host)):
+        log.warning("ws_origin_refused", origin=origin, path=request.path)
+        raise _Close(CLOSE_FORBIDDEN, "this origin may not use the session cookie here; "
+                                      "send {\"type\": \"auth\", \"token\": ...} instead")
+
+
+def _authenticate(ws: Any, pending: list[dict]) -> Principal:
     principal = authenticate()
     if principal is not None:
+        if principal.via == "session":
+            _check_origin()
         return principal
     timeout_s = current_settings().HUB_WS_AUTH_TIMEOUT_S
     while True:
@@ -116,6 +138,8 @@ def job_events(ws: Any, job_id: str) -> None:
     pending: list[dict] = []
     try:
         principal = _authenticate(ws, pending)
+        if two_factor_missing(principal.user):
+            raise _Close(CLOSE_FORBIDDEN, TwoFactorSetupRequired().message)
         try:
             job = jobs.get_job(job_id, user=principal.user)
         except jobs.JobNotFound:

@@ -24,7 +24,9 @@ from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
 from app.providers import catalog, pricing
 from app.providers.prices import StalePrice, forget_price
-from app.services import job_store
+from app.security.errors import Forbidden
+from app.security.principal import has_role
+from app.services import audit, job_store
 from app.services.cancellation import cancel_flags
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.runtime import current_events, current_settings
@@ -45,6 +47,13 @@ class JobAlreadyFinished(Conflict):
     """The job has already finished."""
 
     code = "job_finished"
+
+
+class JobCancelForbidden(Forbidden):
+    """Only the job's owner or an admin may cancel it: support staff read other users' jobs
+    but may not cancel them (a cancel bills the owner for what was generated)."""
+
+    code = "job_cancel_forbidden"
 
 
 class WrongModelKind(HubError):
@@ -215,8 +224,15 @@ def list_jobs(user: User, *, cursor: str | None, limit: int, status: str | None 
 
 
 def cancel_job(job_id: str, *, user: User) -> Job:
-    """Cancel: a queued job ends at once (hold released); a running one stops at its next chunk."""
+    """Cancel: a queued job ends at once (hold released); a running one stops at its next chunk.
+
+    Only the owner or an admin may cancel (`JobCancelForbidden` for support, who may read the
+    job); an admin's cancel of another user's job is audited with the status before and after.
+    """
     job = get_job(job_id, user=user)
+    on_behalf = job.user_id != user.id
+    if on_behalf and not has_role(user, "admin"):
+        raise JobCancelForbidden()
     if job.status not in ACTIVE_STATUSES:
         raise JobAlreadyFinished(f"the job has already {job.status}")
     claimed = (Job.update(status="running", outcome="canceled", started_at=utcnow(),
@@ -228,4 +244,18 @@ def cancel_job(job_id: str, *, user: User) -> Job:
         finish_canceled_before_start(job.id)
     else:
         cancel_flags().request(job.id)
-    return Job.get_by_id(job.id)
+    after = Job.get_by_id(job.id)
+    if on_behalf:
+        _audit_cancel(actor=user, job=after, status_before=job.status)
+    return after
+
+
+def _audit_cancel(*, actor: User, job: Job, status_before: str) -> None:
+    """Record a staff cancel of someone else's job. A running job is still `running` here (it
+    stops at its next chunk), so `after` also says a cancel was requested."""
+    audit.record(actor_id=actor.id, actor_label=actor.email, action="job.cancel",
+                 target_type="job", target_id=job.id,
+                 before={"status": status_before, "user_id": job.user_id},
+                 after={"status": job.status, "cancel_requested": True})
+    log.info("job_canceled_by_staff", job_id=job.id, actor_id=actor.id,
+             status_before=status_before, status_after=job.status)

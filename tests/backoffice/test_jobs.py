@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.models.audit import AuditLogEntry
 from app.models.base import utcnow
 from app.models.jobs import Job, UsageRecord
 from app.services import ledger
@@ -57,6 +58,9 @@ def test_admin_cancels_a_queued_job_and_its_hold_is_released(admin, services) ->
     assert ledger.get_balance(job.user_id).held == 0
     assert ledger.get_balance(job.user_id).balance == 1_000_000
     assert b"has already canceled" in admin.get("/admin/jobs/").data
+    entry = AuditLogEntry.get()  # one entry: the refused second cancel audits nothing
+    assert (entry.action, entry.target_id, entry.actor_id) == ("job.cancel", job.id,
+                                                                admin.user.id)
     assert_ledger_sound()
 
 
