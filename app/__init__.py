@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     app = APIFlask(__name__, title="Smart AI Hub API", version=__version__,
                    spec_path="/api/openapi.json", docs_path="/api/docs")
     configure_app(app, settings)
+    register_json_input(app)
     register_logging(app, settings)
     register_extensions(app, settings)
     register_runtime(app, settings)
@@ -47,6 +48,12 @@ def configure_app(app: APIFlask, settings: Settings) -> None:
         VALIDATION_ERROR_STATUS_CODE=422,
         OPENAPI_VERSION="3.0.3",  # the bundled Swagger UI (4.15) cannot render OpenAPI 3.1
     )
+
+
+def register_json_input(app: APIFlask) -> None:
+    from app.json_input import init_json_input
+
+    init_json_input(app)
 
 
 def register_logging(app: APIFlask, settings: Settings) -> None:

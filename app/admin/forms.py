@@ -32,16 +32,20 @@ class AdjustCreditsForm(FlaskForm):
         self.idempotency_key.data = uuid.uuid4().hex
 
 
+# bounded like one credit movement: far above any real price, well inside the BIGINT column
+PRICE_RANGE = NumberRange(min=0, max=MAX_AMOUNT_CREDITS)
+
+
 class SetPriceForm(FlaskForm):
     """A new price version; fields left empty keep their current value."""
 
     model_id = SelectField("Model", validators=[InputRequired()])
     input_per_mtok_credits = IntegerField("Input, credits per 1M tokens",
-                                          validators=[Optional(), NumberRange(min=0)])
+                                          validators=[Optional(), PRICE_RANGE])
     output_per_mtok_credits = IntegerField("Output, credits per 1M tokens",
-                                           validators=[Optional(), NumberRange(min=0)])
+                                           validators=[Optional(), PRICE_RANGE])
     per_second_credits = IntegerField("Video, credits per second",
-                                      validators=[Optional(), NumberRange(min=0)])
+                                      validators=[Optional(), PRICE_RANGE])
     reason = StringField("Reason", validators=[InputRequired(), Length(min=1, max=200)])
 
     def validate_reason(self, field: Any) -> None:

@@ -10,7 +10,9 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, DateTime, Integer, Nested, String
 from apiflask.validators import Length, NoneOf, Range
 
-from app.blueprints.credits import BalanceOut, utc_naive
+from app.blueprints.credits import BalanceOut
+from app.blueprints.fields import UtcDateTime
+from app.models.base import INTEGER_MAX
 from app.security import current_principal, require_auth
 from app.services import promo
 from app.services.ledger import adjust_credits
@@ -43,9 +45,9 @@ class PromoIn(Schema):
     code = String(required=True, validate=Length(min=3, max=64))
     amount_credits = Integer(required=True, strict=True,
                              validate=Range(min=1, max=MAX_AMOUNT_CREDITS))
-    max_redemptions = Integer(required=True, strict=True, validate=Range(min=1))
-    valid_from = DateTime(load_default=None)
-    valid_until = DateTime(load_default=None)
+    max_redemptions = Integer(required=True, strict=True, validate=Range(min=1, max=INTEGER_MAX))
+    valid_from = UtcDateTime(load_default=None)
+    valid_until = UtcDateTime(load_default=None)
 
 
 class PromoOut(Schema):
@@ -87,8 +89,8 @@ def adjust(user_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def create_promo(body: dict[str, Any]) -> dict[str, Any]:
     code = promo.create_promo_code(body["code"], body["amount_credits"],
                                    max_redemptions=body["max_redemptions"],
-                                   valid_from=utc_naive(body["valid_from"]),
-                                   valid_until=utc_naive(body["valid_until"]),
+                                   valid_from=body["valid_from"],
+                                   valid_until=body["valid_until"],
                                    created_by=current_principal().user.id)
     return {"id": code.id, "code": code.code, "amount_credits": code.amount_credits,
             "max_redemptions": code.max_redemptions, "redemptions": code.redemptions,

@@ -11,6 +11,7 @@ from typing import Any
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Raw, String
+from apiflask.validators import Range
 from flask import Response
 
 from app.blueprints.compat_common import (
@@ -24,6 +25,7 @@ from app.blueprints.compat_common import (
     stop_list,
     text_of,
 )
+from app.models.base import INTEGER_MAX
 from app.security import require_auth
 from app.services import jobs
 from app.services.compat import JobOutput, compat_executor, start_output
@@ -33,7 +35,7 @@ bp = APIBlueprint("anthropic_compat", __name__, url_prefix="/v1", tag="Anthropic
 
 class MessagesIn(Schema):
     model = String(required=True)
-    max_tokens = Integer(required=True)
+    max_tokens = Integer(required=True, validate=Range(min=1, max=INTEGER_MAX))
     messages = List(Dict(), required=True)
     system = Raw()
     stream = Boolean()

@@ -43,7 +43,7 @@ def list_keys() -> dict:
         responses=[201, 401, 409, 422])
 def create_key(body: dict) -> dict:
     new = api_keys.create_key(current_principal().user, body["name"],
-                              expires_at=api_keys.naive_utc(body["expires_at"]),
+                              expires_at=body["expires_at"],
                               allowed_models=body["allowed_models"],
                               cap_total_credits=body["cap_total_credits"],
                               cap_monthly_credits=body["cap_monthly_credits"])

@@ -6,6 +6,9 @@ from apiflask import Schema
 from apiflask.fields import Boolean, DateTime, Integer, List, Nested, String
 from apiflask.validators import Length, Range, Regexp
 
+from app.blueprints.fields import UtcDateTime
+from app.models.base import BIGINT_MAX
+
 
 class RegisterIn(Schema):
     email = String(required=True, validate=Length(max=320))
@@ -100,12 +103,13 @@ class TwoFactorDisableIn(Schema):
 
 class ApiKeyIn(Schema):
     name = String(required=True, validate=Length(min=1, max=100))
-    expires_at = DateTime(load_default=None, metadata={"description": "UTC; null: never"})
+    expires_at = UtcDateTime(load_default=None, metadata={"description": "UTC unless an offset "
+                                                                         "is given; null: never"})
     allowed_models = List(String(validate=Length(min=1, max=100)), load_default=None,
                           validate=Length(max=100),
                           metadata={"description": "model ids this key may use; null: all"})
-    cap_total_credits = Integer(load_default=None, validate=Range(min=0))
-    cap_monthly_credits = Integer(load_default=None, validate=Range(min=0),
+    cap_total_credits = Integer(load_default=None, validate=Range(min=0, max=BIGINT_MAX))
+    cap_monthly_credits = Integer(load_default=None, validate=Range(min=0, max=BIGINT_MAX),
                                   metadata={"description": "per calendar month (UTC)"})
 
 

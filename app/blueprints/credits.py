@@ -14,6 +14,7 @@ from apiflask.fields import Date, DateTime, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, stream_with_context
 
+from app.blueprints.fields import UtcDateTime
 from app.models.ledger import KINDS, LedgerEntry
 from app.security import current_principal, require_auth
 from app.services import promo
@@ -41,10 +42,10 @@ class BalanceOut(Schema):
 
 class HistoryFilterIn(Schema):
     kind = String(load_default=None, validate=OneOf(KINDS))
-    since = DateTime(data_key="from", load_default=None,
-                     metadata={"description": "inclusive; ISO 8601 date or date-time (UTC "
-                                              "unless an offset is given)"})
-    until = DateTime(data_key="to", load_default=None, metadata={"description": "exclusive"})
+    since = UtcDateTime(data_key="from", load_default=None,
+                        metadata={"description": "inclusive; ISO 8601 date or date-time (UTC "
+                                                 "unless an offset is given)"})
+    until = UtcDateTime(data_key="to", load_default=None, metadata={"description": "exclusive"})
 
 
 class TransactionsIn(HistoryFilterIn):
@@ -92,16 +93,8 @@ class RedeemOut(BalanceOut):
     amount_credits = Integer(required=True)
 
 
-def utc_naive(value: datetime | None) -> datetime | None:
-    """What the database stores: naive UTC (a value without an offset is taken as UTC)."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
 def _filter(query: dict[str, Any]) -> HistoryFilter:
-    return HistoryFilter(kind=query["kind"], since=utc_naive(query["since"]),
-                         until=utc_naive(query["until"]))
+    return HistoryFilter(kind=query["kind"], since=query["since"], until=query["until"])
 
 
 def _entry_out(entry: LedgerEntry) -> dict[str, Any]:

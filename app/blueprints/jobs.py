@@ -10,6 +10,7 @@ from apiflask.validators import Length, OneOf, Range
 from flask import Response, send_file
 from marshmallow import ValidationError, validates_schema
 
+from app.models.base import INTEGER_MAX
 from app.models.jobs import JOB_TYPES, TERMINAL_STATUSES, Job
 from app.security import current_principal, require_auth
 from app.services import jobs
@@ -27,7 +28,7 @@ class JobIn(Schema):
     type = String(required=True, validate=OneOf(JOB_TYPES))
     model = String(required=True, validate=Length(min=1, max=100))
     messages = List(Nested(MessageIn), validate=Length(min=1, max=1000))
-    max_tokens = Integer(validate=Range(min=1))
+    max_tokens = Integer(validate=Range(min=1, max=INTEGER_MAX))
     temperature = Float(validate=Range(min=0, max=2))
     top_p = Float(validate=Range(min=0, max=1))
     stop = List(String(validate=Length(min=1, max=200)), validate=Length(max=4))

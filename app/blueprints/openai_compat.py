@@ -17,6 +17,7 @@ from typing import Any
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Raw, String
+from apiflask.validators import Range
 from flask import Response
 
 from app.blueprints.compat_common import (
@@ -30,6 +31,7 @@ from app.blueprints.compat_common import (
     stop_list,
     text_of,
 )
+from app.models.base import INTEGER_MAX
 from app.providers import catalog
 from app.security import require_auth
 from app.services import jobs
@@ -43,8 +45,8 @@ ROLES = {"system": "system", "developer": "system", "user": "user", "assistant":
 class ChatCompletionIn(Schema):
     model = String(required=True)
     messages = List(Dict(), required=True)
-    max_tokens = Integer()
-    max_completion_tokens = Integer()
+    max_tokens = Integer(validate=Range(min=1, max=INTEGER_MAX))
+    max_completion_tokens = Integer(validate=Range(min=1, max=INTEGER_MAX))
     stream = Boolean()
     stream_options = Dict()
     temperature = Float()

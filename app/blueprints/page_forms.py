@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from app.models.base import BIGINT_MAX
+
 
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
@@ -65,6 +67,6 @@ class KeyForm(FlaskForm):
     allowed_models = StringField("Allowed models", validators=[Optional(), Length(max=2000)],
                                  description="Optional. Comma-separated model ids; empty: all.")
     cap_total_credits = IntegerField("Credit cap (total)",
-                                     validators=[Optional(), NumberRange(min=0)])
+                                     validators=[Optional(), NumberRange(min=0, max=BIGINT_MAX)])
     cap_monthly_credits = IntegerField("Credit cap (per month)",
-                                       validators=[Optional(), NumberRange(min=0)])
+                                       validators=[Optional(), NumberRange(min=0, max=BIGINT_MAX)])

@@ -22,6 +22,7 @@ import structlog
 from flask import Blueprint, request
 from simple_websocket import ConnectionClosed
 
+from app import json_input
 from app.errors import HubError
 from app.events import InvalidEventId
 from app.extensions import sock
@@ -54,7 +55,7 @@ def _receive_json(ws: Any, timeout_s: float | None) -> dict | None:
     if raw is None:
         return None
     try:
-        message = json.loads(raw)
+        message = json_input.loads(raw)
     except (TypeError, ValueError):
         raise _Close(CLOSE_BAD, "messages must be JSON objects") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):

@@ -15,7 +15,7 @@ import structlog
 from peewee import IntegrityError
 
 from app.errors import Conflict, HubError, NotFound
-from app.models.base import utcnow
+from app.models.base import INTEGER_MAX, utcnow
 from app.models.promo import PromoCode, PromoRedemption
 from app.services import audit
 from app.services.ledger import Movement, credit
@@ -93,8 +93,8 @@ def create_promo_code(code: str, amount_credits: int, *, max_redemptions: int,
         raise PromoCodeInvalid("code: 3 to 64 letters, digits, '-' or '_'")
     if not 0 < amount_credits <= MAX_AMOUNT_CREDITS:
         raise PromoCodeInvalid(f"amount_credits: must be between 1 and {MAX_AMOUNT_CREDITS}")
-    if max_redemptions < 1:
-        raise PromoCodeInvalid("max_redemptions: must be at least 1")
+    if not 1 <= max_redemptions <= INTEGER_MAX:
+        raise PromoCodeInvalid(f"max_redemptions: must be between 1 and {INTEGER_MAX}")
     if valid_from and valid_until and valid_until <= valid_from:
         raise PromoCodeInvalid("valid_until: must be after valid_from")
     try:

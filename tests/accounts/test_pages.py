@@ -154,6 +154,16 @@ def test_keys_page_creates_rotates_and_revokes(client) -> None:
     assert ApiKey.get_by_id(row.id).revoked_at is not None
 
 
+def test_keys_page_refuses_a_cap_larger_than_its_column(client) -> None:
+    user = user_with_password()
+    sign_in(client, user.email)
+
+    page = submit(client, "/keys", {"name": "laptop", "cap_total_credits": str(10**20)})
+
+    assert page.status_code == 200 and b"Number must be between" in page.data
+    assert ApiKey.select().count() == 0
+
+
 def test_password_change_page(client) -> None:
     user = user_with_password()
     sign_in(client, user.email)

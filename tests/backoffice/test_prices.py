@@ -52,3 +52,14 @@ def test_support_reads_prices_but_cannot_set_them(support, services) -> None:
     assert refused.status_code == 403
     assert ModelPrice.select().count() == count
     assert support.get("/admin/price-history/").status_code == 200
+
+
+def test_a_price_larger_than_its_column_is_refused(admin, services) -> None:
+    admin.get("/admin/prices/")
+    count = ModelPrice.select().count()
+
+    response = admin.post("/admin/prices/", {"model_id": "local-echo", "reason": "x",
+                                             "input_per_mtok_credits": str(10**20)})
+
+    assert response.status_code == 422 and b"Number must be between" in response.data
+    assert ModelPrice.select().count() == count

@@ -64,3 +64,11 @@ def test_support_lists_but_cannot_create_or_deactivate(support, services) -> Non
     assert deactivate.status_code == 403
     assert PromoCode.get_by_id(code.id).is_active is True
     assert not AuditLogEntry.select().exists()
+
+
+def test_a_limit_larger_than_its_column_is_refused_by_the_service(admin, services) -> None:
+    response = admin.post("/admin/promo-codes/new/", {**FORM, "max_redemptions": str(10**20)})
+
+    assert response.status_code == 200 and b"max_redemptions: must be between 1 and" \
+        in response.data
+    assert PromoCode.select().count() == 0

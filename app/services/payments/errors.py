@@ -27,7 +27,8 @@ class WebhookSignatureInvalid(HubError):
 
 
 class WebhookPayloadInvalid(HubError):
-    """The webhook body is not a Stripe event (a JSON object with an id and a type)."""
+    """The webhook body is not a Stripe event (a JSON object with an id, a type and a
+    data.object)."""
 
     http_status = 400
     code = "invalid_payload"

@@ -10,7 +10,6 @@ answers 2xx only once the work is committed, and a failure answers 5xx so Stripe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import stripe
 import structlog
 
+from app import json_input
 from app.models.payments import StripeEvent
 from app.services.payments.errors import (
     WebhookNotConfigured,
@@ -46,11 +46,14 @@ def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise WebhookNotConfigured()
     try:
-        event = json.loads(payload)
+        event = json_input.loads(payload)
     except ValueError:
         event = None
     if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
         raise WebhookPayloadInvalid()
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise WebhookPayloadInvalid("the event has no data.object")
     try:
         stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET,
                                        tolerance=settings.HUB_STRIPE_WEBHOOK_TOLERANCE_S)
