@@ -187,7 +187,7 @@ def change_password(user: User, old_password: str, new_password: str) -> None:
     """Needs the old password; signs out every other token and session."""
     if not verify_password(user.password_hash, old_password):
         raise InvalidCredentials("the current password is wrong")
-    check_password_policy(new_password, email=user.email)
+    check_password_policy(new_password, email=user.email, field="new_password")
     User.update(password_hash=hash_password(new_password)).where(User.id == user.id).execute()
     auth_tokens.revoke_all_for_user(user)
     _send(user.email, "password_changed", {"name": user.name})
