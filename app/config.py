@@ -191,6 +191,9 @@ class Settings(BaseSettings):
     HUB_RATE_LIMIT_REGISTER: str = "5/minute;20/hour"
     HUB_RATE_LIMIT_PASSWORD_FORGOT: str = "5/minute;20/hour"  # noqa: S105 — a rate
     HUB_RATE_LIMIT_OTP: str = "10/minute;50/hour"
+    # Per account (not per IP) on the routes that check the current password: password change
+    # and turning two-factor off, on the API and the account page.
+    HUB_RATE_LIMIT_PASSWORD_CHECK: str = "5/minute;20/hour"  # noqa: S105 — a rate
     HUB_RATE_LIMIT_API: str = "600/minute"
     HUB_TRUSTED_PROXY_COUNT: int = Field(default=0, ge=0)
     SMTP_URL: str = ""
@@ -202,7 +205,8 @@ class Settings(BaseSettings):
     HUB_TOTP_ISSUER: str = "Smart AI Hub"
 
     @field_validator("HUB_RATE_LIMIT_LOGIN", "HUB_RATE_LIMIT_REGISTER",
-                     "HUB_RATE_LIMIT_PASSWORD_FORGOT", "HUB_RATE_LIMIT_OTP", "HUB_RATE_LIMIT_API")
+                     "HUB_RATE_LIMIT_PASSWORD_FORGOT", "HUB_RATE_LIMIT_OTP", "HUB_RATE_LIMIT_API",
+                     "HUB_RATE_LIMIT_PASSWORD_CHECK")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         from limits import parse_many

@@ -157,7 +157,8 @@ def reset_password(body: dict) -> dict:
 @bp.input(ChangePasswordIn, arg_name="body")
 @bp.output(TokenOut)
 @bp.doc(summary="Change the password (needs the old one); returns a fresh token pair, "
-                "every other session is signed out", responses=[200, 401, 422])
+                "every other session is signed out", responses=[200, 401, 422, 429])
+@rate_limited("password_check")
 def change_password(body: dict) -> dict:
     user = current_principal().user
     accounts.change_password(user, body["old_password"], body["new_password"])
@@ -189,7 +190,8 @@ def two_factor_enable(body: dict) -> dict:
 @bp.input(TwoFactorDisableIn, arg_name="body")
 @bp.output({}, status_code=204)
 @bp.doc(summary="Turn two-factor off (needs a current code, and the password if set)",
-        responses=[204, 401, 403])
+        responses=[204, 401, 403, 429])
+@rate_limited("password_check")
 def two_factor_disable(body: dict) -> Response:
     accounts.disable_two_factor(current_principal().user, body["password"], body["code"])
     return Response(status=204)

@@ -267,6 +267,7 @@ def _account_forms(**overrides: Any) -> dict:
 
 @bp.post("/account/password")
 @page_auth()
+@rate_limited("password_check")
 def account_password() -> Response | str:
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -312,6 +313,7 @@ def two_factor_enable() -> Response | str:
 
 @bp.post("/account/two-factor/disable")
 @page_auth()
+@rate_limited("password_check")
 def two_factor_disable() -> Response:
     form = TwoFactorDisableForm()
     if form.validate_on_submit():
