@@ -197,6 +197,9 @@ class Settings(BaseSettings):
     HUB_RATE_LIMIT_API: str = "600/minute"
     HUB_TRUSTED_PROXY_COUNT: int = Field(default=0, ge=0)
     SMTP_URL: str = ""
+    # Production without SMTP_URL would write every mail (verification codes, reset links) to
+    # the log; it refuses to start unless this says that is what the operator wants.
+    HUB_MAIL_LOG_IN_PRODUCTION: bool = False
     HUB_SMTP_TIMEOUT_S: float = Field(default=10.0, gt=0)
     HUB_MAIL_FROM: str = "Smart AI Hub <no-reply@localhost>"
     GOOGLE_CLIENT_ID: str = ""
@@ -223,6 +226,16 @@ class Settings(BaseSettings):
         if value and urlparse(value).scheme not in {"smtp", "smtps", "smtp+starttls"}:
             raise ValueError("must start with smtp://, smtp+starttls:// or smtps://")
         return value
+
+    @model_validator(mode="after")
+    def _production_mail(self) -> Settings:
+        if self.HUB_ENV == "production" and not self.SMTP_URL \
+                and not self.HUB_MAIL_LOG_IN_PRODUCTION:
+            raise ValueError("SMTP_URL: production needs a mail server (smtp://, smtp+starttls:// "
+                             "or smtps://): without one, verification codes and password reset "
+                             "links are written to the log; set HUB_MAIL_LOG_IN_PRODUCTION=true "
+                             "to accept that")
+        return self
 
     @property
     def public_url(self) -> str:

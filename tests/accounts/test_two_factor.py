@@ -58,7 +58,7 @@ def test_disable_needs_password_and_code(client) -> None:
 
 @pytest.fixture
 def production(migrated_database):
-    return create_app(make_settings(HUB_ENV="production"))
+    return create_app(make_settings(HUB_ENV="production", HUB_MAIL_LOG_IN_PRODUCTION=True))
 
 
 def test_staff_need_two_factor_in_production_api(production, settings) -> None:
