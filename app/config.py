@@ -206,6 +206,10 @@ class Settings(BaseSettings):
     GOOGLE_CLIENT_SECRET: str = ""
     GOOGLE_DISCOVERY_URL: str = "https://accounts.google.com/.well-known/openid-configuration"
     HUB_TOTP_ISSUER: str = "Smart AI Hub"
+    # /metrics (app.security.metrics_access): a bearer token scrapers must send; without one,
+    # production does not serve /metrics unless HUB_METRICS_PUBLIC=true (internal address only).
+    HUB_METRICS_TOKEN: str = ""
+    HUB_METRICS_PUBLIC: bool = False
 
     @field_validator("HUB_RATE_LIMIT_LOGIN", "HUB_RATE_LIMIT_REGISTER",
                      "HUB_RATE_LIMIT_PASSWORD_FORGOT", "HUB_RATE_LIMIT_OTP", "HUB_RATE_LIMIT_API",
@@ -225,6 +229,13 @@ class Settings(BaseSettings):
     def _smtp_url(cls, value: str) -> str:
         if value and urlparse(value).scheme not in {"smtp", "smtps", "smtp+starttls"}:
             raise ValueError("must start with smtp://, smtp+starttls:// or smtps://")
+        return value
+
+    @field_validator("HUB_METRICS_TOKEN")
+    @classmethod
+    def _metrics_token(cls, value: str) -> str:
+        if value and len(value) < 16:
+            raise ValueError("use a random secret of 16+ characters")
         return value
 
     @model_validator(mode="after")
