@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 
@@ -38,6 +46,9 @@ class EmailOnlyForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
+    # Filled by js/reset.js from the link's fragment (or, for a link mailed with ?token=, by
+    # the page): the token travels in the POST body, never in a URL.
+    token = HiddenField(validators=[Optional(), Length(max=200)])
     password = PasswordField("New password", validators=[DataRequired(), Length(max=256)],
                              description="At least 10 characters.")
 

@@ -229,18 +229,19 @@ def forgot() -> Response | str:
 @public
 @rate_limited("password_forgot")
 def reset() -> Response | str:
-    token = request.args.get("token", "")
-    form = ResetForm()
+    # Mailed links read /reset#token=… (js/reset.js fills the form's hidden field); links
+    # mailed before read ?token=…, which fills it here (gunicorn's access log redacts it).
+    form = ResetForm(token=request.args.get("token", ""))
     if form.validate_on_submit():
         try:
-            accounts.reset_password(token, form.password.data)
+            accounts.reset_password(form.token.data or "", form.password.data)
         except HubError as exc:
             _fail(exc)
         else:
             end_session()
             flash("Your password is changed. Sign in with it.", "success")
             return redirect(url_for("pages.login"))
-    return _render("reset.html", form=form, token=token)
+    return _render("reset.html", form=form)
 
 
 # --- signed-in pages -----------------------------------------------------------------------

@@ -209,8 +209,10 @@ def send_password_reset(email: str) -> None:
     token = random_token(32)
     PasswordResetToken.create(user=user, token_hash=keyed_hash("reset-token", token),
                               expires_at=utcnow() + RESET_TOKEN_TTL)
+    # The token rides in the fragment: browsers never send it to the server, so it stays out of
+    # access logs, proxies and Referer headers (the page's script puts it in the form).
     _send(user.email, "password_reset",
-          {"name": user.name, "reset_url": f"{current_settings().public_url}/reset?token={token}",
+          {"name": user.name, "reset_url": f"{current_settings().public_url}/reset#token={token}",
            "expires_minutes": int(RESET_TOKEN_TTL.total_seconds() // 60)})
     log.info("password_reset_sent", user_id=user.id)
 
