@@ -12,6 +12,7 @@ from app.blueprints.auth_schemas import (
     EmailIn,
     ForgotIn,
     LoginIn,
+    LogoutAllIn,
     LogoutIn,
     MeOut,
     RecoveryCodesOut,
@@ -121,10 +122,13 @@ def logout(body: dict) -> Response:
 @bp.post("/auth/logout-all")
 @require_auth()
 @bp.output({}, status_code=204)
-@bp.doc(summary="Sign out everywhere: revoke every token and web session of this account",
+@bp.input(LogoutAllIn, arg_name="body")
+@bp.doc(summary="Sign out everywhere: revoke every token and web session of this account (and "
+                "every API key with revoke_api_keys); the body is optional",
         responses=[204, 401])
-def logout_all() -> Response:
-    auth_tokens.revoke_all_for_user(current_principal().user)
+def logout_all(body: dict) -> Response:
+    auth_tokens.revoke_all_for_user(current_principal().user,
+                                    revoke_api_keys=body["revoke_api_keys"])
     return Response(status=204)
 
 
@@ -161,7 +165,8 @@ def reset_password(body: dict) -> dict:
 @rate_limited("password_check")
 def change_password(body: dict) -> dict:
     user = current_principal().user
-    accounts.change_password(user, body["old_password"], body["new_password"])
+    accounts.change_password(user, body["old_password"], body["new_password"],
+                             revoke_api_keys=body["revoke_api_keys"])
     return auth_tokens.issue_token_pair(User.get_by_id(user.id)).as_dict()
 
 

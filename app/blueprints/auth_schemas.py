@@ -62,9 +62,18 @@ class ResetIn(Schema):
     password = String(required=True, validate=Length(max=256))
 
 
+REVOKE_API_KEYS_DOC = {"description": "also revoke every API key of the account (default: "
+                                      "keys keep working)"}
+
+
 class ChangePasswordIn(Schema):
     old_password = String(required=True, validate=Length(max=256))
     new_password = String(required=True, validate=Length(max=256))
+    revoke_api_keys = Boolean(load_default=False, metadata=REVOKE_API_KEYS_DOC)
+
+
+class LogoutAllIn(Schema):
+    revoke_api_keys = Boolean(load_default=False, metadata=REVOKE_API_KEYS_DOC)
 
 
 class MeOut(Schema):

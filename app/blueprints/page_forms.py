@@ -53,10 +53,18 @@ class ResetForm(FlaskForm):
                              description="At least 10 characters.")
 
 
+REVOKE_API_KEYS_LABEL = "Also revoke all my API keys"
+
+
 class ChangePasswordForm(FlaskForm):
     old_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(max=256)],
                                  description="At least 10 characters.")
+    revoke_api_keys = BooleanField(REVOKE_API_KEYS_LABEL)
+
+
+class SignOutEverywhereForm(FlaskForm):
+    revoke_api_keys = BooleanField(REVOKE_API_KEYS_LABEL)
 
 
 class TwoFactorDisableForm(FlaskForm):

@@ -26,6 +26,7 @@ from app.security.crypto import keyed_hash, random_token
 from app.security.errors import InvalidRefreshToken, RefreshTokenReused, Unauthorized
 from app.security.revocation import current_revocations, family_id
 from app.security.tokens import issue_access_token
+from app.services import api_keys
 from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
@@ -130,14 +131,19 @@ def logout(*, jti: str, expires_at: int, family: str | None,
         revoke_family_access(fam)
 
 
-def revoke_all_for_user(user: User) -> None:
-    """Void every access token, refresh token and web session of `user` (reset, sign-out-all)."""
+def revoke_all_for_user(user: User, *, revoke_api_keys: bool = False) -> int:
+    """Void every access token, refresh token and web session of `user` (password change and
+    reset, sign-out-all, two-factor turned on), and every API key too if asked; returns the
+    number of keys revoked. Keys are credentials of their own (model access only, used by
+    unattended programs), so by default they survive."""
     with db.atomic():
         User.update(auth_version=User.auth_version + 1).where(User.id == user.id).execute()
         RefreshToken.update(revoked_at=utcnow()).where(
             RefreshToken.user == user, RefreshToken.revoked_at.is_null()).execute()
+        keys_revoked = api_keys.revoke_all_keys(user) if revoke_api_keys else 0
     user.auth_version = User.get_by_id(user.id).auth_version
-    log.info("user_tokens_revoked", user_id=user.id)
+    log.info("user_tokens_revoked", user_id=user.id, api_keys_revoked=keys_revoked)
+    return keys_revoked
 
 
 def require_jwt_claims(principal) -> tuple[str, int, str | None]:

@@ -7,8 +7,12 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from tests.accounts.helpers import bearer, login, user_with_password
+from tests.accounts.conftest import PASSWORD, text_of
+from tests.accounts.helpers import bearer, login, reset_token_from, user_with_password
+from tests.accounts.test_pages import sign_in, submit
 from tests.conftest import make_settings
+
+NEW_PASSWORD = "a brand new passphrase 42"
 
 
 def me_status(client, token: str) -> int:
@@ -45,3 +49,80 @@ def test_every_web_process_sees_the_revocation(migrated_database) -> None:
                             json={"refresh_token": first["refresh_token"]}).json
     detecting.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert me_status(other_process, second["access_token"]) == 401
+
+
+# --- API keys on password change, sign out everywhere and reset ------------------------------
+def new_key(client, token: str) -> str:
+    return client.post("/api/keys", json={"name": "ci"}, headers=bearer(token)).json["key"]
+
+
+def key_status(client, key: str) -> int:
+    return client.get("/v1/models", headers=bearer(key)).status_code
+
+
+def test_password_change_revokes_api_keys_only_when_asked(client, mailbox, worker) -> None:
+    user = user_with_password()
+    token = login(client, user.email).json["access_token"]
+    key = new_key(client, token)
+    kept = client.post("/api/auth/password/change", headers=bearer(token),
+                       json={"old_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert kept.status_code == 200 and key_status(client, key) == 200
+    assert "Your 1 API key still works" in text_of(mailbox.next_to(user.email))
+
+    token = kept.json["access_token"]
+    revoked = client.post("/api/auth/password/change", headers=bearer(token),
+                          json={"old_password": NEW_PASSWORD, "new_password": PASSWORD,
+                                "revoke_api_keys": True})
+    assert revoked.status_code == 200
+    assert key_status(client, key) == 401
+    assert me_status(client, revoked.json["access_token"]) == 200
+    assert client.get("/api/keys", headers=bearer(revoked.json["access_token"])).json \
+        == {"items": []}
+    assert "Your 1 API key was revoked too" in text_of(mailbox.next_to(user.email))
+
+
+def test_sign_out_everywhere_revokes_api_keys_only_when_asked(client) -> None:
+    user = user_with_password()
+    key = new_key(client, login(client, user.email).json["access_token"])
+    token = login(client, user.email).json["access_token"]
+    assert client.post("/api/auth/logout-all", headers=bearer(token)).status_code == 204
+    assert key_status(client, key) == 200  # no body: as before, keys stay
+
+    token = login(client, user.email).json["access_token"]
+    assert client.post("/api/auth/logout-all", headers=bearer(token),
+                       json={"revoke_api_keys": True}).status_code == 204
+    assert key_status(client, key) == 401
+    assert me_status(client, token) == 401
+
+
+def test_account_page_checkboxes_revoke_api_keys(client) -> None:
+    user = user_with_password()
+    token = login(client, user.email).json["access_token"]
+    first, second = new_key(client, token), new_key(client, token)
+    sign_in(client, user.email)
+    changed = submit(client, "/account/password", {"old_password": PASSWORD,
+                                                   "new_password": NEW_PASSWORD}, page="/account")
+    assert changed.headers["Location"] == "/account" and key_status(client, first) == 200
+    changed = submit(client, "/account/password", {"old_password": NEW_PASSWORD,
+                                                   "new_password": PASSWORD,
+                                                   "revoke_api_keys": "y"}, page="/account")
+    assert changed.headers["Location"] == "/account"
+    assert key_status(client, first) == key_status(client, second) == 401
+
+    third = new_key(client, login(client, user.email).json["access_token"])
+    signed_out = submit(client, "/account/sign-out-everywhere", {"revoke_api_keys": "y"},
+                        page="/account")
+    assert signed_out.headers["Location"] == "/login" and key_status(client, third) == 401
+
+
+def test_password_reset_keeps_api_keys_and_says_so(client, mailbox, worker) -> None:
+    user = user_with_password()
+    key = new_key(client, login(client, user.email).json["access_token"])
+    client.post("/api/auth/password/forgot", json={"email": user.email})
+    token = reset_token_from(mailbox.next_to(user.email))
+    page = submit(client, "/reset", {"token": token, "password": NEW_PASSWORD})
+    assert page.headers["Location"] == "/login"
+    assert "Your API keys still work: review them on the Keys page" in client.get("/login").get_data(as_text=True)
+    assert key_status(client, key) == 200
+    mail = text_of(mailbox.next_to(user.email))
+    assert "Your 1 API key still works" in mail and "/keys" in mail
