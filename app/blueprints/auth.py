@@ -29,6 +29,8 @@ from app.blueprints.auth_schemas import (
 from app.models.users import User
 from app.security import current_principal, public, require_auth
 from app.security.limits import rate_limited
+from app.security.principal import Principal
+from app.security.sessions import start_session
 from app.services import accounts, auth_tokens, two_factor
 
 bp = APIBlueprint("auth", __name__, tag="Auth", url_prefix="/api")
@@ -184,10 +186,25 @@ def two_factor_setup() -> dict:
 @require_auth()
 @bp.input(TwoFactorCodeIn, arg_name="body")
 @bp.output(RecoveryCodesOut)
-@bp.doc(summary="Turn two-factor on with a first code; returns 10 single-use recovery codes",
-        responses=[200, 401, 409])
+@bp.doc(summary="Turn two-factor on with a first code; returns 10 single-use recovery codes. "
+                "Every other session and token ends: an access-token caller gets a fresh "
+                "pair here, a session caller a fresh session", responses=[200, 401, 409])
 def two_factor_enable(body: dict) -> dict:
-    return {"recovery_codes": two_factor.enable(current_principal().user, body["code"])}
+    principal = current_principal()
+    codes = two_factor.enable(principal.user, body["code"])
+    return {"recovery_codes": codes, **_signed_in_again(principal)}
+
+
+def _signed_in_again(principal: Principal) -> dict:
+    """After every session and token of the caller's account ended, keep this caller signed in:
+    a fresh token pair for an access token, a fresh session for a page session (an API key,
+    untouched by the sign-out, gets nothing)."""
+    user = User.get_by_id(principal.user.id)
+    if principal.via == "jwt":
+        return auth_tokens.issue_token_pair(user).as_dict()
+    if principal.via == "session":
+        start_session(user, remember=False)
+    return {}
 
 
 @bp.post("/auth/2fa/disable")

@@ -100,6 +100,12 @@ class TwoFactorCodeIn(Schema):
 
 class RecoveryCodesOut(Schema):
     recovery_codes = List(String(), required=True)
+    # Turning two-factor on signs out every session and token: a caller that used an access
+    # token gets a fresh pair here (a page session gets a fresh session cookie).
+    access_token = String(metadata={"description": "only for access-token callers"})
+    refresh_token = String(metadata={"description": "only for access-token callers"})
+    token_type = String()
+    expires_in = Integer()
 
 
 class TwoFactorDisableIn(Schema):

@@ -312,6 +312,8 @@ def two_factor_enable() -> Response | str:
         except HubError as exc:
             _fail(exc)
         else:
+            # Every session of the account ended, this one too: start a fresh one.
+            start_session(User.get_by_id(current_user.id), remember=False)
             flash("Two-factor sign-in is on. Keep your recovery codes somewhere safe.", "success")
             return _render("account.html", **_account_forms(recovery_codes=codes))
     return redirect(url_for("pages.account"))

@@ -4,12 +4,15 @@ and token while the caller stays signed in."""
 
 from __future__ import annotations
 
+import re
+
+import pyotp
 import pytest
 
 from app import create_app
 from tests.accounts.conftest import PASSWORD, text_of
 from tests.accounts.helpers import bearer, login, reset_token_from, user_with_password
-from tests.accounts.test_pages import sign_in, submit
+from tests.accounts.test_pages import csrf_from, sign_in, submit
 from tests.conftest import make_settings
 
 NEW_PASSWORD = "a brand new passphrase 42"
@@ -126,3 +129,55 @@ def test_password_reset_keeps_api_keys_and_says_so(client, mailbox, worker) -> N
     assert key_status(client, key) == 200
     mail = text_of(mailbox.next_to(user.email))
     assert "Your 1 API key still works" in mail and "/keys" in mail
+
+
+# --- turning two-factor on -------------------------------------------------------------------
+def test_turning_two_factor_on_ends_every_other_token(client) -> None:
+    user = user_with_password()
+    mine, other = login(client, user.email).json, login(client, user.email).json
+    secret = client.post("/api/auth/2fa/setup", headers=bearer(mine["access_token"])).json["secret"]
+    enabled = client.post("/api/auth/2fa/enable", headers=bearer(mine["access_token"]),
+                          json={"code": pyotp.TOTP(secret).now()})
+    assert enabled.status_code == 200 and len(enabled.json["recovery_codes"]) == 10
+
+    fresh = enabled.json  # the caller stays signed in with a new pair
+    assert fresh["token_type"] == "Bearer" and fresh["expires_in"] > 0
+    me = client.get("/api/me", headers=bearer(fresh["access_token"]))
+    assert me.status_code == 200 and me.json["two_factor_enabled"] is True
+    for pair in (mine, other):
+        assert me_status(client, pair["access_token"]) == 401
+        assert client.post("/api/auth/refresh",
+                           json={"refresh_token": pair["refresh_token"]}).status_code == 401
+    assert client.post("/api/auth/refresh",
+                       json={"refresh_token": fresh["refresh_token"]}).status_code == 200
+
+
+def test_turning_two_factor_on_in_the_page_keeps_only_this_session(app) -> None:
+    user = user_with_password()
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in(here, user.email)
+    sign_in(elsewhere, user.email)
+    api_pair = login(here, user.email).json
+    page = submit(here, "/account/two-factor/setup", {}, page="/account")
+    secret = re.search(rb'data-testid="totp-secret">([A-Z2-7]+)<', page.data).group(1).decode()
+    page = submit(here, "/account/two-factor/enable", {"code": pyotp.TOTP(secret).now()},
+                  page="/account")
+    assert page.status_code == 200 and b'data-testid="recovery-codes"' in page.data
+
+    assert here.get("/dashboard").status_code == 200  # this session goes on
+    assert elsewhere.get("/dashboard").headers["Location"].startswith("/login")
+    assert me_status(here, api_pair["access_token"]) == 401
+
+
+def test_turning_two_factor_on_from_the_dashboards_session(app) -> None:
+    user = user_with_password()
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in(here, user.email)
+    sign_in(elsewhere, user.email)
+    csrf = {"X-CSRFToken": csrf_from(here, "/account")}
+    secret = here.post("/api/auth/2fa/setup", headers=csrf).json["secret"]
+    enabled = here.post("/api/auth/2fa/enable", headers=csrf,
+                        json={"code": pyotp.TOTP(secret).now()})
+    assert enabled.status_code == 200 and "access_token" not in enabled.json
+    assert here.get("/api/me").json["two_factor_enabled"] is True  # a fresh session
+    assert elsewhere.get("/dashboard").status_code == 302
