@@ -28,6 +28,7 @@ timeout = 120
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
+logger_class = "app.access_log.RedactingLogger"  # secrets in URLs (old reset links) redacted
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 

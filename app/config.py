@@ -191,18 +191,29 @@ class Settings(BaseSettings):
     HUB_RATE_LIMIT_REGISTER: str = "5/minute;20/hour"
     HUB_RATE_LIMIT_PASSWORD_FORGOT: str = "5/minute;20/hour"  # noqa: S105 — a rate
     HUB_RATE_LIMIT_OTP: str = "10/minute;50/hour"
+    # Per account (not per IP) on the routes that check the current password: password change
+    # and turning two-factor off, on the API and the account page.
+    HUB_RATE_LIMIT_PASSWORD_CHECK: str = "5/minute;20/hour"  # noqa: S105 — a rate
     HUB_RATE_LIMIT_API: str = "600/minute"
     HUB_TRUSTED_PROXY_COUNT: int = Field(default=0, ge=0)
     SMTP_URL: str = ""
+    # Production without SMTP_URL would write every mail (verification codes, reset links) to
+    # the log; it refuses to start unless this says that is what the operator wants.
+    HUB_MAIL_LOG_IN_PRODUCTION: bool = False
     HUB_SMTP_TIMEOUT_S: float = Field(default=10.0, gt=0)
     HUB_MAIL_FROM: str = "Smart AI Hub <no-reply@localhost>"
     GOOGLE_CLIENT_ID: str = ""
     GOOGLE_CLIENT_SECRET: str = ""
     GOOGLE_DISCOVERY_URL: str = "https://accounts.google.com/.well-known/openid-configuration"
     HUB_TOTP_ISSUER: str = "Smart AI Hub"
+    # /metrics (app.security.metrics_access): a bearer token scrapers must send; without one,
+    # production does not serve /metrics unless HUB_METRICS_PUBLIC=true (internal address only).
+    HUB_METRICS_TOKEN: str = ""
+    HUB_METRICS_PUBLIC: bool = False
 
     @field_validator("HUB_RATE_LIMIT_LOGIN", "HUB_RATE_LIMIT_REGISTER",
-                     "HUB_RATE_LIMIT_PASSWORD_FORGOT", "HUB_RATE_LIMIT_OTP", "HUB_RATE_LIMIT_API")
+                     "HUB_RATE_LIMIT_PASSWORD_FORGOT", "HUB_RATE_LIMIT_OTP", "HUB_RATE_LIMIT_API",
+                     "HUB_RATE_LIMIT_PASSWORD_CHECK")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         from limits import parse_many
@@ -219,6 +230,23 @@ class Settings(BaseSettings):
         if value and urlparse(value).scheme not in {"smtp", "smtps", "smtp+starttls"}:
             raise ValueError("must start with smtp://, smtp+starttls:// or smtps://")
         return value
+
+    @field_validator("HUB_METRICS_TOKEN")
+    @classmethod
+    def _metrics_token(cls, value: str) -> str:
+        if value and len(value) < 16:
+            raise ValueError("use a random secret of 16+ characters")
+        return value
+
+    @model_validator(mode="after")
+    def _production_mail(self) -> Settings:
+        if self.HUB_ENV == "production" and not self.SMTP_URL \
+                and not self.HUB_MAIL_LOG_IN_PRODUCTION:
+            raise ValueError("SMTP_URL: production needs a mail server (smtp://, smtp+starttls:// "
+                             "or smtps://): without one, verification codes and password reset "
+                             "links are written to the log; set HUB_MAIL_LOG_IN_PRODUCTION=true "
+                             "to accept that")
+        return self
 
     @property
     def public_url(self) -> str:

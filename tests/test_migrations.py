@@ -31,7 +31,8 @@ def empty_postgres(migrated_database):
 
 def test_production_refuses_pending_migrations_then_starts(empty_postgres) -> None:
     settings = load_settings(HUB_ENV="production", SECRET_KEY="p" * 40,
-                             DATABASE_URL=empty_postgres, REDIS_URL="", BROKER_URL="")
+                             DATABASE_URL=empty_postgres, REDIS_URL="", BROKER_URL="",
+                             HUB_MAIL_LOG_IN_PRODUCTION=True)
     app = create_app(settings)
     with pytest.raises(SystemExit) as info:
         prepare_process(app, role="worker")

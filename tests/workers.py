@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from app.config import Settings
 
@@ -55,9 +56,11 @@ def dramatiq_workers(settings: Settings, *, processes: int = 1, threads: int = 4
 
 @contextmanager
 def hub_server(settings: Settings, port: int, *, threads: int = 16,
-               extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+               extra_env: dict[str, str] | None = None,
+               stdout: IO[str] | None = None) -> Iterator[subprocess.Popen]:
     """The hub's web process as production runs it (gunicorn gthread, one worker) on
     127.0.0.1:`port`, returned once it serves. A test may kill it; it is always stopped after.
+    `stdout` receives gunicorn's access log (else it goes to this process's stdout).
 
     Not werkzeug's development server: after a WebSocket closes it writes an HTTP status line
     onto the socket, which Chrome reports as "Invalid frame header"."""
@@ -66,7 +69,8 @@ def hub_server(settings: Settings, port: int, *, threads: int = 16,
         | (extra_env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=PROJECT_ROOT, env=env, start_new_session=True, stderr=subprocess.PIPE, text=True)
+        cwd=PROJECT_ROOT, env=env, start_new_session=True, stdout=stdout, stderr=subprocess.PIPE,
+        text=True)
     try:
         for line in proc.stderr:  # gunicorn logs "Booting worker" once it serves
             if "Booting worker" in line:

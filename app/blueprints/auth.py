@@ -12,6 +12,7 @@ from app.blueprints.auth_schemas import (
     EmailIn,
     ForgotIn,
     LoginIn,
+    LogoutAllIn,
     LogoutIn,
     MeOut,
     RecoveryCodesOut,
@@ -28,6 +29,8 @@ from app.blueprints.auth_schemas import (
 from app.models.users import User
 from app.security import current_principal, public, require_auth
 from app.security.limits import rate_limited
+from app.security.principal import Principal
+from app.security.sessions import start_session
 from app.services import accounts, auth_tokens, two_factor
 
 bp = APIBlueprint("auth", __name__, tag="Auth", url_prefix="/api")
@@ -121,10 +124,13 @@ def logout(body: dict) -> Response:
 @bp.post("/auth/logout-all")
 @require_auth(api_key=False)
 @bp.output({}, status_code=204)
-@bp.doc(summary="Sign out everywhere: revoke every token and web session of this account",
+@bp.input(LogoutAllIn, arg_name="body")
+@bp.doc(summary="Sign out everywhere: revoke every token and web session of this account (and "
+                "every API key with revoke_api_keys); the body is optional",
         responses=[204, 401])
-def logout_all() -> Response:
-    auth_tokens.revoke_all_for_user(current_principal().user)
+def logout_all(body: dict) -> Response:
+    auth_tokens.revoke_all_for_user(current_principal().user,
+                                    revoke_api_keys=body["revoke_api_keys"])
     return Response(status=204)
 
 
@@ -157,10 +163,12 @@ def reset_password(body: dict) -> dict:
 @bp.input(ChangePasswordIn, arg_name="body")
 @bp.output(TokenOut)
 @bp.doc(summary="Change the password (needs the old one); returns a fresh token pair, "
-                "every other session is signed out", responses=[200, 401, 422])
+                "every other session is signed out", responses=[200, 401, 422, 429])
+@rate_limited("password_check")
 def change_password(body: dict) -> dict:
     user = current_principal().user
-    accounts.change_password(user, body["old_password"], body["new_password"])
+    accounts.change_password(user, body["old_password"], body["new_password"],
+                             revoke_api_keys=body["revoke_api_keys"])
     return auth_tokens.issue_token_pair(User.get_by_id(user.id)).as_dict()
 
 
@@ -178,10 +186,25 @@ def two_factor_setup() -> dict:
 @require_auth(api_key=False)
 @bp.input(TwoFactorCodeIn, arg_name="body")
 @bp.output(RecoveryCodesOut)
-@bp.doc(summary="Turn two-factor on with a first code; returns 10 single-use recovery codes",
-        responses=[200, 401, 409])
+@bp.doc(summary="Turn two-factor on with a first code; returns 10 single-use recovery codes. "
+                "Every other session and token ends: an access-token caller gets a fresh "
+                "pair here, a session caller a fresh session", responses=[200, 401, 409])
 def two_factor_enable(body: dict) -> dict:
-    return {"recovery_codes": two_factor.enable(current_principal().user, body["code"])}
+    principal = current_principal()
+    codes = two_factor.enable(principal.user, body["code"])
+    return {"recovery_codes": codes, **_signed_in_again(principal)}
+
+
+def _signed_in_again(principal: Principal) -> dict:
+    """After every session and token of the caller's account ended, keep this caller signed in:
+    a fresh token pair for an access token, a fresh session for a page session (an API key,
+    untouched by the sign-out, gets nothing)."""
+    user = User.get_by_id(principal.user.id)
+    if principal.via == "jwt":
+        return auth_tokens.issue_token_pair(user).as_dict()
+    if principal.via == "session":
+        start_session(user, remember=False)
+    return {}
 
 
 @bp.post("/auth/2fa/disable")
@@ -189,7 +212,8 @@ def two_factor_enable(body: dict) -> dict:
 @bp.input(TwoFactorDisableIn, arg_name="body")
 @bp.output({}, status_code=204)
 @bp.doc(summary="Turn two-factor off (needs a current code, and the password if set)",
-        responses=[204, 401, 403])
+        responses=[204, 401, 403, 429])
+@rate_limited("password_check")
 def two_factor_disable(body: dict) -> Response:
     accounts.disable_two_factor(current_principal().user, body["password"], body["code"])
     return Response(status=204)

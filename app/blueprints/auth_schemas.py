@@ -65,9 +65,18 @@ class ResetIn(Schema):
     password = String(required=True, validate=Length(max=256))
 
 
+REVOKE_API_KEYS_DOC = {"description": "also revoke every API key of the account (default: "
+                                      "keys keep working)"}
+
+
 class ChangePasswordIn(Schema):
     old_password = String(required=True, validate=Length(max=256))
     new_password = String(required=True, validate=Length(max=256))
+    revoke_api_keys = Boolean(load_default=False, metadata=REVOKE_API_KEYS_DOC)
+
+
+class LogoutAllIn(Schema):
+    revoke_api_keys = Boolean(load_default=False, metadata=REVOKE_API_KEYS_DOC)
 
 
 class MeOut(Schema):
@@ -94,6 +103,12 @@ class TwoFactorCodeIn(Schema):
 
 class RecoveryCodesOut(Schema):
     recovery_codes = List(String(), required=True)
+    # Turning two-factor on signs out every session and token: a caller that used an access
+    # token gets a fresh pair here (a page session gets a fresh session cookie).
+    access_token = String(metadata={"description": "only for access-token callers"})
+    refresh_token = String(metadata={"description": "only for access-token callers"})
+    token_type = String()
+    expires_in = Integer()
 
 
 class TwoFactorDisableIn(Schema):

@@ -14,8 +14,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from app.errors import error_response
 from app.metrics import exposition
 from app.security import public, require_auth
+from app.security.metrics_access import check_metrics_access
+from app.security.principal import bearer_token
 from app.services import health
-from app.services.runtime import current_runtime
+from app.services.runtime import current_runtime, current_settings
 from app.services.worker_check import run_worker_check
 
 bp = APIBlueprint("ops", __name__, tag="Operations")
@@ -63,8 +65,11 @@ def readyz() -> dict | Response:
 
 @bp.get("/metrics")
 @public
-@bp.doc(summary="Prometheus metrics")
+@bp.doc(summary="Prometheus metrics (a bearer token when HUB_METRICS_TOKEN is set; not served "
+                "in production without one unless HUB_METRICS_PUBLIC=true)",
+        responses=[200, 401, 403, 404])
 def metrics() -> Response:
+    check_metrics_access(current_settings(), bearer_token())
     return Response(exposition(), mimetype=CONTENT_TYPE_LATEST)
 
 

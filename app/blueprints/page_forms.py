@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.models.base import BIGINT_MAX
@@ -40,14 +48,25 @@ class EmailOnlyForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
+    # Filled by js/reset.js from the link's fragment (or, for a link mailed with ?token=, by
+    # the page): the token travels in the POST body, never in a URL.
+    token = HiddenField(validators=[Optional(), Length(max=200)])
     password = PasswordField("New password", validators=[DataRequired(), Length(max=256)],
                              description="At least 10 characters.")
+
+
+REVOKE_API_KEYS_LABEL = "Also revoke all my API keys"
 
 
 class ChangePasswordForm(FlaskForm):
     old_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(max=256)],
                                  description="At least 10 characters.")
+    revoke_api_keys = BooleanField(REVOKE_API_KEYS_LABEL)
+
+
+class SignOutEverywhereForm(FlaskForm):
+    revoke_api_keys = BooleanField(REVOKE_API_KEYS_LABEL)
 
 
 class TwoFactorDisableForm(FlaskForm):

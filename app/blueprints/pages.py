@@ -29,6 +29,7 @@ from app.blueprints.page_forms import (
     LoginForm,
     RegisterForm,
     ResetForm,
+    SignOutEverywhereForm,
     TwoFactorDisableForm,
     TwoFactorForm,
     VerifyForm,
@@ -229,18 +230,21 @@ def forgot() -> Response | str:
 @public
 @rate_limited("password_forgot")
 def reset() -> Response | str:
-    token = request.args.get("token", "")
-    form = ResetForm()
+    # Mailed links read /reset#token=… (js/reset.js fills the form's hidden field); links
+    # mailed before read ?token=…, which fills it here (gunicorn's access log redacts it).
+    form = ResetForm(token=request.args.get("token", ""))
     if form.validate_on_submit():
         try:
-            accounts.reset_password(token, form.password.data)
+            user = accounts.reset_password(form.token.data or "", form.password.data)
         except HubError as exc:
             _fail(exc)
         else:
             end_session()
-            flash("Your password is changed. Sign in with it.", "success")
+            keys_note = " Your API keys still work: review them on the Keys page." \
+                if api_keys.active_key_count(user) else ""
+            flash(f"Your password is changed. Sign in with it.{keys_note}", "success")
             return redirect(url_for("pages.login"))
-    return _render("reset.html", form=form, token=token)
+    return _render("reset.html", form=form)
 
 
 # --- signed-in pages -----------------------------------------------------------------------
@@ -259,6 +263,7 @@ def account() -> str:
 def _account_forms(**overrides: Any) -> dict:
     forms = {"password_form": ChangePasswordForm(), "two_factor_form": TwoFactorForm(),
              "disable_form": TwoFactorDisableForm(), "action_form": ActionForm(),
+             "sign_out_form": SignOutEverywhereForm(),
              "setup_uri": None, "setup_secret": None, "recovery_codes": None,
              "recovery_left": two_factor.recovery_codes_left(current_user)}
     forms.update(overrides)
@@ -267,11 +272,13 @@ def _account_forms(**overrides: Any) -> dict:
 
 @bp.post("/account/password")
 @page_auth()
+@rate_limited("password_check")
 def account_password() -> Response | str:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.old_password.data, form.new_password.data)
+            accounts.change_password(current_user, form.old_password.data, form.new_password.data,
+                                     revoke_api_keys=form.revoke_api_keys.data)
         except HubError as exc:
             _fail(exc)
         else:
@@ -305,6 +312,8 @@ def two_factor_enable() -> Response | str:
         except HubError as exc:
             _fail(exc)
         else:
+            # Every session of the account ended, this one too: start a fresh one.
+            start_session(User.get_by_id(current_user.id), remember=False)
             flash("Two-factor sign-in is on. Keep your recovery codes somewhere safe.", "success")
             return _render("account.html", **_account_forms(recovery_codes=codes))
     return redirect(url_for("pages.account"))
@@ -312,6 +321,7 @@ def two_factor_enable() -> Response | str:
 
 @bp.post("/account/two-factor/disable")
 @page_auth()
+@rate_limited("password_check")
 def two_factor_disable() -> Response:
     form = TwoFactorDisableForm()
     if form.validate_on_submit():
@@ -327,8 +337,9 @@ def two_factor_disable() -> Response:
 @bp.post("/account/sign-out-everywhere")
 @page_auth()
 def sign_out_everywhere() -> Response:
-    if ActionForm().validate_on_submit():
-        auth_tokens.revoke_all_for_user(current_user)
+    form = SignOutEverywhereForm()
+    if form.validate_on_submit():
+        auth_tokens.revoke_all_for_user(current_user, revoke_api_keys=form.revoke_api_keys.data)
         end_session()
         flash("You are signed out everywhere, here too.", "success")
     return redirect(url_for("pages.login"))

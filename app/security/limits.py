@@ -1,6 +1,6 @@
-"""Rate limits: per client IP on sign-in, registration, forgot-password and e-mail codes
-(Flask-Limiter); per user or API key across the whole API (`app.security.api_limit`, one Redis
-round trip per request). Redis storage under this hub's prefix, shared by every web process;
+"""Rate limits: per client IP on sign-in, registration, forgot-password and e-mail codes, and
+per account on the routes that check the current password (Flask-Limiter); per user or API key
+across the whole API (`app.security.api_limit`, one Redis round trip per request). Redis storage under this hub's prefix, shared by every web process;
 in-memory in embedded mode.
 
 A view declares its bucket with `@rate_limited("login")`; `init_rate_limits` (run once the
@@ -28,12 +28,14 @@ BUCKET_SETTINGS = {
     "register": "HUB_RATE_LIMIT_REGISTER",
     "password_forgot": "HUB_RATE_LIMIT_PASSWORD_FORGOT",
     "otp": "HUB_RATE_LIMIT_OTP",
+    "password_check": "HUB_RATE_LIMIT_PASSWORD_CHECK",
 }
 EXTENSION_KEY = "hub_limiter"
 
 
 def rate_limited(bucket: str) -> Callable[[F], F]:
-    """Count POSTs to this view against the per-IP `bucket` (see BUCKET_SETTINGS)."""
+    """Count POSTs to this view against `bucket` (see BUCKET_SETTINGS): per client IP, or per
+    account for the buckets in PER_ACCOUNT_BUCKETS."""
     if bucket not in BUCKET_SETTINGS:
         raise ValueError(f"unknown rate-limit bucket {bucket!r}")
 
@@ -63,6 +65,28 @@ def api_caller() -> str:
     return f"user:{principal.user.id}"
 
 
+def account_caller() -> str:
+    """The per-account buckets' key: the signed-in user (access token, API key's owner, or page
+    session), else the client IP (the view then refuses the caller anyway)."""
+    from flask_login import current_user
+
+    from app.security.principal import authenticate
+
+    try:
+        principal = authenticate()
+    except HubError:
+        principal = None
+    if principal is not None:
+        return f"user:{principal.user.id}"
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{client_ip()}"
+
+
+# Guessing a password from a stolen session or token: counted per account, from any IP.
+PER_ACCOUNT_BUCKETS = {"password_check": account_caller}
+
+
 def storage_uri(settings: Settings) -> str:
     return settings.REDIS_URL or "memory://"
 
@@ -89,8 +113,8 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
         bucket = getattr(view, "_hub_rate_limit", None)
         if bucket is not None:  # the wrapper checks the bucket when the view is called
             app.view_functions[endpoint] = limiter.shared_limit(
-                getattr(settings, BUCKET_SETTINGS[bucket]), scope=bucket, key_func=client_ip,
-                methods=["POST"])(view)
+                getattr(settings, BUCKET_SETTINGS[bucket]), scope=bucket,
+                key_func=PER_ACCOUNT_BUCKETS.get(bucket, client_ip), methods=["POST"])(view)
     app.extensions[EXTENSION_KEY] = limiter
     # One budget per caller across every API route (keyed by API key or user, not IP).
     with app.app_context():

@@ -1,12 +1,15 @@
 """Password hashing (argon2id) and the password policy.
 
-Policy: at least 10 characters, not the e-mail address (or its local part), and not in the
-common-passwords list shipped in `app/data/` (20,000 entries; see app/data/NOTICE.md).
+Policy: no control characters (NUL, tab, line breaks: they cannot be typed reliably and some
+clients cut at a NUL) and not only whitespace; at least 10 characters, not the e-mail address
+(or its local part), and not in the common-passwords list shipped in `app/data/` (20,000
+entries; see app/data/NOTICE.md).
 """
 
 from __future__ import annotations
 
 import gzip
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,18 +40,27 @@ def common_passwords() -> frozenset[str]:
         return frozenset(line.strip().lower() for line in fh if line.strip())
 
 
-def check_password_policy(password: str, *, email: str) -> None:
-    """Raise WeakPassword naming the first rule `password` breaks."""
+def _has_control_character(password: str) -> bool:
+    return any(unicodedata.category(char) == "Cc" for char in password)
+
+
+def check_password_policy(password: str, *, email: str, field: str = "password") -> None:
+    """Raise WeakPassword naming `field` and the first rule `password` breaks."""
+    if _has_control_character(password):
+        raise WeakPassword(f"{field}: must not contain control characters (such as NUL, tab or "
+                           "line breaks)")
+    if not password.strip():
+        raise WeakPassword(f"{field}: must not be only spaces")
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"password: use at least {MIN_LENGTH} characters")
+        raise WeakPassword(f"{field}: use at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
-        raise WeakPassword(f"password: use at most {MAX_LENGTH} characters")
+        raise WeakPassword(f"{field}: use at most {MAX_LENGTH} characters")
     lowered = password.strip().lower()
     email = email.strip().lower()
     if lowered in {email, email.split("@", 1)[0]}:
-        raise WeakPassword("password: must not be your e-mail address")
+        raise WeakPassword(f"{field}: must not be your e-mail address")
     if lowered in common_passwords():
-        raise WeakPassword("password: this password is too common; choose another")
+        raise WeakPassword(f"{field}: this password is too common; choose another")
 
 
 def hash_password(password: str) -> str:

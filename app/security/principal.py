@@ -44,10 +44,11 @@ def bearer_token() -> str | None:
 
 def principal_from_access_token(token: str) -> Principal:
     """The caller an access token names; Unauthorized if forged, expired or revoked."""
-    from app.security.revocation import current_revocations
+    from app.security.revocation import current_revocations, family_id
 
     claims = decode_access_token(token, key=current_settings().SECRET_KEY)
-    if current_revocations().is_revoked(claims.jti):
+    revocation_ids = (claims.jti, family_id(claims.family)) if claims.family else (claims.jti,)
+    if current_revocations().is_revoked(*revocation_ids):
         raise Unauthorized("the access token was revoked; sign in again")
     user = select_one(User, "id = {p}", (claims.user_id,))
     if user is None or not user.is_active:

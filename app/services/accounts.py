@@ -38,7 +38,7 @@ from app.security.passwords import (
     verify_password,
 )
 from app.security.principal import two_factor_missing
-from app.services import auth_tokens, email_codes, two_factor
+from app.services import api_keys, auth_tokens, email_codes, two_factor
 from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
@@ -183,14 +183,24 @@ def disable_two_factor(user: User, password: str | None, code: str) -> None:
 
 
 # --- passwords -----------------------------------------------------------------------------
-def change_password(user: User, old_password: str, new_password: str) -> None:
-    """Needs the old password; signs out every other token and session."""
+def _password_changed_mail(user: User, *, api_keys_revoked: int) -> None:
+    """Tell the owner, and whether their API keys still work (a password change or reset
+    leaves them unless asked to revoke them)."""
+    _send(user.email, "password_changed",
+          {"name": user.name, "api_keys_revoked": api_keys_revoked,
+           "api_keys_kept": api_keys.active_key_count(user)})
+
+
+def change_password(user: User, old_password: str, new_password: str, *,
+                    revoke_api_keys: bool = False) -> None:
+    """Needs the old password; signs out every other token and session (and revokes every API
+    key if asked)."""
     if not verify_password(user.password_hash, old_password):
         raise InvalidCredentials("the current password is wrong")
-    check_password_policy(new_password, email=user.email)
+    check_password_policy(new_password, email=user.email, field="new_password")
     User.update(password_hash=hash_password(new_password)).where(User.id == user.id).execute()
-    auth_tokens.revoke_all_for_user(user)
-    _send(user.email, "password_changed", {"name": user.name})
+    revoked = auth_tokens.revoke_all_for_user(user, revoke_api_keys=revoke_api_keys)
+    _password_changed_mail(user, api_keys_revoked=revoked)
     log.info("password_changed", user_id=user.id)
 
 
@@ -209,14 +219,17 @@ def send_password_reset(email: str) -> None:
     token = random_token(32)
     PasswordResetToken.create(user=user, token_hash=keyed_hash("reset-token", token),
                               expires_at=utcnow() + RESET_TOKEN_TTL)
+    # The token rides in the fragment: browsers never send it to the server, so it stays out of
+    # access logs, proxies and Referer headers (the page's script puts it in the form).
     _send(user.email, "password_reset",
-          {"name": user.name, "reset_url": f"{current_settings().public_url}/reset?token={token}",
+          {"name": user.name, "reset_url": f"{current_settings().public_url}/reset#token={token}",
            "expires_minutes": int(RESET_TOKEN_TTL.total_seconds() // 60)})
     log.info("password_reset_sent", user_id=user.id)
 
 
 def reset_password(token: str, new_password: str) -> User:
-    """Spend the reset token, set the password, and revoke every token and session."""
+    """Spend the reset token, set the password, and revoke every token and session (not the
+    API keys)."""
     with db.atomic():
         row = PasswordResetToken.get_or_none(
             PasswordResetToken.token_hash == keyed_hash("reset-token", token))
@@ -234,8 +247,11 @@ def reset_password(token: str, new_password: str) -> User:
             User.id == user.id).execute()
         PasswordResetToken.update(used_at=utcnow()).where(
             PasswordResetToken.user == user, PasswordResetToken.used_at.is_null()).execute()
+    # API keys stay: forgetting a password is far likelier than a breach, and revoking would
+    # stop the owner's unattended programs unannounced. The mail says they still work and
+    # where to revoke them (/keys).
     auth_tokens.revoke_all_for_user(user)
-    _send(user.email, "password_changed", {"name": user.name})
+    _password_changed_mail(user, api_keys_revoked=0)
     log.info("password_reset_done", user_id=user.id)
     return User.get_by_id(user.id)
 

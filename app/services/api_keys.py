@@ -131,6 +131,18 @@ def revoke_key(user: User, key_id: int) -> None:
     log.info("api_key_revoked", user_id=user.id, key_id=key.id, prefix=key.prefix)
 
 
+def revoke_all_keys(user: User) -> int:
+    """Revoke every active key of `user` (on request, at a password change or sign-out-all)."""
+    revoked = ApiKey.update(revoked_at=utcnow()).where(
+        ApiKey.user == user, ApiKey.revoked_at.is_null()).execute()
+    log.info("api_keys_revoked", user_id=user.id, count=revoked)
+    return revoked
+
+
+def active_key_count(user: User) -> int:
+    return ApiKey.select().where(ApiKey.user == user, ApiKey.revoked_at.is_null()).count()
+
+
 def rotate_key(user: User, key_id: int, *, grace_s: int) -> NewKey:
     """Give the key a new secret; the old one stays valid for `grace_s` seconds (0: none)."""
     key = _owned_key(user, key_id)

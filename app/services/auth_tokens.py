@@ -2,12 +2,15 @@
 
 A sign-in starts a refresh-token *family*. Each refresh marks the presented token used and
 issues the next one in the family; presenting a used token again means it was copied, so the
-whole family is revoked (theft detection). Logout revokes the access token's id until it expires
-(Redis, or memory when embedded) and its family.
+whole family is revoked (theft detection): its refresh tokens, and the access tokens it already
+issued (the family's id goes on the revocation list for one access-token lifetime). Logout
+revokes the access token's id until it expires (Redis, or memory when embedded) and its family
+likewise.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,8 +24,9 @@ from app.models.base import utcnow
 from app.models.users import User
 from app.security.crypto import keyed_hash, random_token
 from app.security.errors import InvalidRefreshToken, RefreshTokenReused, Unauthorized
-from app.security.revocation import current_revocations
+from app.security.revocation import current_revocations, family_id
 from app.security.tokens import issue_access_token
+from app.services import api_keys
 from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
@@ -71,8 +75,15 @@ def issue_token_pair(user: User) -> TokenPair:
 
 
 def revoke_family(family: str) -> int:
+    """Revoke the family's refresh tokens; `revoke_family_access` ends its access tokens."""
     return RefreshToken.update(revoked_at=utcnow()).where(
         RefreshToken.family == family, RefreshToken.revoked_at.is_null()).execute()
+
+
+def revoke_family_access(family: str) -> None:
+    """Refuse every access token issued in `family` until the newest of them has expired."""
+    current_revocations().revoke(family_id(family), expires_at=int(time.time())
+                                 + current_settings().HUB_ACCESS_TOKEN_TTL_S)
 
 
 def refresh(refresh_token: str) -> TokenPair:
@@ -99,6 +110,7 @@ def refresh(refresh_token: str) -> TokenPair:
             row.save()
             new_refresh = _new_refresh_token(user, row.family)
     if reused:
+        revoke_family_access(row.family)
         raise RefreshTokenReused()
     return TokenPair(_access_token(user, row.family), new_refresh,
                      current_settings().HUB_ACCESS_TOKEN_TTL_S)
@@ -106,7 +118,8 @@ def refresh(refresh_token: str) -> TokenPair:
 
 def logout(*, jti: str, expires_at: int, family: str | None,
            refresh_token: str | None = None) -> None:
-    """Revoke the access token until its expiry, and its refresh family (or the given one's)."""
+    """Revoke the access token until its expiry, and its refresh family (or the given one's)
+    with the family's other access tokens."""
     current_revocations().revoke(jti, expires_at=expires_at)
     families = {family} if family else set()
     if refresh_token:
@@ -115,16 +128,22 @@ def logout(*, jti: str, expires_at: int, family: str | None,
             families.add(row.family)
     for fam in families:
         revoke_family(fam)
+        revoke_family_access(fam)
 
 
-def revoke_all_for_user(user: User) -> None:
-    """Void every access token, refresh token and web session of `user` (reset, sign-out-all)."""
+def revoke_all_for_user(user: User, *, revoke_api_keys: bool = False) -> int:
+    """Void every access token, refresh token and web session of `user` (password change and
+    reset, sign-out-all, two-factor turned on), and every API key too if asked; returns the
+    number of keys revoked. Keys are credentials of their own (model access only, used by
+    unattended programs), so by default they survive."""
     with db.atomic():
         User.update(auth_version=User.auth_version + 1).where(User.id == user.id).execute()
         RefreshToken.update(revoked_at=utcnow()).where(
             RefreshToken.user == user, RefreshToken.revoked_at.is_null()).execute()
+        keys_revoked = api_keys.revoke_all_keys(user) if revoke_api_keys else 0
     user.auth_version = User.get_by_id(user.id).auth_version
-    log.info("user_tokens_revoked", user_id=user.id)
+    log.info("user_tokens_revoked", user_id=user.id, api_keys_revoked=keys_revoked)
+    return keys_revoked
 
 
 def require_jwt_claims(principal) -> tuple[str, int, str | None]:

@@ -6,7 +6,9 @@ receives `hub_url` (HUB_PUBLIC_URL).
 
 Transports (chosen from SMTP_URL, here and nowhere else): `SmtpTransport` for `smtp://`
 (plain), `smtp+starttls://` (STARTTLS) and `smtps://` (implicit TLS), with optional
-`user:password@`; `LogTransport`, the embedded default, writes the message to the log.
+`user:password@`; `LogTransport`, the embedded default, writes the message to the log. Since
+mails carry secrets (verification codes, reset links), production refuses to start without
+SMTP_URL unless HUB_MAIL_LOG_IN_PRODUCTION=true (app.config).
 """
 
 from __future__ import annotations

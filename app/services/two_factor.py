@@ -1,7 +1,8 @@
 """Optional TOTP two-factor sign-in (RFC 6238, pyotp) with single-use recovery codes.
 
 Required for `admin` and `support` accounts when HUB_ENV=production (see
-`app.security.principal.two_factor_missing`). A TOTP code is accepted once: the time step of
+`app.security.principal.two_factor_missing`). Turning it on ends every session and token of
+the user (the caller is signed in afresh). A TOTP code is accepted once: the time step of
 the last accepted code is stored, so a code seen over someone's shoulder cannot be replayed.
 """
 
@@ -19,6 +20,7 @@ from app.models.base import utcnow
 from app.models.users import User
 from app.security.crypto import decrypt, encrypt, keyed_hash, random_alphanumeric
 from app.security.errors import InvalidTwoFactorCode
+from app.services import auth_tokens
 from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
@@ -69,7 +71,11 @@ def _accept_totp(user: User, code: str) -> bool:
 
 
 def enable(user: User, code: str) -> list[str]:
-    """Turn two-factor on after the user proves the authenticator works; return recovery codes."""
+    """Turn two-factor on after the user proves the authenticator works; return recovery codes.
+
+    Every session and token of the user ends (auth version bumped, refresh tokens revoked): one
+    signed in before with the password alone must not stay in. The caller re-issues its own
+    session or token pair."""
     if user.has_two_factor:
         raise Conflict("two-factor sign-in is already on")
     if not user.totp_secret:
@@ -83,6 +89,7 @@ def enable(user: User, code: str) -> list[str]:
         RecoveryCode.insert_many([{"user": user.id, "code_hash": _recovery_hash(user.id, c)}
                                   for c in codes]).execute()
         User.update(totp_enabled_at=utcnow()).where(User.id == user.id).execute()
+        auth_tokens.revoke_all_for_user(user)
     user.totp_enabled_at = utcnow()
     log.info("two_factor_enabled", user_id=user.id)
     return codes

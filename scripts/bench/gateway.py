@@ -204,6 +204,7 @@ def hub_env(db_url: str, prefix: str, port: int, upstream_url: str) -> dict[str,
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "OPENAI", "ANTHROPIC"))}
     env.update({
         "HUB_ENV": "production", "SECRET_KEY": "bench-" + "s" * 40, "DATABASE_URL": db_url,
+        "HUB_MAIL_LOG_IN_PRODUCTION": "true",  # no mail is sent; no SMTP server to name
         "REDIS_URL": REDIS_URL, "BROKER_URL": BROKER_URL, "HUB_REDIS_PREFIX": prefix,
         "HUB_QUEUE_PREFIX": prefix, "PORT": str(port), "HOST": "127.0.0.1",
         "OPENAI_API_KEY": "sk-fake-upstream", "OPENAI_BASE_URL": f"{upstream_url}/v1",

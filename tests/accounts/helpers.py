@@ -36,6 +36,7 @@ def code_from(message) -> str:
 
 
 def reset_token_from(message) -> str:
-    match = re.search(r"/reset\?token=([A-Za-z0-9_\-]+)", text_of(message))
+    """The token of a mailed reset link, `/reset#token=…` (the fragment never reaches the server)."""
+    match = re.search(r"/reset#token=([A-Za-z0-9_\-]+)", text_of(message))
     assert match, text_of(message)
     return match.group(1)

@@ -102,7 +102,8 @@ def test_cookies_are_httponly_samesite_and_secure_in_production(migrated_databas
     from app import create_app
     from tests.conftest import make_settings
 
-    app = create_app(make_settings(HUB_ENV="production", SECRET_KEY="p" * 40))
+    app = create_app(make_settings(HUB_ENV="production", SECRET_KEY="p" * 40,
+                                   HUB_MAIL_LOG_IN_PRODUCTION=True))
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     client = app.test_client()
     client.get("/login")

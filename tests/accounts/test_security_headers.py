@@ -22,7 +22,8 @@ def test_headers_on_api_responses(client) -> None:
 
 
 def test_hsts_in_production(migrated_database) -> None:
-    settings = make_settings(HUB_ENV="production", SECRET_KEY="p" * 40)
+    settings = make_settings(HUB_ENV="production", SECRET_KEY="p" * 40,
+                             HUB_MAIL_LOG_IN_PRODUCTION=True)
     response = create_app(settings).test_client().get("/healthz")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 

@@ -14,19 +14,21 @@ from tests.accounts.helpers import bearer, login, user_with_password
 from tests.conftest import make_settings
 
 
-def _enable(client, headers) -> tuple[str, list[str]]:
+def _enable(client, headers) -> tuple[str, list[str], dict[str, str]]:
+    """Turn 2FA on; returns the secret, the recovery codes and the caller's new headers (turning
+    it on ends every token, the caller's too, which gets a fresh pair)."""
     setup = client.post("/api/auth/2fa/setup", headers=headers).json
     assert setup["otpauth_uri"].startswith("otpauth://totp/")
     enabled = client.post("/api/auth/2fa/enable", headers=headers,
                           json={"code": pyotp.TOTP(setup["secret"]).now()})
     assert enabled.status_code == 200
-    return setup["secret"], enabled.json["recovery_codes"]
+    return setup["secret"], enabled.json["recovery_codes"], bearer(enabled.json["access_token"])
 
 
 def test_login_with_totp_and_recovery_codes(client) -> None:
     user = user_with_password()
     headers = bearer(login(client, user.email).json["access_token"])
-    secret, codes = _enable(client, headers)
+    secret, codes, headers = _enable(client, headers)
     assert len(codes) == 10
 
     missing = login(client, user.email)
@@ -44,7 +46,7 @@ def test_login_with_totp_and_recovery_codes(client) -> None:
 def test_disable_needs_password_and_code(client) -> None:
     user = user_with_password()
     headers = bearer(login(client, user.email).json["access_token"])
-    _, codes = _enable(client, headers)
+    _, codes, headers = _enable(client, headers)
     bad = client.post("/api/auth/2fa/disable", headers=headers,
                       json={"password": "wrong password!", "code": codes[0]})
     assert bad.status_code == 401
@@ -58,7 +60,7 @@ def test_disable_needs_password_and_code(client) -> None:
 
 @pytest.fixture
 def production(migrated_database):
-    return create_app(make_settings(HUB_ENV="production"))
+    return create_app(make_settings(HUB_ENV="production", HUB_MAIL_LOG_IN_PRODUCTION=True))
 
 
 def test_staff_need_two_factor_in_production_api(production, settings) -> None:
