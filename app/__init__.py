@@ -21,9 +21,10 @@ def create_app(settings: Settings | None = None) -> APIFlask:
             raise SystemExit(f"configuration error: {exc}") from None
     app = APIFlask(__name__, title="Smart AI Hub API", version=__version__,
                    spec_path="/api/openapi.json", docs_path="/api/docs")
+    register_logging(app, settings)
+    settings = resolve_secret_key(settings)
     configure_app(app, settings)
     register_json_input(app)
-    register_logging(app, settings)
     register_extensions(app, settings)
     register_runtime(app, settings)
     register_error_handlers(app)
@@ -31,6 +32,20 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     register_security(app, settings)
     register_cli(app)
     return app
+
+
+def resolve_secret_key(settings: Settings) -> Settings:
+    """`settings` with a SECRET_KEY: the one set, else the instance directory's own (generated
+    on first run), so no two installations share a secret and every process of one agrees."""
+    from app.security.instance_secret import instance_secret_key
+
+    if settings.SECRET_KEY:
+        return settings
+    try:
+        secret = instance_secret_key(settings.HUB_INSTANCE_DIR)
+    except ConfigError as exc:
+        raise SystemExit(f"configuration error: {exc}") from None
+    return settings.model_copy(update={"SECRET_KEY": secret})
 
 
 def configure_app(app: APIFlask, settings: Settings) -> None:

@@ -18,7 +18,9 @@ from app.providers.channels import ChannelConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
-DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 — refused in production
+# The built-in SECRET_KEY of earlier versions: public, so anything signed with it can be forged.
+# Refused everywhere; with no SECRET_KEY a random one is generated into the instance directory.
+PUBLIC_SECRET_KEYS = frozenset({"dev-insecure-secret-key-change-me"})
 
 BackendKind = Literal["embedded", "redis", "rabbitmq"]
 
@@ -33,7 +35,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
 
     HUB_ENV: Literal["development", "production", "test"] = "development"
-    SECRET_KEY: str = DEFAULT_SECRET_KEY
+    SECRET_KEY: str = ""  # empty: generated on first run into HUB_INSTANCE_DIR (not in production)
     PORT: int = 5000
     DATABASE_URL: str = ""
     REDIS_URL: str = ""
@@ -147,10 +149,18 @@ class Settings(BaseSettings):
             raise ValueError("must start with amqp:// or redis://")
         return value
 
+    @field_validator("SECRET_KEY")
+    @classmethod
+    def _not_public(cls, value: str) -> str:
+        if value in PUBLIC_SECRET_KEYS:
+            raise ValueError("this is the old built-in default, which is public: unset it to have "
+                             "a random one generated, or set a random one")
+        return value
+
     @model_validator(mode="after")
     def _production_secrets(self) -> Settings:
         if self.HUB_ENV == "production":
-            if self.SECRET_KEY == DEFAULT_SECRET_KEY or len(self.SECRET_KEY) < 32:
+            if len(self.SECRET_KEY) < 32:
                 raise ValueError("SECRET_KEY: production needs a random secret of 32+ characters")
             if not self.DATABASE_URL:
                 raise ValueError("DATABASE_URL: production needs a PostgreSQL database")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from app.config import DEFAULT_SECRET_KEY, ConfigError, load_settings
+from app.config import ConfigError, load_settings
 from tests.conftest import make_settings
 
 
@@ -23,9 +23,10 @@ def test_malformed_url_names_the_variable(name: str, value: str) -> None:
     assert str(info.value).startswith(f"{name}: ")
 
 
-def test_production_refuses_the_default_secret_key() -> None:
-    with pytest.raises(ConfigError, match="^SECRET_KEY: "):
-        load_settings(HUB_ENV="production", SECRET_KEY=DEFAULT_SECRET_KEY,
+@pytest.mark.parametrize("secret", ["", "s" * 31])
+def test_production_refuses_a_missing_or_short_secret_key(secret: str) -> None:
+    with pytest.raises(ConfigError, match="^SECRET_KEY: production needs a random secret"):
+        load_settings(HUB_ENV="production", SECRET_KEY=secret,
                       DATABASE_URL="postgresql://u@db/hub")
 
 

@@ -47,7 +47,7 @@ def test_production_refuses_pending_migrations_then_starts(empty_postgres) -> No
 
 def test_db_cli_on_a_fresh_sqlite_file(tmp_path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/hub.sqlite3",
-           "HUB_LOG_LEVEL": "WARNING"}
+           "HUB_INSTANCE_DIR": str(tmp_path), "HUB_LOG_LEVEL": "WARNING"}
 
     def flask(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "flask", *args], cwd=PROJECT_ROOT, env=env,

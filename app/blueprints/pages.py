@@ -40,6 +40,7 @@ from app.security import public
 from app.security.limits import rate_limited
 from app.security.pages import page_auth
 from app.security.principal import has_role, two_factor_missing
+from app.security.redirects import local_path, safe_next
 from app.security.sessions import end_session, start_session
 from app.services import accounts, api_keys, auth_tokens, two_factor
 from app.services.runtime import current_settings
@@ -77,10 +78,8 @@ def _layout_helpers() -> dict:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a local path: never an open redirect to another site."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("pages.dashboard")
+    """Only a path on this site, as a browser reads it: never an open redirect elsewhere."""
+    return safe_next(target, url_for("pages.dashboard"))
 
 
 def _render(template: str, **context: Any) -> str:
@@ -127,7 +126,7 @@ def login() -> Response | str:
 def continue_sign_in(user: User, *, remember: bool, next_url: str | None) -> Response:
     if user.has_two_factor:
         session[PENDING_2FA] = {"user": user.id, "av": user.auth_version, "remember": remember,
-                                "next": next_url}
+                                "next": local_path(next_url)}
         return redirect(url_for("pages.login_two_factor"))
     accounts.record_login(user)
     start_session(user, remember=remember)

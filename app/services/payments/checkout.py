@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 import structlog
 
-from app.config import origin_of
 from app.models.payments import CreditPackage, Payment
 from app.models.users import User
+from app.security.redirects import url_origin
 from app.services.payments import gateway
 from app.services.payments.errors import PaymentsNotConfigured, RedirectNotAllowed
 from app.services.payments.packages import active_package, price_spec
@@ -29,12 +28,7 @@ class CheckoutStarted:
 def check_redirect(field: str, url: str) -> None:
     """Refuse a redirect that leaves the hub's allowed origins (an open-redirect guard)."""
     allowed = current_settings().allowed_redirect_origins
-    parts = urlparse(url)
-    try:
-        origin = origin_of(url) if parts.scheme in {"http", "https"} and parts.hostname else None
-    except ValueError:  # a malformed port
-        origin = None
-    if origin not in allowed:
+    if url_origin(url) not in allowed:
         raise RedirectNotAllowed(f"{field}: must start with an allowed origin "
                                  f"({', '.join(allowed)})")
 
