@@ -168,7 +168,8 @@ def test_support_cancel_over_websocket_is_refused(client, hub, owner_headers, qu
 
 @pytest.fixture
 def production_hub(migrated_database) -> Iterator[tuple[Any, str]]:
-    production = create_app(make_settings(HUB_ENV="production", **SETTINGS))
+    production = create_app(make_settings(HUB_ENV="production", HUB_MAIL_LOG_IN_PRODUCTION=True,
+                                          **SETTINGS))
     with served(production) as base:
         yield production, base
 
