@@ -9,11 +9,12 @@
   no cost: its outcome recorded and its hold settled at zero, together.
 
 On PostgreSQL each is one statement (`job_open_checked`, `job_settle`, `job_finish`: migrations
-009 and 010) outside any transaction, so the rows all of an account's jobs share (its credit
+009 to 011) outside any transaction, so the rows all of an account's jobs share (its credit
 account, its API key) are locked only while the server runs it, never while a client round
 trip is in flight: one caller's concurrent requests no longer queue behind each other's
-network hops. SQLite runs the same steps in a `BEGIN IMMEDIATE` transaction (its one writer at a
-time needs no more).
+network hops. (`end_unstarted`, off the hot path, is two statements in one transaction, the
+settle last.) SQLite runs the same steps in a `BEGIN IMMEDIATE` transaction (its one writer at
+a time needs no more).
 Credits move only through the ledger (its `ledger_hold`/`ledger_settle` functions on
 PostgreSQL, `ledger.place_hold`/`ledger.settle_hold` on SQLite).
 """
