@@ -90,7 +90,8 @@ def _hash_secret(secret: str) -> str:
     return keyed_hash("api-key", secret)
 
 
-def _month(at: datetime) -> str:
+def month_of(at: datetime) -> str:
+    """The calendar month (UTC) of a naive UTC time, as the keys' monthly counters name it."""
     return at.strftime("%Y-%m")
 
 
@@ -245,8 +246,9 @@ def allowed_models(key: ApiKey) -> list[str] | None:
     return json.loads(key.allowed_models) if key.allowed_models else None
 
 
-def month_spent(key: ApiKey) -> int:
-    return key.spent_month_credits if key.spent_month == _month(utcnow()) else 0
+def month_spent(key: ApiKey, month: str | None = None) -> int:
+    """What the key spent in `month` (default: this month) as far as its counter still says."""
+    return key.spent_month_credits if key.spent_month == (month or current_month()) else 0
 
 
 def naive_utc(value: datetime | None) -> datetime | None:
@@ -279,25 +281,27 @@ def check_key_limits(api_key_id: int, model: str, amount_credits: int) -> None:
     check_key_use(key, model, amount_credits, owner_verified=_owner_verified(key))
 
 
-def reserve_key_spend(api_key_id: int, owner: User, model: str, amount_credits: int) -> None:
-    """`check_key_limits` then `record_key_spend`, reading and locking the key row once: run
-    inside the hold's transaction (see `app.services.jobs.create_job`). `owner` is the caller
-    already loaded with the key."""
+def reserve_key_spend(api_key_id: int, owner: User, model: str, amount_credits: int, *,
+                      month: str) -> None:
+    """`check_key_limits` then `record_key_spend` in `month` (the job's: see
+    `app.services.job_store.open_job`), reading and locking the key row once: run inside the
+    hold's transaction. `owner` is the caller already loaded with the key."""
     if not db.in_transaction():
         raise RuntimeError("reserve_key_spend must run inside the hold's transaction")
     key = _locked_key(api_key_id)
     if key.user_id != owner.id:
         raise NotFound("no such API key")
-    check_key_use(key, model, amount_credits, owner_verified=owner.is_verified)
-    record_key_spend(key.id, amount_credits)
+    check_key_use(key, model, amount_credits, owner_verified=owner.is_verified, month=month)
+    record_key_spend(key.id, amount_credits, month=month)
 
 
 def check_key_use(key: ApiKey, model: str, amount_credits: int, *,
-                  owner_verified: bool, caps: bool = True) -> None:
+                  owner_verified: bool, caps: bool = True, month: str | None = None) -> None:
     """Refuse (a KeyLimitError naming the limit) a spend the key's limits forbid, as `key`
-    reads. Without the key row locked, the caps are enforced again where the spend is made
-    (`job_open_checked` on PostgreSQL; see `app.services.job_store`), which may be the only
-    place they are checked (`caps=False`: the counters `key` holds may be seconds old)."""
+    reads; the monthly cap counts `month` (default: this month). Without the key row locked,
+    the caps are enforced again where the spend is made (`job_open_checked` on PostgreSQL;
+    see `app.services.job_store`), which may be the only place they are checked
+    (`caps=False`: the counters `key` holds may be seconds old)."""
     if key.revoked_at is not None:
         raise KeyRevoked()
     if not owner_verified:
@@ -311,10 +315,10 @@ def check_key_use(key: ApiKey, model: str, amount_credits: int, *,
                                  f"it may use: {', '.join(models)}",
                                  details={"limit": "allowed_models", "allowed_models": models})
     if caps:
-        _check_caps(key, amount_credits)
+        _check_caps(key, amount_credits, month or current_month())
 
 
-def _check_caps(key: ApiKey, amount_credits: int) -> None:
+def _check_caps(key: ApiKey, amount_credits: int, month: str) -> None:
     if key.cap_total_credits is not None \
             and key.spent_total_credits + amount_credits > key.cap_total_credits:
         raise KeyCreditCapReached(
@@ -322,7 +326,7 @@ def _check_caps(key: ApiKey, amount_credits: int) -> None:
             f"{key.cap_total_credits} credits spent, {amount_credits} more needed",
             details={"limit": "total", "cap_credits": key.cap_total_credits,
                      "spent_credits": key.spent_total_credits})
-    spent = month_spent(key)
+    spent = month_spent(key, month)
     if key.cap_monthly_credits is not None \
             and spent + amount_credits > key.cap_monthly_credits:
         raise KeyCreditCapReached(
@@ -332,42 +336,47 @@ def _check_caps(key: ApiKey, amount_credits: int) -> None:
                      "spent_credits": spent})
 
 
-def refuse_cap(key: ApiKey, *, spent_total: int, spent_month: int,
-               amount_credits: int) -> NoReturn:
+def refuse_cap(key: ApiKey, *, spent_total: int, spent_month: int, amount_credits: int,
+               month: str) -> NoReturn:
     """Raise the cap error for a spend refused where it is made (the key's counters as they were
-    then, e.g. spent by a concurrent request after `check_key_use` passed)."""
+    then for `month`, e.g. spent by a concurrent request after `check_key_use` passed)."""
     key.spent_total_credits, key.spent_month_credits = spent_total, spent_month
-    key.spent_month = current_month()
-    _check_caps(key, amount_credits)
+    key.spent_month = month
+    _check_caps(key, amount_credits, month)
     raise KeyCreditCapReached("this API key's credit cap is reached")  # the counters say so
 
 
 def current_month() -> str:
     """The calendar month (UTC) the keys' monthly counters count, "YYYY-MM"."""
-    return _month(utcnow())
+    return month_of(utcnow())
 
 
-def record_key_spend(api_key_id: int, amount_credits: int) -> None:
-    """Count `amount_credits` against the key's caps (negative gives back an unused hold).
+def record_key_spend(api_key_id: int, amount_credits: int, *, month: str | None = None) -> None:
+    """Count `amount_credits` against the key's caps in `month` (default: this month); negative
+    gives back an unused hold, in the month that reserved it (a job's: the month of its
+    `created_at`).
 
-    The month counter restarts at the first spend of a calendar month (UTC); counters never go
-    below zero.
+    The key keeps one month's counter: a spend in a later month restarts it; a spend in an
+    earlier month than the counter's (that month is over) changes only the total. Counters
+    never go below zero. `job_open` and `job_settle` (migration 011) count the same way.
     """
-    month = current_month()
+    month = month or current_month()
+    amount = amount_credits
     db.execute_sql(_ADD_SPEND.format(p=db.param), (
-        amount_credits, amount_credits, month, amount_credits, amount_credits, amount_credits,
-        amount_credits, month, api_key_id))
+        amount, amount, month, amount, amount, month, amount, amount, month, month, api_key_id))
 
 
-# One statement (its row lock the UPDATE's own), the arithmetic in SQL.
+# One statement (its row lock the UPDATE's own), the arithmetic in SQL. Months compare as
+# "YYYY-MM" strings; a key that never spent has the month "".
 _ADD_SPEND = (
     "UPDATE api_keys SET "
     "spent_total_credits = CASE WHEN spent_total_credits + {p} < 0 THEN 0 "
     "ELSE spent_total_credits + {p} END, "
     "spent_month_credits = CASE WHEN spent_month = {p} THEN "
     "(CASE WHEN spent_month_credits + {p} < 0 THEN 0 ELSE spent_month_credits + {p} END) "
+    "WHEN spent_month > {p} THEN spent_month_credits "
     "ELSE (CASE WHEN {p} < 0 THEN 0 ELSE {p} END) END, "
-    "spent_month = {p} WHERE id = {p}")
+    "spent_month = CASE WHEN spent_month > {p} THEN spent_month ELSE {p} END WHERE id = {p}")
 
 
 _OWNER_VERIFIED = "SELECT email_verified_at FROM users WHERE id = {p}"

@@ -6,6 +6,10 @@
   and costs nothing;
 - output already delivered: fail it and charge what was delivered (counted from the event stream).
 
+A `running` job with no lease and its outcome recorded is settled the same way: the cancel of a
+queued job in versions before migration 011 took two steps, and a crash between them left
+such a row (a queued job's cancel is now one transaction: `job_store.end_unstarted`).
+
 It also sends again the message of a job still `queued` long after its last send (a message lost
 by a broker): a duplicate is harmless, since only one run can claim a job.
 """
@@ -29,7 +33,9 @@ def reap_stale_jobs() -> int:
     """Finish or requeue every job whose lease has expired; return how many were handled."""
     now = utcnow()
     _resend_forgotten(now)
-    stale = list(Job.select().where((Job.status == "running") & (Job.lease_expires_at < now)))
+    stale = list(Job.select().where(
+        (Job.status == "running") & ((Job.lease_expires_at < now) |
+                                     (Job.lease_expires_at.is_null() & Job.outcome.is_null(False)))))
     for job in stale:
         if job.outcome:
             settle_recorded(job)

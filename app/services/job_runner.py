@@ -46,6 +46,10 @@ log = structlog.get_logger(__name__)
 
 CANCEL_CHECK_INTERVAL_S = 0.25  # a cancel stops the provider stream within this
 TIME_LIMIT_ERROR = {"code": "time_limit", "message": "the job hit its time limit"}
+HOLD_RELEASED_ERROR = {"code": "hold_released",
+                       "message": "the credits reserved for this job were released before it "
+                                  "started; it did not run and nothing was charged"}
+CANCELED_WHILE_QUEUED = "canceled-while-queued"  # the owner token of a job no worker ran
 RUNNING = {"status": "running"}
 
 
@@ -139,10 +143,15 @@ class Run:
         return self._canceled
 
 
-_CLAIM = ("UPDATE jobs SET status = 'running', worker_token = {p}, lease_expires_at = {p}, "
-          "started_at = COALESCE(started_at, {p}), attempts = attempts + 1 "
-          "WHERE id = {p} AND (status = 'queued' OR (status = 'running' AND lease_expires_at < {p} "
-          "AND delivered_chars = 0 AND outcome IS NULL)) RETURNING {columns}")
+# A job a run may take: queued, or running under an expired lease with nothing delivered.
+_CLAIMABLE = ("(status = 'queued' OR (status = 'running' AND lease_expires_at < {p} "
+              "AND delivered_chars = 0 AND outcome IS NULL))")
+# Its credits are still reserved: a job runs only while its hold is active.
+_HOLD_ACTIVE = ("EXISTS (SELECT 1 FROM credit_holds h WHERE h.id = jobs.hold_id "
+                "AND h.status = 'active')")
+_CLAIM = ("UPDATE jobs SET status = 'running', worker_token = {p}, "  # noqa: S608 — constants
+          "lease_expires_at = {p}, started_at = COALESCE(started_at, {p}), attempts = attempts + 1 "
+          "WHERE id = {p} AND " + _CLAIMABLE + " AND " + _HOLD_ACTIVE + " RETURNING {columns}")
 _HEARTBEAT = ("UPDATE jobs SET lease_expires_at = {p}, delivered_chars = {p} "
               "WHERE id = {p} AND worker_token = {p}")
 _FIRST_DELIVERY = ("UPDATE jobs SET delivered_chars = {p}, first_token_at = {p}, provider = {p}, "
@@ -154,15 +163,40 @@ def _sql(template: str) -> str:
 
 
 def claim(job_id: str) -> Run | None:
-    """Take the job if it is queued (or running under an expired lease with nothing delivered)."""
+    """Take the job if it is queued (or running under an expired lease with nothing delivered)
+    and its hold is active. One whose hold is gone (released) never runs: it fails at no cost."""
     settings = current_settings()
     now, token = utcnow(), uuid.uuid4().hex
     row = db.execute_sql(_sql(_CLAIM), (token, now + timedelta(seconds=settings.HUB_JOB_LEASE_S),
                                         now, job_id, now)).fetchone()
     if row is None:
-        log.info("job_claim_skipped", job_id=job_id)
+        if end_unstarted(job_id, token, outcome="failed", error=HOLD_RELEASED_ERROR,
+                         condition=f"{_CLAIMABLE} AND NOT {_HOLD_ACTIVE}", params=(now,)):
+            log.warning("job_failed_without_hold", job_id=job_id)
+        else:
+            log.info("job_claim_skipped", job_id=job_id)
         return None
     return Run(job=model_from_row(Job, row), token=token, lease_s=settings.HUB_JOB_LEASE_S)
+
+
+def end_unstarted(job_id: str, token: str, *, outcome: str, error: dict[str, str] | None,
+                  condition: str, params: tuple = ()) -> bool:
+    """`job_store.end_unstarted`, then the closing events; False if `condition` did not hold."""
+    ended = job_store.end_unstarted(job_id, token, outcome=outcome, error=error,
+                                    condition=condition, params=params)
+    if ended is None:
+        return False
+    job, charged = ended
+    if charged is not None:
+        _announce_finish(job, charged)
+    return True
+
+
+def cancel_queued(job_id: str) -> bool:
+    """End a job still queued as canceled at once, at no cost; False if it is no longer queued
+    (a run has it: it stops at its next chunk, see `cancel_flags`)."""
+    return end_unstarted(job_id, CANCELED_WHILE_QUEUED, outcome="canceled", error=None,
+                         condition="status = 'queued'")
 
 
 def adopt(job: Job, *, takes_turns: bool = False) -> Run:
@@ -444,10 +478,3 @@ def _usage_of(job: Job) -> dict[str, int]:
     if job.type == "video":
         return {"seconds": job.video_seconds or 0}
     return {"input_tokens": job.input_tokens or 0, "output_tokens": job.output_tokens or 0}
-
-
-def finish_canceled_before_start(job_id: str) -> None:
-    """A job canceled while still queued: release its hold, charge nothing."""
-    job = Job.get_by_id(job_id)
-    _complete(job.id, job.worker_token, outcome="canceled", cost_credits=0, error=None,
-              fields={"input_tokens": 0, "output_tokens": 0})

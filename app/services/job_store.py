@@ -4,14 +4,17 @@
   insert the job's row;
 - `settle_job`: for a job whose outcome is recorded, settle its hold, show it terminal, record
   its usage and give the unused part of the hold back to the key;
-- `finish_job`: the run that owns a running job records its outcome and settles, together.
+- `finish_job`: the run that owns a running job records its outcome and settles, together;
+- `end_unstarted`: a job no run has started (canceled while queued, or its hold gone) ends at
+  no cost: its outcome recorded and its hold settled at zero, together.
 
 On PostgreSQL each is one statement (`job_open_checked`, `job_settle`, `job_finish`: migrations
-009 and 010) outside any transaction, so the rows all of an account's jobs share (its credit
+009 to 011) outside any transaction, so the rows all of an account's jobs share (its credit
 account, its API key) are locked only while the server runs it, never while a client round
 trip is in flight: one caller's concurrent requests no longer queue behind each other's
-network hops. SQLite runs the same steps in a `BEGIN IMMEDIATE` transaction (its one writer at a
-time needs no more).
+network hops. (`end_unstarted`, off the hot path, is two statements in one transaction, the
+settle last.) SQLite runs the same steps in a `BEGIN IMMEDIATE` transaction (its one writer at
+a time needs no more).
 Credits move only through the ledger (its `ledger_hold`/`ledger_settle` functions on
 PostgreSQL, `ledger.place_hold`/`ledger.settle_hold` on SQLite).
 """
@@ -43,13 +46,13 @@ log = structlog.get_logger(__name__)
 
 _OPEN = ("SELECT o_status, o_hold_id, o_available, o_spent_total, o_spent_month "
          "FROM job_open_checked(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
-_SETTLE = "SELECT o_status, o_charged, o_user_id, o_shortfall FROM job_settle(%s, %s, %s)"
+_SETTLE = "SELECT o_status, o_charged, o_user_id, o_shortfall FROM job_settle(%s, %s)"
 
 
 @functools.cache
 def _finish_sql() -> str:
     return ("SELECT o_status, o_charged, o_user_id, o_shortfall, "  # noqa: S608 — model columns
-            f"{column_list(Job, '(o_job)')} FROM job_finish(%s, %s, %s, %s, %s, %s, %s, %s, %s)")
+            f"{column_list(Job, '(o_job)')} FROM job_finish(%s, %s, %s, %s, %s, %s, %s, %s)")
 
 
 # The fields a run records with its outcome (every one `job_finish` writes).
@@ -65,7 +68,9 @@ def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int,
     """Hold `job.hold_credits` for `job` and insert its row (setting `job.hold_id`).
 
     Refusals (nothing held, nothing inserted): InsufficientCredits (402) and the key's limits
-    (`api_keys.KeyLimitError`). `job` is a new, unsaved row with every other field set.
+    (`api_keys.KeyLimitError`). `job` is a new, unsaved row with every other field set. The
+    hold counts against the key's caps in the month of `job.created_at`, where its settle gives
+    the unused part back.
     On PostgreSQL also, when what the caller read before is no longer current (migration 010):
     `api_keys.StaleApiKey` for a reused key read, `prices.StalePrice` unless `price_stamp` is
     the model's newest price.
@@ -74,14 +79,16 @@ def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int,
         raise NotFound("no such API key")
     hold_key = f"job:{job.id}:hold"
     purpose = f"{job.type}_job"
+    month = api_keys.month_of(job.created_at)
     if is_postgres():
         _open_postgres(job, user=user, api_key=api_key, hold_key=hold_key, purpose=purpose,
-                       hold_ttl_s=hold_ttl_s, price_stamp=price_stamp)
+                       hold_ttl_s=hold_ttl_s, price_stamp=price_stamp, month=month)
         return
     within = None
     if api_key is not None:
         def within() -> None:  # inside the hold's transaction, once the account is locked
-            api_keys.reserve_key_spend(api_key.id, user, job.model, job.hold_credits)
+            api_keys.reserve_key_spend(api_key.id, user, job.model, job.hold_credits,
+                                       month=month)
 
     with ledger.transaction():  # the hold and the job row commit together, or neither does
         hold = ledger.place_hold(user.id, job.hold_credits, idempotency_key=hold_key,
@@ -97,24 +104,25 @@ def undo_open(job: Job) -> None:
     (the key first, then the account: the order `job_open` locks them in)."""
     with ledger.transaction():
         if job.api_key_id is not None:
-            api_keys.record_key_spend(job.api_key_id, -job.hold_credits)
+            api_keys.record_key_spend(job.api_key_id, -job.hold_credits,
+                                      month=api_keys.month_of(job.created_at))
         ledger.release_hold(job.hold_id)
         Job.delete().where(Job.id == job.id).execute()
 
 
 def _open_postgres(job: Job, *, user: User, api_key: ApiKey | None, hold_key: str,
-                   purpose: str, hold_ttl_s: int, price_stamp: str | None) -> None:
+                   purpose: str, hold_ttl_s: int, price_stamp: str | None, month: str) -> None:
     if api_key is not None:  # as the key read when the caller was authenticated (clear errors;
         # its caps are checked where the spend is made, on its counters as they are then)
         api_keys.check_key_use(api_key, job.model, job.hold_credits,
-                               owner_verified=user.is_verified, caps=False)
+                               owner_verified=user.is_verified, caps=False, month=month)
     now = utcnow()
     row = {field.column_name: _json_value(field.db_value(job.__data__.get(field.name)))
            for field in Job._meta.sorted_fields if field.name != "hold_id"}
     key_stamp = getattr(api_key, "reused_stamp", None)
     status, hold_id, available, spent_total, spent_month = db.execute_sql(_OPEN, (
         api_key.id if api_key is not None else None, key_stamp, price_stamp,
-        api_keys.current_month(), user.id, job.hold_credits, hold_key, purpose, job.id, now,
+        month, user.id, job.hold_credits, hold_key, purpose, job.id, now,
         now + timedelta(seconds=hold_ttl_s), json.dumps(row))).fetchone()
     if status == "stale_key":
         api_keys.forget_read(api_key)
@@ -125,7 +133,7 @@ def _open_postgres(job: Job, *, user: User, api_key: ApiKey | None, hold_key: st
         raise insufficient(available, job.hold_credits)
     if status in ("key_cap_total", "key_cap_month"):  # a concurrent request spent it meanwhile
         api_keys.refuse_cap(api_key, spent_total=spent_total, spent_month=spent_month,
-                            amount_credits=job.hold_credits)
+                            amount_credits=job.hold_credits, month=month)
     if status == "no_key":
         raise NotFound("no such API key")
     if status != "applied":  # a fresh job id cannot replay a hold
@@ -142,7 +150,8 @@ def _json_value(value: object) -> object:
 
 def settle_job(job: Job) -> int | None:
     """Settle the hold of `job` (its outcome and cost recorded), show it terminal, record its
-    usage. The credits charged, or None if it was already shown (a repeated settle)."""
+    usage and give the key the unused part of the hold back, in the month that reserved it.
+    The credits charged, or None if it was already shown (a repeated settle)."""
     if is_postgres():
         return _settle_postgres(job)
     with ledger.transaction():
@@ -158,7 +167,8 @@ def settle_job(job: Job) -> int | None:
         _show(job, charged, finished_at)
         inserted = _record_usage(job, charged, finished_at)
         if inserted and job.api_key_id is not None and charged != job.hold_credits:
-            api_keys.record_key_spend(job.api_key_id, charged - job.hold_credits)
+            api_keys.record_key_spend(job.api_key_id, charged - job.hold_credits,
+                                      month=api_keys.month_of(job.created_at))
     return charged
 
 
@@ -181,8 +191,7 @@ def _settled(status: str, job_id: str, job: Job | None, *, user_id: int, charged
 
 def _settle_postgres(job: Job) -> int | None:
     finished_at = utcnow()
-    status, charged, user_id, shortfall = db.execute_sql(_SETTLE, (
-        job.id, finished_at, api_keys.current_month())).fetchone()
+    status, charged, user_id, shortfall = db.execute_sql(_SETTLE, (job.id, finished_at)).fetchone()
     if not _settled(status, job.id, job, user_id=user_id, charged=charged,
                     shortfall=shortfall):
         return None
@@ -236,6 +245,33 @@ def finish_job(job_id: str, token: str, *, outcome: str, cost_credits: int,
         return job, settle_job(job)
 
 
+# Ends a job no run has started (`end_unstarted`), where its `condition` holds.
+_END_UNSTARTED = ("UPDATE jobs SET status = 'running', outcome = {p}, cost_credits = 0, "
+                  "error_code = {p}, error_message = {p}, input_tokens = 0, output_tokens = 0, "
+                  "worker_token = {p}, started_at = COALESCE(started_at, {p}) "
+                  "WHERE id = {p} AND ({condition}) RETURNING {columns}")
+
+
+def end_unstarted(job_id: str, token: str, *, outcome: str, error: dict[str, str] | None,
+                  condition: str, params: tuple = ()) -> tuple[Job, int | None] | None:
+    """End at no cost a job no run has started, if `condition` holds: SQL on its `jobs` row
+    with `{p}` placeholders for `params` (e.g. it is still queued). Its outcome (owned by
+    `token`) is recorded and its hold settled at zero in one transaction: no crash leaves it
+    `running` with no lease, which nothing would ever finish. The job as it ends and the
+    credits charged (None if another settle showed it first); None if `condition` did not
+    hold."""
+    error_code, error_message = (error["code"], error["message"]) if error else (None, None)
+    sql = _END_UNSTARTED.format(p=db.param, condition=condition.format(p=db.param),
+                                columns=column_list(Job))
+    with ledger.transaction():
+        row = db.execute_sql(sql, (outcome, error_code, error_message, token, utcnow(), job_id,
+                                   *params)).fetchone()
+        if row is None:
+            return None
+        job = model_from_row(Job, row)
+        return job, settle_job(job)
+
+
 def _finish_postgres(job_id: str, token: str, *, outcome: str, cost_credits: int,
                      error_code: str | None, error_message: str | None,
                      fields: dict[str, Any]) -> tuple[Job, int | None] | None:
@@ -245,7 +281,7 @@ def _finish_postgres(job_id: str, token: str, *, outcome: str, cost_credits: int
     finished_at = utcnow()
     row = db.execute_sql(_finish_sql(), (
         job_id, token, outcome, cost_credits, error_code, error_message, json.dumps(values),
-        finished_at, api_keys.current_month())).fetchone()
+        finished_at)).fetchone()
     status, charged, user_id, shortfall = row[:4]
     if status == "not_owner":
         return None

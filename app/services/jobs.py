@@ -34,9 +34,6 @@ from app.services.runtime import current_events, current_settings
 log = structlog.get_logger(__name__)
 
 
-CANCELED_WHILE_QUEUED = "canceled-while-queued"  # the owner token of a job no worker ran
-
-
 class JobNotFound(NotFound):
     """No such job."""
 
@@ -116,7 +113,9 @@ def quote(spec: JobSpec, *, reuse_price: bool = False) -> Quote:
 
 
 def _hold_ttl_s(job_type: str) -> int:
-    """Holds outlive the actor's time limit, so only a truly lost job's hold ever expires."""
+    """The expiry a job's hold is placed with. The expiry sweep never releases the hold of a
+    queued or running job (it lives as long as the job: docs/guarantees.md); this only bounds
+    a hold whose job row is gone."""
     settings = current_settings()
     limit_s = settings.HUB_CHAT_TIME_LIMIT_S if job_type == "chat" else settings.HUB_VIDEO_TIME_LIMIT_S
     return limit_s + 2 * settings.HUB_JOB_LEASE_S + 300
@@ -235,14 +234,9 @@ def cancel_job(job_id: str, *, user: User) -> Job:
         raise JobCancelForbidden()
     if job.status not in ACTIVE_STATUSES:
         raise JobAlreadyFinished(f"the job has already {job.status}")
-    claimed = (Job.update(status="running", outcome="canceled", started_at=utcnow(),
-                          worker_token=CANCELED_WHILE_QUEUED)
-               .where((Job.id == job.id) & (Job.status == "queued")).execute())
-    if claimed:
-        from app.services.job_runner import finish_canceled_before_start
+    from app.services.job_runner import cancel_queued
 
-        finish_canceled_before_start(job.id)
-    else:
+    if not cancel_queued(job.id):  # a run has it: it stops at its next chunk
         cancel_flags().request(job.id)
     after = Job.get_by_id(job.id)
     if on_behalf:

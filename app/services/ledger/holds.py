@@ -17,10 +17,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
+from peewee import ModelSelect, fn
 
 from app.database import is_postgres
 from app.extensions import db
 from app.models.base import utcnow
+from app.models.jobs import ACTIVE_STATUSES, Job
 from app.models.ledger import CreditAccount, CreditHold
 from app.services.ledger.accounts import invalidate_after_commit
 from app.services.ledger.errors import (
@@ -234,13 +236,20 @@ def release_hold(hold_id: int) -> HoldResult:
 
 
 def release_expired_holds() -> int:
-    """Release every active hold past its expiry (so a crashed job cannot lock credits
-    forever); return how many were released. Each release is its own transaction."""
+    """Release every active hold past its expiry (so credits reserved for work that is gone
+    cannot stay locked forever); return how many were released. Each release is its own
+    transaction.
+
+    A hold that a queued or running job owns is left alone whatever its expiry: it lives as
+    long as the job, which settles it when it ends (the job reaper ends jobs whose run died).
+    Released under a job that still runs, its credits could be spent before the job's settle.
+    """
     released = 0
     while True:
         ids = [hold_id for (hold_id,) in
                CreditHold.select(CreditHold.id)
-               .where((CreditHold.status == "active") & (CreditHold.expires_at <= utcnow()))
+               .where((CreditHold.status == "active") & (CreditHold.expires_at <= utcnow()) &
+                      ~fn.EXISTS(_active_job_of_hold()))
                .order_by(CreditHold.expires_at).limit(EXPIRY_BATCH_SIZE).tuples()]
         for hold_id in ids:
             try:
@@ -251,3 +260,11 @@ def release_expired_holds() -> int:
                 released += 1
         if len(ids) < EXPIRY_BATCH_SIZE:
             return released
+
+
+def _active_job_of_hold() -> ModelSelect:
+    """The queued or running job that owns the hold of the outer query (a job's hold has the
+    job's id as its reference: found by the jobs' primary key)."""
+    return Job.select(Job.id).where((Job.id == CreditHold.reference) &
+                                    (Job.hold_id == CreditHold.id) &
+                                    Job.status.in_(ACTIVE_STATUSES))
