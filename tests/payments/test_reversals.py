@@ -253,3 +253,38 @@ def test_a_dispute_won_before_the_hub_heard_of_it_takes_nothing(buyer, stripe) -
     assert [kind for kind, _, _ in ledger_entries(buyer.user.id)] == ["purchase"]
     assert buyer.payments()[0]["status"] == "paid"
     stripe.replay_everything()
+
+
+def test_a_refund_issued_during_an_inquiry_keeps_the_credits_when_the_inquiry_closes(
+        buyer, stripe, pay_app) -> None:
+    """Stripe's advice for an inquiry the merchant agrees with: refund, and it closes."""
+    session, charge = credited(buyer, stripe)
+    buyer.spend(400_000)
+    inquiry = buyer.fake.dispute(charge, status="warning_needs_response")
+    stripe.send("charge.dispute.created", inquiry)  # takes 100,000; 400,000 short
+    refund = buyer.fake.refund(charge["id"])
+    stripe.send("charge.refunded", buyer.fake.charge_of(session["id"]))  # nothing left to take
+
+    stripe.send("charge.dispute.closed", dict(inquiry, status="warning_closed"))
+
+    # the refund still needs what the inquiry had taken: nothing comes back
+    assert buyer.balance()["balance"] == 0
+    assert buyer.payments()[0]["status"] == "refunded"
+    payment = Payment.get()
+    assert (payment.reversed_credits, payment.shortfall_credits) == (500_000, 400_000)
+    admin = auth_headers(create_user(role="admin"), pay_app.extensions["hub"].settings.SECRET_KEY)
+    flags = buyer.client.get("/api/admin/payments/flags", headers=admin).json["items"]
+    assert sorted((f["kind"], f["reference"], f["shortfall_credits"]) for f in flags) == [
+        ("dispute", inquiry["id"], 0), ("refund_shortfall", refund["id"], 400_000)]
+
+    # and if that refund then fails, what was taken comes back and nothing is owed
+    stripe.send("refund.failed", buyer.fake.set_refund_status(refund["id"], "failed"))
+    assert buyer.balance()["balance"] == 100_000
+    assert buyer.payments()[0]["status"] == "paid"
+    payment = Payment.get()
+    assert (payment.reversed_credits, payment.shortfall_credits) == (0, 0)
+    assert [f["kind"] for f in buyer.client.get("/api/admin/payments/flags",
+                                                headers=admin).json["items"]] == ["dispute"]
+    assert keys(buyer)[2:] == [(-100_000, f"stripe:dispute:{inquiry['id']}:reverse"),
+                               (100_000, f"stripe:refund:{refund['id']}:restore")]
+    stripe.replay_everything()

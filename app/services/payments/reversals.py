@@ -130,17 +130,15 @@ def reverse(payment: Payment, *, kind: str, stripe_id: str, amount_cents: int, c
                                 reference=f"payment:{payment.id}", memo=f"{kind} {stripe_id}",
                                 allow_partial=True)
         shortfall, entry_id = movement.shortfall_credits, movement.entry_id
-    PaymentReversal.create(payment=payment, kind=kind, stripe_id=stripe_id,
-                           amount_cents=amount_cents, reversed_credits=credits,
-                           debited_credits=credits - shortfall, shortfall_credits=shortfall,
-                           ledger_entry_id=entry_id, state="reversed", stripe_status=stripe_status)
+    row = PaymentReversal.create(payment=payment, kind=kind, stripe_id=stripe_id,
+                                 amount_cents=amount_cents, reversed_credits=credits,
+                                 debited_credits=credits - shortfall, shortfall_credits=shortfall,
+                                 ledger_entry_id=entry_id, state="reversed",
+                                 stripe_status=stripe_status)
     payment.reversed_credits += credits
     payment.shortfall_credits += shortfall
     if shortfall:
-        PaymentFlag.insert(user=payment.user_id, payment=payment, kind=f"{kind}_shortfall",
-                           reference=stripe_id, shortfall_credits=shortfall,
-                           details=f"{kind} {stripe_id} needed {credits} credits; "
-                                   f"{shortfall} were already spent").on_conflict_ignore().execute()
+        _flag_shortfall(payment, row)
     log.info("payment_reversed", payment_id=payment.id, kind=kind, stripe_id=stripe_id,
              credits=credits, shortfall_credits=shortfall)
     if credits:
@@ -150,7 +148,11 @@ def reverse(payment: Payment, *, kind: str, stripe_id: str, amount_cents: int, c
 
 
 def restore(payment: Payment, row: PaymentReversal, *, stripe_status: str | None) -> Change:
-    """Undo a reversal: clear its shortfall, credit back exactly what the ledger took."""
+    """Undo a reversal: what the payment's other live reversals still need stays taken (see
+    `_hand_over`); of the rest, the shortfall is cleared and exactly what the ledger took is
+    credited back."""
+    had_shortfall = row.shortfall_credits > 0
+    _hand_over(payment, row)
     given, entry_id = row.debited_credits, None
     if given > 0:
         movement = ledger.credit(
@@ -164,7 +166,7 @@ def restore(payment: Payment, row: PaymentReversal, *, stripe_status: str | None
     row.state, row.stripe_status, row.restored_at = "restored", stripe_status, utcnow()
     row.restored_credits, row.restore_entry_id = given, entry_id
     row.save()
-    if row.shortfall_credits:
+    if had_shortfall:
         _clear_shortfall_flag(row, stripe_status)
     log.info("payment_reversal_restored", payment_id=payment.id, kind=row.kind,
              stripe_id=row.stripe_id, status=stripe_status, credits=given,
@@ -172,6 +174,44 @@ def restore(payment: Payment, row: PaymentReversal, *, stripe_status: str | None
     if given:
         db.after_commit(lambda: notifications.check_low_balance(payment.user_id))
     return Change(payment.id, restored_credits=given)
+
+
+def _hand_over(payment: Payment, row: PaymentReversal) -> None:
+    """Pass to the payment's other live reversals what they were cut short of.
+
+    A reversal never takes past what the payment credited, so one that arrives while another
+    holds the credits (a refund issued during an inquiry, say) takes less than its due. When
+    the earlier one ends, that part stays taken and moves to the later one, taken credits
+    first, then shortfall: the user ends up exactly where the later reversal alone would have
+    left them. The rows' numbers follow, so the payment's totals stay the sums of its live rows.
+    """
+    for other, due in _cut_short(payment, leaving=row):
+        moved = min(due, row.reversed_credits)
+        if moved <= 0:
+            return
+        debited = min(moved, row.debited_credits)
+        for target, sign in ((row, -1), (other, 1)):
+            target.reversed_credits += sign * moved
+            target.debited_credits += sign * debited
+            target.shortfall_credits += sign * (moved - debited)
+        other.save()
+        if other.shortfall_credits:
+            _flag_shortfall(payment, other)
+        log.info("payment_reversal_handed_over", payment_id=payment.id, stripe_id=row.stripe_id,
+                 to_stripe_id=other.stripe_id, credits=moved, shortfall_credits=moved - debited)
+
+
+def _cut_short(payment: Payment, *, leaving: PaymentReversal) -> list[tuple[PaymentReversal, int]]:
+    """(reversal, credits it is short of its due) for the live reversals other than `leaving`:
+    the refunds together (the newest one receives), and each dispute."""
+    refunds = [r for r in live_reversals(payment, "refund") if r.id != leaving.id]
+    disputes = [r for r in live_reversals(payment, "dispute") if r.id != leaving.id]
+    short = [(d, credits_for(payment, d.amount_cents) - d.reversed_credits) for d in disputes]
+    if refunds:
+        due = credits_for(payment, sum(r.amount_cents for r in refunds)) \
+            - sum(r.reversed_credits for r in refunds)
+        short.insert(0, (max(refunds, key=lambda r: r.id), due))
+    return [(r, due) for r, due in short if due > 0]
 
 
 def void(payment: Payment, *, kind: str, stripe_id: str, amount_cents: int,
@@ -212,14 +252,31 @@ def save_payment(payment: Payment) -> None:
     payment.save()
 
 
+def _flag_shortfall(payment: Payment, row: PaymentReversal) -> None:
+    """The back office's flag for a reversal the user had already spent (opened again, with the
+    current amount, if the reversal took over another's shortfall)."""
+    details = (f"{row.kind} {row.stripe_id} needed {row.reversed_credits} credits; "
+               f"{row.shortfall_credits} were already spent")
+    flag = PaymentFlag.get_or_none((PaymentFlag.kind == f"{row.kind}_shortfall")
+                                   & (PaymentFlag.reference == row.stripe_id))
+    if flag is None:
+        PaymentFlag.create(user=payment.user_id, payment=payment, kind=f"{row.kind}_shortfall",
+                           reference=row.stripe_id, shortfall_credits=row.shortfall_credits,
+                           details=details)
+        return
+    flag.shortfall_credits, flag.details, flag.resolved_at = row.shortfall_credits, details, None
+    flag.save()
+
+
 def _clear_shortfall_flag(row: PaymentReversal, stripe_status: str | None) -> None:
-    """The shortfall is no longer owed: the back office's flag for it is resolved."""
+    """The reversal ended: its shortfall is no longer owed (or moved to another reversal, whose
+    own flag says so), so its flag is resolved."""
     flag = PaymentFlag.get_or_none((PaymentFlag.kind == f"{row.kind}_shortfall")
                                    & (PaymentFlag.reference == row.stripe_id))
     if flag is None or flag.resolved_at is not None:
         return
     flag.resolved_at = utcnow()
-    flag.details += f"; cleared: the {row.kind} ended {stripe_status or ''}, nothing is owed"
+    flag.details += f"; cleared: the {row.kind} ended ({stripe_status or 'unknown'})"
     flag.save()
 
 
