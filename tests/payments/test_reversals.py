@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.models.payments import Payment
+from app.models.payments import Payment, StripeEvent
 from tests.factories import auth_headers, create_user
 from tests.fake_stripe import signed_event
 from tests.payments.conftest import WEBHOOK_SECRET, Buyer, assert_ledger_consistent, ledger_entries
@@ -288,3 +288,30 @@ def test_a_refund_issued_during_an_inquiry_keeps_the_credits_when_the_inquiry_cl
     assert keys(buyer)[2:] == [(-100_000, f"stripe:dispute:{inquiry['id']}:reverse"),
                                (100_000, f"stripe:refund:{refund['id']}:restore")]
     stripe.replay_everything()
+
+
+@pytest.mark.parametrize(("event_type", "change", "named"), [
+    ("refund.failed", {"amount": "lots"}, "amount"),
+    ("charge.refund.updated", {"amount": 10**12}, "amount"),
+    ("refund.updated", {"status": {"failed": True}}, "status"),
+    ("charge.dispute.closed", {"amount": -1, "status": "won"}, "amount"),
+    ("charge.dispute.funds_reinstated", {"id": None}, "id"),
+])
+def test_a_signed_refund_or_dispute_the_hub_cannot_read_is_400_and_changes_nothing(
+        buyer, stripe, event_type, change, named) -> None:
+    session, charge = credited(buyer, stripe)
+    refund = buyer.fake.refund(charge["id"], status="pending")
+    stripe.send("charge.refunded", buyer.fake.charge_of(session["id"]))
+    obj = buyer.fake.dispute(charge) if "dispute" in event_type else \
+        buyer.fake.set_refund_status(refund["id"], "failed")
+    before = stripe.state()
+
+    body, headers = signed_event(WEBHOOK_SECRET, event_type, {**obj, **change})
+    response = buyer.client.post("/api/payments/webhook", data=body, headers=headers)
+
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_payload"
+    assert named in response.json["error"]["message"]
+    assert stripe.state() == before
+    assert StripeEvent.select().where(StripeEvent.type == event_type).count() == 0
+    assert_ledger_consistent()

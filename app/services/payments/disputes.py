@@ -21,6 +21,7 @@ from app.models.payments import Payment, PaymentFlag
 from app.services.payments.locking import write_transaction
 from app.services.payments.reversals import (
     Change,
+    checked,
     credits_for,
     find,
     locked_payment,
@@ -47,8 +48,8 @@ class DisputeSeen:
 def seen_dispute(dispute: Mapping[str, Any], *, funds_reinstated: bool = False) -> DisputeSeen | None:
     """The dispute and its hub payment (None if the charge is not a hub payment's). May ask
     Stripe which payment it is: call it outside any transaction."""
-    charge_id = object_id(dispute.get("charge"))
-    if charge_id is None or object_id(dispute.get("id")) is None:
+    charge_id = object_id(checked(dispute, "dispute").get("charge"))
+    if charge_id is None:
         return None
     payment_id = resolve_payment(charge_id, object_id(dispute.get("payment_intent")))
     if payment_id is None:
@@ -68,7 +69,7 @@ def apply(seen: DisputeSeen) -> Change:
 def _apply(payment: Payment, seen: DisputeSeen) -> Change:
     dispute, status = seen.dispute, seen.dispute.get("status")
     kept = seen.funds_reinstated or status in KEPT
-    amount_cents = int(dispute.get("amount") or payment.amount_cents)
+    amount_cents = min(dispute.get("amount") or payment.amount_cents, payment.amount_cents)
     row = find(dispute["id"])
     if row is None and kept:
         return void(payment, kind="dispute", stripe_id=dispute["id"], amount_cents=amount_cents,

@@ -25,6 +25,7 @@ from app.services.payments import gateway
 from app.services.payments.locking import write_transaction
 from app.services.payments.reversals import (
     Change,
+    checked,
     credits_for,
     find,
     live_reversals,
@@ -56,13 +57,14 @@ def seen_on_charge(charge: Mapping[str, Any]) -> RefundsSeen | None:
     payment_id = resolve_payment(charge["id"], object_id(charge.get("payment_intent")))
     if payment_id is None:
         return None
-    return RefundsSeen(payment_id, charge["id"], tuple(gateway.list_refunds(charge["id"])))
+    refunds = tuple(checked(r, "refund") for r in gateway.list_refunds(charge["id"]))
+    return RefundsSeen(payment_id, charge["id"], refunds)
 
 
 def seen_alone(refund: Mapping[str, Any]) -> RefundsSeen | None:
     """For a refund's own event: that refund, as the event carries it."""
-    charge_id = object_id(refund.get("charge"))
-    if charge_id is None or object_id(refund.get("id")) is None:
+    charge_id = object_id(checked(refund, "refund").get("charge"))
+    if charge_id is None:
         return None  # a refund without a charge is not a Checkout payment's
     payment_id = resolve_payment(charge_id, object_id(refund.get("payment_intent")))
     if payment_id is None:
@@ -82,7 +84,8 @@ def apply(seen: RefundsSeen) -> Change:
 
 
 def _apply_one(payment: Payment, refund: Mapping[str, Any]) -> Change:
-    status, amount_cents = refund.get("status"), int(refund.get("amount") or 0)
+    status, amount_cents = refund.get("status"), min(refund.get("amount") or 0,
+                                                     payment.amount_cents)
     row = find(refund["id"])
     if row is None and status in ENDED:
         return void(payment, kind="refund", stripe_id=refund["id"], amount_cents=amount_cents,

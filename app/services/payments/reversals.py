@@ -34,12 +34,14 @@ from app.models.base import utcnow
 from app.models.payments import Payment, PaymentFlag, PaymentReversal
 from app.services import ledger
 from app.services.payments import gateway, notifications
+from app.services.payments.errors import WebhookPayloadInvalid
 from app.services.payments.fulfilment import fulfil_session
 from app.services.payments.locking import locked
 
 log = structlog.get_logger(__name__)
 
 RESTORE_TRANSITION = {"refund": "restore", "dispute": "reinstate"}
+MAX_AMOUNT_CENTS = 2**31 - 1  # `amount_cents` columns are INTEGER; Stripe's largest is far below
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,21 @@ def object_id(value: Any) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("id")
     return value if isinstance(value, str) and value else None
+
+
+def checked(obj: Mapping[str, Any], what: str) -> Mapping[str, Any]:
+    """A refund or dispute whose `id`, `amount` and `status` the hub can use; else 400
+    `invalid_payload` naming the field (before anything is asked or recorded)."""
+    amount, status = obj.get("amount"), obj.get("status")
+    if not isinstance(obj.get("id"), str) or not obj["id"]:
+        raise WebhookPayloadInvalid(f"the {what} has no id")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)
+                               or not 0 <= amount <= MAX_AMOUNT_CENTS):
+        raise WebhookPayloadInvalid(f"the {what}'s amount must be a whole number of cents "
+                                    f"from 0 to {MAX_AMOUNT_CENTS}")
+    if status is not None and not isinstance(status, str):
+        raise WebhookPayloadInvalid(f"the {what}'s status must be a string")
+    return obj
 
 
 def credits_for(payment: Payment, cents: int) -> int:
