@@ -18,16 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.models.payments import Payment, PaymentFlag
+from app.services.payments.charges import checked, object_id, resolve_payment
 from app.services.payments.locking import write_transaction
 from app.services.payments.reversals import (
     Change,
-    checked,
     credits_for,
     find,
     locked_payment,
     note_status,
-    object_id,
-    resolve_payment,
     restore,
     reverse,
     save_payment,

@@ -22,17 +22,15 @@ from typing import Any
 
 from app.models.payments import Payment
 from app.services.payments import gateway
+from app.services.payments.charges import checked, object_id, resolve_payment
 from app.services.payments.locking import write_transaction
 from app.services.payments.reversals import (
     Change,
-    checked,
     credits_for,
     find,
     live_reversals,
     locked_payment,
     note_status,
-    object_id,
-    resolve_payment,
     restore,
     reverse,
     save_payment,
