@@ -4,10 +4,13 @@ nothing more; the ledger checker stays clean after each step."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from app.extensions import db
 from app.models.payments import Payment, StripeEvent
 from tests.factories import auth_headers, create_user
 from tests.fake_stripe import signed_event
@@ -135,6 +138,38 @@ def test_refund_events_in_any_order_move_credits_once(buyer, stripe) -> None:
                                (200_000, f"stripe:refund:{first['id']}:restore")]
     assert buyer.payments()[0]["status"] == "paid"
     stripe.replay_everything()
+
+
+def test_one_failure_announced_by_many_events_at_once_gives_back_once(buyer, stripe) -> None:
+    session, charge = credited(buyer, stripe)
+    refund = buyer.fake.refund(charge["id"], status="pending")
+    stripe.send("charge.refunded", buyer.fake.charge_of(session["id"]))
+    failed = buyer.fake.set_refund_status(refund["id"], "failed")
+    deliveries = [signed_event(WEBHOOK_SECRET, event_type, obj) for event_type, obj in
+                  [("refund.failed", failed), ("refund.updated", failed),
+                   ("charge.refund.updated", failed),
+                   ("charge.refunded", buyer.fake.charge_of(session["id"]))] * 4]
+    start = threading.Barrier(len(deliveries))
+
+    def post(delivery: tuple[bytes, dict[str, str]]) -> int:
+        client = buyer.client.application.test_client()
+        start.wait()
+        try:
+            return client.post("/api/payments/webhook", data=delivery[0],
+                               headers=delivery[1]).status_code
+        finally:
+            if not db.is_closed():
+                db.close()
+
+    with ThreadPoolExecutor(max_workers=len(deliveries)) as pool:
+        statuses = list(pool.map(post, deliveries))
+
+    assert statuses == [200] * len(deliveries)
+    assert buyer.balance()["balance"] == 500_000
+    assert keys(buyer)[1:] == [(-500_000, f"stripe:refund:{refund['id']}:reverse"),
+                               (500_000, f"stripe:refund:{refund['id']}:restore")]
+    assert buyer.payments()[0]["status"] == "paid"
+    assert_ledger_consistent()
 
 
 # --- disputes -------------------------------------------------------------------------------
