@@ -350,3 +350,21 @@ def test_a_signed_refund_or_dispute_the_hub_cannot_read_is_400_and_changes_nothi
     assert stripe.state() == before
     assert StripeEvent.select().where(StripeEvent.type == event_type).count() == 0
     assert_ledger_consistent()
+
+
+def test_a_dispute_id_seen_on_another_charge_is_400_and_changes_nothing(buyer, stripe) -> None:
+    _, first_charge = credited(buyer, stripe)
+    _, second_charge = credited(buyer, stripe)
+    dispute = buyer.fake.dispute(first_charge)
+    stripe.send("charge.dispute.created", dispute)
+    before = stripe.state()
+
+    moved = dict(dispute, charge=second_charge["id"], status="won")
+    body, headers = signed_event(WEBHOOK_SECRET, "charge.dispute.closed", moved)
+    response = buyer.client.post("/api/payments/webhook", data=body, headers=headers)
+
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_payload"
+    assert dispute["id"] in response.json["error"]["message"]
+    assert stripe.state() == before
+    assert_ledger_consistent()

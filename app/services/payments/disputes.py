@@ -68,7 +68,7 @@ def _apply(payment: Payment, seen: DisputeSeen) -> Change:
     dispute, status = seen.dispute, seen.dispute.get("status")
     kept = seen.funds_reinstated or status in KEPT
     amount_cents = min(dispute.get("amount") or payment.amount_cents, payment.amount_cents)
-    row = find(dispute["id"])
+    row = find(payment, dispute["id"])
     if row is None and kept:
         return void(payment, kind="dispute", stripe_id=dispute["id"], amount_cents=amount_cents,
                     stripe_status=status)

@@ -84,7 +84,7 @@ def apply(seen: RefundsSeen) -> Change:
 def _apply_one(payment: Payment, refund: Mapping[str, Any]) -> Change:
     status, amount_cents = refund.get("status"), min(refund.get("amount") or 0,
                                                      payment.amount_cents)
-    row = find(refund["id"])
+    row = find(payment, refund["id"])
     if row is None and status in ENDED:
         return void(payment, kind="refund", stripe_id=refund["id"], amount_cents=amount_cents,
                     stripe_status=status)

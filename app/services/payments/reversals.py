@@ -32,6 +32,7 @@ from app.models.base import utcnow
 from app.models.payments import Payment, PaymentFlag, PaymentReversal
 from app.services import ledger
 from app.services.payments import notifications
+from app.services.payments.errors import WebhookPayloadInvalid
 from app.services.payments.locking import locked
 
 log = structlog.get_logger(__name__)
@@ -76,8 +77,12 @@ def locked_payment(payment_id: int, charge_id: str) -> Payment:
     return payment
 
 
-def find(stripe_id: str) -> PaymentReversal | None:
-    return PaymentReversal.get_or_none(PaymentReversal.stripe_id == stripe_id)
+def find(payment: Payment, stripe_id: str) -> PaymentReversal | None:
+    """The payment's row for this refund or dispute, if it has one yet."""
+    row = PaymentReversal.get_or_none(PaymentReversal.stripe_id == stripe_id)
+    if row is not None and row.payment_id != payment.id:  # Stripe never moves one to another charge
+        raise WebhookPayloadInvalid(f"{stripe_id} belongs to another payment's charge")
+    return row
 
 
 def live_reversals(payment: Payment, kind: str) -> list[PaymentReversal]:
