@@ -69,8 +69,16 @@ class Payment(BaseModel):
         table_name = "payments"
 
 
+REVERSAL_STATES = ("reversed", "restored", "void")
+
+
 class PaymentReversal(BaseModel):
-    """A refund or dispute applied to a payment; `stripe_id` (re_… or du_…) is applied once."""
+    """What one refund or dispute (`stripe_id`, re_… or du_…) did to a payment's credits.
+
+    `state` moves at most twice: `reversed` (credits taken back) → `restored` (the refund failed
+    or was cancelled, or the dispute was won: what was taken is given back), or straight to
+    `void` (Stripe said so before anything was taken). `restored` and `void` are final.
+    """
 
     payment = ForeignKeyField(Payment, backref="reversals", on_delete="CASCADE")
     kind = CharField(max_length=16)  # "refund" or "dispute"
@@ -81,6 +89,11 @@ class PaymentReversal(BaseModel):
     shortfall_credits = BigIntegerField(default=0)
     ledger_entry_id = BigIntegerField(null=True)
     created_at = DateTimeField(default=utcnow)
+    state = CharField(max_length=16, default="reversed")  # one of REVERSAL_STATES
+    stripe_status = CharField(max_length=32, null=True)  # the object's last status seen
+    restored_credits = BigIntegerField(default=0)  # given back: the debited part, never more
+    restore_entry_id = BigIntegerField(null=True)
+    restored_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "payment_reversals"

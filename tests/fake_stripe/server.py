@@ -6,6 +6,10 @@ forwards every other `/v1/...` call to a real `localstripe` server, so payment i
 charges, refunds and products live in the emulator (its charges gain the `receipt_url` real
 Stripe charges carry). Paying a session (`complete_session`)
 really charges a test card in localstripe and links the session to that payment intent.
+localstripe's refunds always succeed at once: `refund(..., status="pending")` and
+`set_refund_status` give a refund the status real Stripe would show (every refund the fake
+answers with carries it). `on_request` runs a test's check while a call is in flight, before
+Stripe answers it.
 
 Tests drive the buyer's side through the methods below, never through the hub's code.
 """
@@ -66,6 +70,8 @@ class FakeStripe:
         self.prices: dict[str, dict[str, Any]] = {}
         self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every call, in order
+        self.refund_statuses: dict[str, str] = {}  # refund id → the status Stripe shows
+        self.hooks: list[tuple[str, str, Callable[[], None]]] = []  # (method, path prefix, fn)
         self.lock = threading.RLock()
         self.url = ""
         self._server: ThreadingHTTPServer | None = None
@@ -103,6 +109,8 @@ class FakeStripe:
             self.prices.clear()
             self.idempotent.clear()
             self.requests.clear()
+            self.refund_statuses.clear()
+            self.hooks.clear()
 
     def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
         split = urlsplit(handler.path)
@@ -110,6 +118,10 @@ class FakeStripe:
         body = handler.rfile.read(length) if length else b""
         with self.lock:
             self.requests.append((handler.command, split.path))
+            hooks = [fn for method, prefix, fn in self.hooks
+                     if method == handler.command and split.path.startswith(prefix)]
+        for fn in hooks:
+            fn()
         route = self._route(handler.command, split.path)
         if route is None:
             return self._proxy(handler, body)
@@ -145,7 +157,8 @@ class FakeStripe:
                    if k.lower() in {"authorization", "content-type", "idempotency-key"}}
         conn.request(handler.command, handler.path, body=body or None, headers=headers)
         response = conn.getresponse()
-        data = self._with_receipts(response.read()) if response.status == 200 else response.read()
+        data = self._as_stripe_shows(response.read()) if response.status == 200 \
+            else response.read()
         conn.close()
         handler.send_response(response.status)
         handler.send_header("Content-Type", "application/json")
@@ -153,18 +166,27 @@ class FakeStripe:
         handler.end_headers()
         handler.wfile.write(data)
 
-    @staticmethod
-    def _with_receipts(data: bytes) -> bytes:
-        """localstripe's charges lack Stripe's `receipt_url`: add it, as Stripe would."""
+    def _as_stripe_shows(self, data: bytes) -> bytes:
+        """localstripe's charges lack Stripe's `receipt_url`, and its refunds all succeed: add
+        the receipt, and give each refund the status the test set for it."""
         body = json.loads(data)
+        with self.lock:
+            statuses = dict(self.refund_statuses)
 
-        def add(charge: Any) -> None:
-            if isinstance(charge, dict) and charge.get("object") == "charge":
-                charge.setdefault("receipt_url") or charge.update(
-                    receipt_url=f"https://pay.stripe.com/receipts/payment/{charge['id']}")
+        def fix(obj: Any) -> None:
+            if isinstance(obj, list):
+                for item in obj:
+                    fix(item)
+            elif isinstance(obj, dict):
+                if obj.get("object") == "charge":
+                    obj.setdefault("receipt_url") or obj.update(
+                        receipt_url=f"https://pay.stripe.com/receipts/payment/{obj['id']}")
+                if obj.get("object") == "refund" and obj.get("id") in statuses:
+                    obj["status"] = statuses[obj["id"]]
+                for value in obj.values():
+                    fix(value)
 
-        add(body)
-        add(body.get("latest_charge"))
+        fix(body)
         return json.dumps(body).encode()
 
     def _route(self, method: str, path: str) -> tuple[Callable[..., Any], tuple[str, ...]] | None:
@@ -340,15 +362,39 @@ class FakeStripe:
         charge_id = charge["id"] if isinstance(charge, dict) else charge
         return client.v1.charges.retrieve(charge_id).to_dict()
 
-    def refund(self, charge_id: str, amount_cents: int | None = None) -> dict[str, Any]:
+    def refund(self, charge_id: str, amount_cents: int | None = None, *,
+               status: str = "succeeded") -> dict[str, Any]:
+        """A refund of the charge, with the status Stripe would show (`pending` while the money
+        is on its way, …); as an event's `data.object`."""
         params: dict[str, Any] = {"charge": charge_id}
         if amount_cents is not None:
             params["amount"] = amount_cents
-        return self._emulator.v1.refunds.create(params=params).to_dict()
+        refund = self._emulator.v1.refunds.create(params=params).to_dict()
+        return self.set_refund_status(refund["id"], status)
 
-    def dispute(self, charge: dict[str, Any]) -> dict[str, Any]:
-        """localstripe has no disputes: a dispute object in Stripe's shape for an event."""
-        return {"id": _new_id("du"), "object": "dispute", "amount": charge["amount"],
+    def set_refund_status(self, refund_id: str, status: str) -> dict[str, Any]:
+        """The refund moves on at Stripe (`succeeded`, `failed`, `canceled`, …); returns it as
+        Stripe now shows it."""
+        with self.lock:
+            self.refund_statuses[refund_id] = status
+        return self.refund_object(refund_id)
+
+    def refund_object(self, refund_id: str) -> dict[str, Any]:
+        client = stripe.StripeClient(self.api_key, base_addresses={"api": self.url})
+        return client.v1.refunds.retrieve(refund_id).to_dict()
+
+    def on_request(self, method: str, path_prefix: str, fn: Callable[[], None]) -> None:
+        """Run `fn` whenever a `method` call to a path starting with `path_prefix` arrives,
+        before it is answered (in the fake's server thread)."""
+        with self.lock:
+            self.hooks.append((method, path_prefix, fn))
+
+    def dispute(self, charge: dict[str, Any], amount_cents: int | None = None, *,
+                status: str = "needs_response") -> dict[str, Any]:
+        """localstripe has no disputes: a dispute object in Stripe's shape for an event (later
+        states are the same object with another `status`)."""
+        return {"id": _new_id("du"), "object": "dispute",
+                "amount": charge["amount"] if amount_cents is None else amount_cents,
                 "charge": charge["id"], "currency": charge["currency"],
                 "payment_intent": charge.get("payment_intent"), "reason": "fraudulent",
-                "status": "needs_response", "created": int(time.time()), "livemode": False}
+                "status": status, "created": int(time.time()), "livemode": False}

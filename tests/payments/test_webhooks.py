@@ -218,7 +218,7 @@ def test_a_refund_reverses_the_credits(buyer) -> None:
     assert buyer.balance()["balance"] == 0
     assert buyer.payments()[0]["status"] == "refunded"
     assert ledger_entries(buyer.user.id)[-1] == ("reversal", -2_100_000,
-                                                 f"stripe:refund:{refund['id']}")
+                                                 f"stripe:refund:{refund['id']}:reverse")
     assert PaymentFlag.select().count() == 0
     assert_ledger_consistent()
 
@@ -302,7 +302,7 @@ def test_a_dispute_flags_the_payment_and_the_account_and_reverses_once(buyer) ->
     assert kinds == [("dispute", dispute["id"], buyer.user.id),
                      ("dispute_shortfall", dispute["id"], buyer.user.id)]
     assert ledger_entries(buyer.user.id)[-1] == ("reversal", -100_000,
-                                                 f"stripe:refund:{charge['id']}")
+                                                 f"stripe:dispute:{dispute['id']}:reverse")
     # a refund of the disputed charge cannot take back more than was bought
     buyer.fake.refund(charge["id"])
     deliver(buyer.client, "charge.refunded", buyer.fake.charge_of(session["id"]))

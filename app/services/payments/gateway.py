@@ -2,7 +2,8 @@
 
 It translates and decides nothing: every answer is returned as a plain dict in Stripe's JSON
 shape, and every Stripe failure becomes `PaymentProviderError` (a 5xx, so a webhook that needed
-Stripe is retried by Stripe later).
+Stripe is retried by Stripe later). It refuses to be called inside a database transaction:
+whatever the transaction had locked would stay locked while Stripe answers (or times out).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 import stripe
 import structlog
 
+from app.extensions import db
 from app.services.payments.errors import PaymentProviderError, PaymentsNotConfigured
 from app.services.runtime import current_settings
 
@@ -32,8 +34,15 @@ def _client(api_key: str, api_base: str) -> stripe.StripeClient:
                                max_network_retries=DEFAULT_NETWORK_RETRIES)
 
 
+class StripeCallInTransaction(RuntimeError):
+    """A programming error: Stripe was about to be called with a database transaction open."""
+
+
 def stripe_client() -> stripe.StripeClient:
     """The SDK client for the configured key and API base; 503 when no key is configured."""
+    if db.in_transaction():
+        raise StripeCallInTransaction(
+            "Stripe must be asked before the transaction, not while it holds its locks")
     settings = current_settings()
     if not settings.STRIPE_SECRET_KEY:
         raise PaymentsNotConfigured()

@@ -1,5 +1,10 @@
 """Stripe webhook events: verified, recorded once, and handled in the same transaction.
 
+Each event type has a handler in two steps. `prepare` runs first, outside any transaction: it
+asks Stripe what the event needs (a charge's refunds, the checkout session of a payment not
+credited yet), so no row or database lock is held while Stripe answers. `apply` then runs in
+the event's transaction and never calls Stripe.
+
 The event's row is inserted first in the transaction that does its work (receipts and other
 mail are queued only after that transaction commits). A duplicate delivery
 racing the first one waits on that row's unique key: if the first commits, the duplicate sees a
@@ -19,6 +24,7 @@ import structlog
 
 from app import json_input
 from app.models.payments import StripeEvent
+from app.services.payments import disputes, refunds
 from app.services.payments.errors import (
     WebhookNotConfigured,
     WebhookPayloadInvalid,
@@ -26,7 +32,6 @@ from app.services.payments.errors import (
 )
 from app.services.payments.fulfilment import PAID, close_session, fulfil_session
 from app.services.payments.locking import write_transaction
-from app.services.payments.reversals import apply_dispute, apply_refunds
 from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
@@ -62,6 +67,19 @@ def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     return event
 
 
+@dataclass(frozen=True)
+class EventHandler:
+    """`prepare(object)` may ask Stripe and runs before the transaction; `apply(prepared)`
+    runs inside it, never asks Stripe, and returns the outcome recorded with the event."""
+
+    prepare: Callable[[Mapping[str, Any]], Any]
+    apply: Callable[[Any], str]
+
+
+def _as_is(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj
+
+
 def _session_completed(obj: Mapping[str, Any]) -> str:
     result = fulfil_session(obj)
     if result is None:
@@ -78,24 +96,43 @@ def _closed(status: str) -> Callable[[Mapping[str, Any]], str]:
     return handle
 
 
-def _reversal(apply: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], str]:
-    def handle(obj: Mapping[str, Any]) -> str:
-        result = apply(obj)
-        if result is None:
-            return "not_ours"
-        return f"reversed {result.reversed_credits} shortfall {result.shortfall_credits}"
+def _moved(apply: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """A refund or dispute handler's outcome; nothing prepared means not a hub payment."""
+
+    def handle(prepared: Any) -> str:
+        return "not_ours" if prepared is None else apply(prepared).describe()
 
     return handle
 
 
-HANDLERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "checkout.session.completed": _session_completed,
-    "checkout.session.async_payment_succeeded": _session_completed,
-    "checkout.session.async_payment_failed": _closed("failed"),
-    "checkout.session.expired": _closed("expired"),
-    "charge.refunded": _reversal(apply_refunds),
-    "charge.dispute.created": _reversal(apply_dispute),
+def _reinstated(dispute: Mapping[str, Any]) -> Any:
+    return disputes.seen_dispute(dispute, funds_reinstated=True)
+
+
+SESSION_COMPLETED = EventHandler(_as_is, _session_completed)
+REFUND = EventHandler(refunds.seen_alone, _moved(refunds.apply))
+DISPUTE = EventHandler(disputes.seen_dispute, _moved(disputes.apply))
+
+HANDLERS: dict[str, EventHandler] = {
+    "checkout.session.completed": SESSION_COMPLETED,
+    "checkout.session.async_payment_succeeded": SESSION_COMPLETED,
+    "checkout.session.async_payment_failed": EventHandler(_as_is, _closed("failed")),
+    "checkout.session.expired": EventHandler(_as_is, _closed("expired")),
+    "charge.refunded": EventHandler(refunds.seen_on_charge, _moved(refunds.apply)),
+    "charge.refund.updated": REFUND,
+    "refund.created": REFUND,
+    "refund.updated": REFUND,
+    "refund.failed": REFUND,
+    "charge.dispute.created": DISPUTE,
+    "charge.dispute.updated": DISPUTE,
+    "charge.dispute.closed": DISPUTE,
+    "charge.dispute.funds_withdrawn": DISPUTE,
+    "charge.dispute.funds_reinstated": EventHandler(_reinstated, _moved(disputes.apply)),
 }
+
+
+def _recorded(event_id: str) -> bool:
+    return StripeEvent.select().where(StripeEvent.event_id == event_id).exists()
 
 
 def handle_event(event: Mapping[str, Any]) -> WebhookOutcome:
@@ -104,13 +141,17 @@ def handle_event(event: Mapping[str, Any]) -> WebhookOutcome:
     if handler is None:
         log.info("stripe_event_ignored", event_id=event_id, type=event_type)
         return WebhookOutcome(event_id, event_type, False, "ignored")
+    if _recorded(event_id):  # the usual duplicate: answered without asking Stripe anything
+        log.info("stripe_event_duplicate", event_id=event_id, type=event_type)
+        return WebhookOutcome(event_id, event_type, True, "duplicate")
+    prepared = handler.prepare(event["data"]["object"])
     with write_transaction():
         inserted = StripeEvent.insert(event_id=event_id, type=event_type) \
             .on_conflict_ignore().as_rowcount().execute()
         if not inserted:
             log.info("stripe_event_duplicate", event_id=event_id, type=event_type)
             return WebhookOutcome(event_id, event_type, True, "duplicate")
-        outcome = handler(event["data"]["object"])
+        outcome = handler.apply(prepared)
         StripeEvent.update(outcome=outcome[:120]).where(StripeEvent.event_id == event_id).execute()
     log.info("stripe_event_handled", event_id=event_id, type=event_type, outcome=outcome)
     return WebhookOutcome(event_id, event_type, False, outcome)
