@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     HUB_JOB_LEASE_S: int = Field(default=30, ge=2)
     HUB_JOB_MAX_ATTEMPTS: int = Field(default=3, ge=1)
     HUB_JOB_RESEND_AFTER_S: int = Field(default=300, ge=1)
+    # The scheduler's Redis leader lock: the leader renews it every third of this; one that
+    # cannot (Redis unreachable, the lock deleted or taken) stops enqueuing and stands by, and a
+    # stand-by takes over at most this long after the leader last renewed it.
+    HUB_SCHEDULER_LOCK_TTL_S: int = Field(default=60, ge=3)
     HUB_CHAT_TIME_LIMIT_S: int = Field(default=600, ge=5)
     HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
     HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)

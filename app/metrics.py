@@ -10,6 +10,8 @@ hub, one process) /metrics reports the serving process alone.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -19,9 +21,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from app.models.jobs import Job
+    from app.services.periodic_jobs import PeriodicJobState
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -73,3 +78,37 @@ def mark_process_dead(pid: int) -> None:
     """gunicorn's child_exit hook: a dead worker's live gauges stop counting."""
     if os.environ.get(MULTIPROC_ENV):
         multiprocess.mark_process_dead(pid)
+
+
+class PeriodicJobsCollector(Collector):
+    """The periodic jobs' state, read from the database at each scrape (the same answer from
+    every process, so no multi-process bookkeeping)."""
+
+    def __init__(self, states: Iterable[PeriodicJobState]) -> None:
+        self.states = list(states)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        last_run = GaugeMetricFamily(
+            "hub_periodic_job_last_run_timestamp_seconds",
+            "When a periodic job last finished a run without raising (Unix time; absent until "
+            "it first does)", labels=["job"])
+        interval = GaugeMetricFamily("hub_periodic_job_interval_seconds",
+                                     "How often the scheduler enqueues a periodic job",
+                                     labels=["job"])
+        overdue = GaugeMetricFamily(
+            "hub_periodic_job_overdue",
+            "1 when a periodic job has not finished a run for twice its interval (one that "
+            "never ran counts from when the hub first knew of it), else 0", labels=["job"])
+        for state in self.states:
+            if state.last_run_at is not None:
+                last_run.add_metric([state.job],
+                                    state.last_run_at.replace(tzinfo=UTC).timestamp())
+            interval.add_metric([state.job], state.interval_s)
+            overdue.add_metric([state.job], 1 if state.overdue else 0)
+        yield from (last_run, interval, overdue)
+
+
+def periodic_job_exposition(states: Iterable[PeriodicJobState]) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(PeriodicJobsCollector(states))
+    return generate_latest(registry)

@@ -23,6 +23,7 @@ from flask import Flask
 
 from app.config import Settings
 from app.extensions import db
+from app.scheduler import PeriodicRunRecorder
 
 _actors: list[dramatiq.Actor] = []
 _placeholder = StubBroker()  # actors live here until a real broker is installed
@@ -68,6 +69,7 @@ def install_broker(app: Flask, broker: dramatiq.Broker, settings: Settings) -> N
     importlib.import_module("app.tasks")  # declares the actors
 
     broker.add_middleware(AppContextMiddleware(app))
+    broker.add_middleware(PeriodicRunRecorder())  # after: its after-hook runs inside the context
     dramatiq.set_broker(broker)
     for actor in _actors:
         actor.broker = broker

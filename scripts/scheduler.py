@@ -1,4 +1,8 @@
-"""The scheduler process: `python -m scripts.scheduler` (Procfile `scheduler`)."""
+"""The scheduler process: `python -m scripts.scheduler` (Procfile `scheduler`).
+
+Leads (enqueues the periodic jobs) while it holds the Redis leader lock, stands by otherwise;
+SIGTERM or SIGINT lets the lock go and exits. See docs/operations.md.
+"""
 
 from app import create_app
 from app.scheduler import run_scheduler

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+
+import pytest
 
 from app import create_app
-from tests.conftest import make_settings
+from tests.conftest import _truncate_all_tables, make_settings
 
 
 def _closed_port() -> int:
@@ -23,10 +26,19 @@ def test_healthz(client) -> None:
 def test_readyz_reports_every_dependency(client) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json["checks"] == {"database": "ok", "redis": "ok", "broker": "ok"}
+    assert response.json["checks"] == {"database": "ok", "redis": "ok", "broker": "ok",
+                                       "periodic_jobs": "ok"}
 
 
-def test_readyz_names_redis_when_it_is_down(migrated_database) -> None:
+@pytest.fixture
+def empty_tables(migrated_database) -> Iterator[None]:
+    """No periodic-job rows left by another test, aged past due (tests/test_periodic_jobs.py)."""
+    _truncate_all_tables()
+    yield
+    _truncate_all_tables()
+
+
+def test_readyz_names_redis_when_it_is_down(empty_tables) -> None:
     url = f"redis://127.0.0.1:{_closed_port()}/0"
     app = create_app(make_settings(REDIS_URL=url, BROKER_URL="amqp://guest:guest@127.0.0.1:5672/"))
     response = app.test_client().get("/readyz")
@@ -39,7 +51,7 @@ def test_readyz_names_redis_when_it_is_down(migrated_database) -> None:
     assert body["error"]["details"]["checks"]["broker"] == "ok"
 
 
-def test_readyz_names_the_broker_when_rabbitmq_is_down(migrated_database) -> None:
+def test_readyz_names_the_broker_when_rabbitmq_is_down(empty_tables) -> None:
     app = create_app(make_settings(BROKER_URL=f"amqp://guest:guest@127.0.0.1:{_closed_port()}/"))
     response = app.test_client().get("/readyz")
     assert response.status_code == 503

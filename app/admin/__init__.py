@@ -16,6 +16,7 @@ from app.admin import payments as pay
 from app.admin.base import StaffIndexView
 from app.admin.jobs import JobAdmin, UsageRecordAdmin
 from app.admin.ledger import AuditLogAdmin, CreditHoldAdmin, LedgerEntryAdmin
+from app.admin.periodic import PeriodicJobsView
 from app.admin.prices import PriceHistoryAdmin, PricesView
 from app.admin.promo import PromoCodeAdmin
 from app.admin.usage import UsageSummaryView
@@ -42,6 +43,8 @@ ADMIN_VIEWS: list[Callable[[], BaseView]] = [
                              endpoint="admin_usage", url="usage"),
     lambda: UsageSummaryView(name="Usage summary", category="Jobs",
                              endpoint="admin_usage_summary", url="usage-summary"),
+    lambda: PeriodicJobsView(name="Periodic jobs", category="Jobs",
+                             endpoint="admin_periodic_jobs", url="periodic-jobs"),
     lambda: PricesView(name="Current prices", category="Prices", endpoint="admin_prices",
                        url="prices"),
     lambda: PriceHistoryAdmin(ModelPrice, name="Price history", category="Prices",

@@ -5,21 +5,26 @@ from __future__ import annotations
 import time
 import uuid
 
+import structlog
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Dict, Float, String
 from apiflask.validators import Range
 from flask import Response
+from peewee import PeeweeException
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.errors import error_response
-from app.metrics import exposition
+from app.metrics import exposition, periodic_job_exposition
+from app.scheduler import PERIODIC_JOBS
 from app.security import public, require_auth
 from app.security.metrics_access import check_metrics_access
 from app.security.principal import bearer_token
 from app.services import health
+from app.services.periodic_jobs import PeriodicJobState, job_states
 from app.services.runtime import current_runtime, current_settings
 from app.services.worker_check import run_worker_check
 
+log = structlog.get_logger(__name__)
 bp = APIBlueprint("ops", __name__, tag="Operations")
 
 
@@ -53,12 +58,13 @@ def healthz() -> dict[str, str]:
 @bp.get("/readyz")
 @public
 @bp.output(ReadyOut)
-@bp.doc(summary="Readiness: database, Redis and broker reachable", responses=[200, 503])
+@bp.doc(summary="Readiness: database, Redis and broker reachable, no periodic job overdue",
+        responses=[200, 503])
 def readyz() -> dict | Response:
-    checks = health.readiness(current_runtime())
-    failed = [name for name, state in checks.items() if state.startswith("unreachable")]
-    if failed:
-        return error_response(503, "not_ready", f"not ready: {', '.join(failed)} unreachable",
+    checks = health.readiness(current_runtime(), jobs=PERIODIC_JOBS)
+    reasons = health.not_ready_reasons(checks)
+    if reasons:
+        return error_response(503, "not_ready", f"not ready: {'; '.join(reasons)}",
                               details={"checks": checks})
     return {"status": "ok", "checks": checks}
 
@@ -70,7 +76,16 @@ def readyz() -> dict | Response:
         responses=[200, 401, 403, 404])
 def metrics() -> Response:
     check_metrics_access(current_settings(), bearer_token())
-    return Response(exposition(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(exposition() + periodic_job_exposition(_periodic_job_states()),
+                    mimetype=CONTENT_TYPE_LATEST)
+
+
+def _periodic_job_states() -> list[PeriodicJobState]:
+    try:
+        return job_states(PERIODIC_JOBS)
+    except PeeweeException as exc:  # the database is down: /readyz says so; serve the rest
+        log.warning("periodic_job_states_unreadable", error=f"{type(exc).__name__}: {exc}")
+        return []
 
 
 @bp.post("/api/ops/worker-check")

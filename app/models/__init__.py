@@ -24,6 +24,7 @@ from app.models.payments import (
     ReconciliationRun,
     StripeEvent,
 )
+from app.models.periodic import PeriodicJobRun
 from app.models.pricing import ModelPrice
 from app.models.promo import PromoCode, PromoRedemption
 from app.models.users import User
@@ -37,3 +38,4 @@ __all__ += ["AuditLogEntry"]
 __all__ += ["Job", "UsageRecord"]
 __all__ += ["CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
             "ReconciliationRun", "LowBalanceAlert"]
+__all__ += ["PeriodicJobRun"]
