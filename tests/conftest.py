@@ -20,6 +20,7 @@ import redis as redis_lib
 from app import create_app
 from app.config import Settings, load_settings
 from app.extensions import db
+from tests.browser import launch_chromium
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -170,3 +171,11 @@ def _forget_cached_balances(redis_client: redis_lib.Redis) -> Iterator[None]:
     keys = list(redis_client.scan_iter(match=f"{REDIS_PREFIX}ledger:balance:*", count=1000))
     if keys:
         redis_client.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One chromium for the whole run: Playwright's sync API allows one instance per thread,
+    so a second `sync_playwright()` while another is open fails."""
+    with launch_chromium() as chromium:
+        yield chromium

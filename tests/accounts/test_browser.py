@@ -14,13 +14,7 @@ from werkzeug.serving import make_server
 
 from tests.accounts.conftest import PASSWORD
 from tests.accounts.helpers import code_from, user_with_password
-from tests.browser import WIDTHS, launch_chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as chromium:
-        yield chromium
+from tests.browser import WIDTHS
 
 
 @pytest.fixture

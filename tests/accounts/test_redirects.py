@@ -10,7 +10,6 @@ from app.services import two_factor
 from tests.accounts.conftest import PASSWORD
 from tests.accounts.helpers import user_with_password
 from tests.accounts.test_pages import csrf_from, sign_in, submit
-from tests.browser import launch_chromium
 
 BASE = "http://127.0.0.1:5000/login"  # where the browser is when it reads the Location
 
@@ -56,14 +55,14 @@ def test_next_must_be_a_path_on_the_hub(client) -> None:
         assert _next_location(client, target) == expected, target
 
 
-def test_a_browser_reads_every_location_as_the_hub(client) -> None:
+def test_a_browser_reads_every_location_as_the_hub(client, browser) -> None:
     sign_in(client, user_with_password().email)
     locations = [_next_location(client, target)
                  for target in HOSTILE_NEXT + [value for value, _ in LOCAL_NEXT]]
-    with launch_chromium() as chromium:
-        page = chromium.new_page()
-        origins = page.evaluate("([ls, base]) => ls.map(l => new URL(l, base).origin)",
-                                [locations, BASE])
+    page = browser.new_page()
+    origins = page.evaluate("([ls, base]) => ls.map(l => new URL(l, base).origin)",
+                            [locations, BASE])
+    page.close()
     assert {loc: origin for loc, origin in zip(locations, origins, strict=True)
             if origin != "http://127.0.0.1:5000"} == {}
 

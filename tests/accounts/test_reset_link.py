@@ -11,7 +11,7 @@ import httpx
 
 from tests.accounts.conftest import free_port, html_of, text_of
 from tests.accounts.helpers import reset_token_from, user_with_password
-from tests.accounts.test_browser import Session, browser, live_server  # noqa: F401 — fixtures
+from tests.accounts.test_browser import Session, live_server  # noqa: F401 — fixtures
 from tests.accounts.test_pages import csrf_from, sign_in
 from tests.browser import WIDTHS
 from tests.workers import hub_server

@@ -7,7 +7,7 @@ from app.models.audit import AuditLogEntry
 from app.services import ledger
 from tests.accounts.conftest import PASSWORD
 from tests.accounts.helpers import user_with_password
-from tests.accounts.test_browser import WIDTHS, Session, browser, live_server  # noqa: F401
+from tests.accounts.test_browser import WIDTHS, Session, live_server  # noqa: F401
 from tests.backoffice.conftest import assert_ledger_sound
 from tests.factories import create_user
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page
 from app.services import ledger
 from tests.accounts.conftest import PASSWORD
 from tests.accounts.helpers import user_with_password
-from tests.browser import WIDTHS, launch_chromium
+from tests.browser import WIDTHS
 from tests.conftest import _truncate_all_tables, make_settings
 from tests.workers import dramatiq_workers, hub_server
 
@@ -57,11 +57,6 @@ def live_server(migrated_database, storage_dir) -> Iterator[str]:
             hub_server(settings, port, threads=32):
         yield f"http://127.0.0.1:{port}"
 
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as chromium:
-        yield chromium
 
 def fund(app, user, amount_credits: int) -> None:
     with app.app_context():

@@ -8,7 +8,6 @@ import pytest
 
 from app.models.payments import Payment
 from app.security.redirects import url_origin
-from tests.browser import launch_chromium
 from tests.payments.conftest import SHOP
 
 HOSTILE_URLS = [
@@ -60,10 +59,10 @@ def test_the_allowed_origin_however_spelled_is_accepted(buyer) -> None:
     assert Payment.select().count() == len(ALLOWED_URLS)
 
 
-def test_every_origin_vouched_for_is_the_one_a_browser_reads() -> None:
+def test_every_origin_vouched_for_is_the_one_a_browser_reads(browser) -> None:
     vouched = {url: url_origin(url) for url in HOSTILE_URLS + ALLOWED_URLS}
     vouched = {url: origin for url, origin in vouched.items() if origin is not None}
-    with launch_chromium() as chromium:
-        page = chromium.new_page()
-        read = page.evaluate("(urls) => urls.map(u => new URL(u).origin)", list(vouched))
+    page = browser.new_page()
+    read = page.evaluate("(urls) => urls.map(u => new URL(u).origin)", list(vouched))
+    page.close()
     assert dict(zip(vouched, read, strict=True)) == vouched
