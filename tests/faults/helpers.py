@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dramatiq
 import httpx
 import pika
 import websocket
@@ -29,6 +30,7 @@ from app.extensions import db
 from app.models.jobs import TERMINAL_STATUSES, Job, UsageRecord
 from app.models.ledger import CreditHold, LedgerEntry
 from app.providers import pricing
+from app.queue import install_broker
 from app.services import ledger
 from app.services.job_reaper import reap_stale_jobs
 from app.services.ledger.checker import check_ledger
@@ -120,10 +122,13 @@ class FaultHub:
     # --- this process's side --------------------------------------------------------------
     @contextmanager
     def context(self) -> Iterator[None]:
-        """This hub's app context, on its database (`db` is one proxy per process, which the
-        last `create_app` pointed somewhere)."""
+        """This hub's app context, on its database and its broker (the `db` proxy and the
+        actors' broker are one per process: the last `create_app` pointed them at its own)."""
         if db.obj is not self.database:
             db.initialize(self.database)
+        broker = self.app.extensions["hub"].broker
+        if dramatiq.get_broker() is not broker:  # actors send where the last app said
+            install_broker(self.app, broker, self.settings)
         with self.app.app_context():
             yield
 
