@@ -152,6 +152,8 @@ class FaultHub:
         assert SseReader(self.url, headers, chat_body()).join().status == 200
         watched = Watcher(self.url, job_id, headers["Authorization"].split()[1]).join()
         assert watched.events[-1]["data"]["status"] == "succeeded", watched.events
+        with self.context():
+            pricing.count_tokens("gpt-4o-mini", "warm")  # this process's tokenizer, loaded once
 
     def reap_until_terminal(self, job_ids: list[str], *, timeout_s: float = 60) -> list[Job]:
         """Run the reaper (as the scheduler does every 15 s) until every job is terminal."""
