@@ -26,6 +26,7 @@ from flask import Flask
 
 from app import create_app
 from app.config import Settings
+from app.errors import DATABASE_ERRORS
 from app.extensions import db
 from app.models.jobs import TERMINAL_STATUSES, Job, UsageRecord
 from app.models.ledger import CreditHold, LedgerEntry
@@ -129,7 +130,7 @@ class FaultHub:
         broker = self.app.extensions["hub"].broker
         if dramatiq.get_broker() is not broker:  # actors send where the last app said
             install_broker(self.app, broker, self.settings)
-        with self.app.app_context():
+        with self.app.app_context(), db.connection_context():  # given back to the pool after
             yield
 
     def funded_user(self, amount_credits: int) -> tuple[Any, dict[str, str]]:
@@ -158,9 +159,12 @@ class FaultHub:
     def reap_until_terminal(self, job_ids: list[str], *, timeout_s: float = 60) -> list[Job]:
         """Run the reaper (as the scheduler does every 15 s) until every job is terminal."""
         def all_terminal() -> list[Job] | None:
-            with self.context():
-                reap_stale_jobs()
-                jobs = list(Job.select().where(Job.id.in_(job_ids)))
+            try:
+                with self.context():
+                    reap_stale_jobs()
+                    jobs = list(Job.select().where(Job.id.in_(job_ids)))
+            except DATABASE_ERRORS:  # a connection a database restart cut: as the scheduler
+                return None  # would, try again at the next round
             done = all(j.status in TERMINAL_STATUSES for j in jobs)
             return sorted(jobs, key=lambda j: job_ids.index(j.id)) if done else None
 
