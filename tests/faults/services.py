@@ -89,6 +89,11 @@ class OwnRedis:
             self.proc.kill()
             self.proc.wait()
 
+    def ensure_running(self) -> None:
+        """Start it again if a scenario that stopped it failed before doing so."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+
 
 def _pg_binary(name: str) -> str:
     found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))[-1:]
@@ -107,6 +112,7 @@ class OwnPostgres:
         self.directory = Path(tempfile.mkdtemp(prefix="hub-faults-pg-"))
         self.data = self.directory / "data"
         self._as_root = os.geteuid() == 0
+        self.running = False
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -128,10 +134,17 @@ class OwnPostgres:
                    f"-c unix_socket_directories={self.directory} -c full_page_writes=off")
         self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-l",
                   str(self.directory / "server.log"), "-o", options, "-w", "start")
+        self.running = True
 
     def stop(self) -> None:
         """Stop it (fast: open sessions are ended, as on a server restart)."""
         self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.running = False
+
+    def ensure_running(self) -> None:
+        """Start it again if a scenario that stopped it failed before doing so."""
+        if not self.running:
+            self.start()
 
     def create_database(self, name: str) -> str:
         conn = psycopg2.connect(self.url(), connect_timeout=5)

@@ -46,6 +46,14 @@ def own_postgres() -> Iterator[OwnPostgres]:
     postgres.remove()
 
 
+@pytest.fixture(autouse=True)
+def _servers_back_up(own_redis, own_postgres) -> Iterator[None]:
+    """A scenario that fails while a server is down leaves it up again for the next one."""
+    yield
+    own_redis.ensure_running()
+    own_postgres.ensure_running()
+
+
 @pytest.fixture(scope="module")
 def outage_hub(migrated_database, faults_upstream_server, own_redis, own_postgres,
                tmp_path_factory) -> Iterator[FaultHub]:
