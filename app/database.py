@@ -26,8 +26,13 @@ class HubPooledPostgresqlDatabase(PooledPostgresqlDatabase):
 
     peewee pings each pooled connection as it hands it out: one extra round trip per request
     and per job. A connection returned less than `PING_AFTER_IDLE_S` ago, idle and not closed
-    is handed out as it is (like SQLAlchemy's default); older ones are still pinged, so a
-    database restart costs at most the requests already in flight.
+    is handed out as it is (like SQLAlchemy's default); older ones are still pinged.
+
+    A database restart cuts the idle connections too, recently used or not: once this pool
+    sees the server gone (a connection comes back broken, or a new one cannot be opened), every
+    idle one is pinged at its next check-out, so the requests after the restart get fresh
+    connections (without this, each connection returned in the seconds before the restart
+    failed one request after it).
     """
 
     PING_AFTER_IDLE_S = 10.0
@@ -36,8 +41,18 @@ class HubPooledPostgresqlDatabase(PooledPostgresqlDatabase):
         super().__init__(*args, **kwargs)
         self._returned_at: dict[int, float] = {}
 
+    def _connect(self):
+        try:
+            return super()._connect()
+        except Exception:
+            self._returned_at.clear()  # the server is gone: ping every idle connection
+            raise
+
     def _close(self, conn, close_conn: bool = False) -> None:
-        self._returned_at[self.conn_key(conn)] = time.monotonic()
+        if conn.closed:  # broken (the server went away): so, likely, are the idle ones
+            self._returned_at.clear()
+        else:
+            self._returned_at[self.conn_key(conn)] = time.monotonic()
         super()._close(conn, close_conn)
 
     def _close_raw(self, conn) -> None:

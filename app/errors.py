@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import peewee
+import psycopg2
+import redis
 import structlog
 from apiflask import APIFlask, HTTPError
 from flask import Response, jsonify, request
@@ -50,6 +53,33 @@ class ServiceUnavailable(HubError):
 
     http_status = 503
     code = "service_unavailable"
+
+
+# A dependency that cannot be reached (stopped, restarting, network gone): the request is
+# answered 503 naming it, like /readyz, rather than as a bug of the hub (500). peewee wraps a
+# psycopg2 error in its own class (the original first in its args) only when it knows the class
+# or its parent, so deeper ones (SerializationFailure, …) arrive unwrapped.
+DATABASE_ERRORS = (peewee.OperationalError, peewee.InterfaceError, psycopg2.OperationalError,
+                   psycopg2.InterfaceError)
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+# SQLSTATE of a lost or refused connection: class 08, and the server shutting down or starting
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unreachable(error: Exception) -> bool:
+    """Whether a database error says the server cannot be reached (not a query's own failure,
+    such as a deadlock or a cancelled statement, which stay 500s)."""
+    original = error.args[0] if isinstance(error, peewee.PeeweeException) and error.args \
+        and isinstance(error.args[0], Exception) else error
+    code = getattr(original, "pgcode", None)
+    return code is None or code.startswith(_UNREACHABLE_SQLSTATES)
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """A service the hub depends on is unreachable."""
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(f"the hub cannot reach its {dependency} right now; try again shortly")
 
 
 STATUS_CODES = {
@@ -148,6 +178,24 @@ def register_error_handlers(app: APIFlask) -> None:
             headers["Retry-After"] = error.get_response().headers["Retry-After"]
         return error_response(status, STATUS_CODES.get(status, "error"),
                               error.description or error.name, headers=headers)
+
+    def _unreachable(dependency: str, error: Exception) -> Response:
+        log.error("dependency_unreachable", dependency=dependency, path=request.path,
+                  error=f"{type(error).__name__}: {str(error)[:200]}")
+        return _hub_error(DependencyUnavailable(dependency))
+
+    def _database_error(error: Exception) -> Response:
+        if database_unreachable(error):
+            return _unreachable("database", error)
+        return _unexpected(error)
+
+    def _redis_error(error: Exception) -> Response:
+        return _unreachable("Redis", error)
+
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, _database_error)
+    for error_class in REDIS_ERRORS:
+        app.register_error_handler(error_class, _redis_error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

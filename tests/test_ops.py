@@ -58,6 +58,33 @@ def test_readyz_names_the_broker_when_rabbitmq_is_down(empty_tables) -> None:
     assert response.json["error"]["message"] == "not ready: broker unreachable"
 
 
+def test_a_request_needing_an_unreachable_redis_is_503_not_500(migrated_database) -> None:
+    from tests.factories import auth_headers, create_user
+
+    settings = make_settings(REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
+    app = create_app(settings)
+    headers = auth_headers(create_user(), settings.SECRET_KEY)  # checked against revocations
+    response = app.test_client().get("/api/credits/balance", headers=headers)
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "service_unavailable"
+    assert "Redis" in response.json["error"]["message"]
+    v1 = app.test_client().get("/v1/models", headers=headers)
+    assert v1.status_code == 503 and v1.json["error"]["type"] == "server_error"
+
+
+def test_a_request_needing_an_unreachable_database_is_503_not_500(migrated_database) -> None:
+    settings = make_settings(DATABASE_URL=f"postgresql://postgres@127.0.0.1:{_closed_port()}/x")
+    try:
+        response = create_app(settings).test_client().post(
+            "/api/auth/login", json={"email": "a@example.com", "password": "x" * 12})
+    finally:
+        create_app(make_settings())  # the database proxy back on this run's database
+    assert response.status_code == 503
+    assert response.json["error"] == {
+        "code": "service_unavailable",
+        "message": "the hub cannot reach its database right now; try again shortly"}
+
+
 def test_unknown_api_route_is_json_404(client) -> None:
     response = client.get("/api/nothing-here")
     assert response.status_code == 404

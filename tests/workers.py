@@ -41,12 +41,15 @@ def stop_process_group(proc: subprocess.Popen, *, timeout_s: float) -> None:
 
 @contextmanager
 def dramatiq_workers(settings: Settings, *, processes: int = 1, threads: int = 4,
-                     extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+                     extra_env: dict[str, str] | None = None,
+                     output: IO[str] | None = None) -> Iterator[subprocess.Popen]:
+    """`dramatiq workers` on `settings`; `output` receives its log (else this process's)."""
     env = settings_env(settings) | (extra_env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "dramatiq", "workers", "--processes", str(processes),
          "--threads", str(threads)],
-        cwd=PROJECT_ROOT, env=env, start_new_session=True,
+        cwd=PROJECT_ROOT, env=env, start_new_session=True, stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
     )
     try:
         yield proc

@@ -180,11 +180,13 @@ def _new_job(user: User, spec: JobSpec, q: Quote, *, api_key: ApiKey | None, sou
 
 
 def _enqueue(job: Job) -> None:
-    """Send the job's message; if the broker refuses, take the job back (503, nothing held)."""
-    current_events().append(job.id, "status", {"status": "queued"})
+    """Announce the job on its event stream and send its message; if either refuses (Redis or
+    the broker down), take the job back (503, nothing held): left queued without a message,
+    it would run minutes later (the reaper's resend) for a caller told it had failed."""
     try:
+        current_events().append(job.id, "status", {"status": "queued"})
         actor_for(job.type).send(job.id)
-    except Exception as exc:  # noqa: BLE001 — undo the hold, then report the broker as down
+    except Exception as exc:  # noqa: BLE001 — undo the hold, then report the queue as down
         job_store.undo_open(job)
         log.error("job_enqueue_failed", job_id=job.id, error=str(exc))
         raise ServiceUnavailable("the job queue is unavailable; nothing was charged") from exc

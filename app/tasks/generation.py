@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.config import Settings
+from app.errors import DATABASE_ERRORS, database_unreachable
 from app.queue import hub_actor
 from app.scheduler import periodic
 from app.services import job_reaper, job_runner, video_runner
@@ -16,16 +17,33 @@ def _video_options(settings: Settings) -> dict:
     return {"time_limit": settings.HUB_VIDEO_TIME_LIMIT_S * 1000}
 
 
-# No dramatiq retries: a failed run is finished (and settled) by the runner itself, and a run
-# whose worker died is requeued or finished by `reap_stale_jobs` through the job's lease.
-@hub_actor(queue_name="chat", max_retries=0, time_limit=600_000,
-           options_from_settings=_chat_options)
+# With backoff from 1 s doubling to 30 s: about two minutes of database outage.
+DATABASE_RETRIES = 8
+
+
+def retry_when_database_unreachable(retries: int, exc: BaseException) -> bool:
+    """A run's own endings are settled by the runner, and a dead run's job is requeued or
+    finished by `reap_stale_jobs` through its lease: no dramatiq retries for those. But a
+    message whose processing failed because the database could not be reached (a worker takes
+    it from the queue during a restart of PostgreSQL, before the job could be claimed) is
+    delivered again with backoff; dropped, its job would wait for the reaper's resend
+    (HUB_JOB_RESEND_AFTER_S, minutes). A copy that finds the job claimed does nothing."""
+    return retries < DATABASE_RETRIES and isinstance(exc, DATABASE_ERRORS) \
+        and database_unreachable(exc)
+
+
+_RETRIES = {"max_retries": 0, "retry_when": retry_when_database_unreachable,
+            "min_backoff": 1_000, "max_backoff": 30_000}
+
+
+@hub_actor(queue_name="chat", time_limit=600_000, options_from_settings=_chat_options,
+           **_RETRIES)
 def run_chat_job(job_id: str) -> None:
     job_runner.run_chat_job(job_id)
 
 
-@hub_actor(queue_name="video", max_retries=0, time_limit=1_800_000,
-           options_from_settings=_video_options)
+@hub_actor(queue_name="video", time_limit=1_800_000, options_from_settings=_video_options,
+           **_RETRIES)
 def run_video_job(job_id: str) -> None:
     video_runner.run_video_job(job_id)
 
