@@ -87,11 +87,12 @@ def adjust(user_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.output(PromoOut, status_code=201)
 @bp.doc(summary="Create a promo code", responses=[201, 409, 422])
 def create_promo(body: dict[str, Any]) -> dict[str, Any]:
+    admin = current_principal().user
     code = promo.create_promo_code(body["code"], body["amount_credits"],
                                    max_redemptions=body["max_redemptions"],
                                    valid_from=body["valid_from"],
                                    valid_until=body["valid_until"],
-                                   created_by=current_principal().user.id)
+                                   created_by=admin.id, actor_label=admin.email)
     return {"id": code.id, "code": code.code, "amount_credits": code.amount_credits,
             "max_redemptions": code.max_redemptions, "redemptions": code.redemptions,
             "valid_from": _aware(code.valid_from), "valid_until": _aware(code.valid_until),

@@ -114,6 +114,12 @@ class RunsOut(Schema):
     items = List(Nested(RunOut), required=True)
 
 
+def _actor() -> dict:
+    """The signed-in admin, as the services' audit entries name them."""
+    user = current_principal().user
+    return {"actor_id": user.id, "actor_label": user.email}
+
+
 def _package(package: CreditPackage) -> dict:
     return {"id": package.slug, "name": package.name, "credits": package.amount_credits,
             "price_cents": package.price_cents, "currency": package.currency,
@@ -153,7 +159,7 @@ def packages() -> dict:
 @bp.doc(summary="Add a credit package", responses=[201, 409, 422])
 def create_package(body: dict) -> dict:
     slug = body.pop("id")
-    return _package(admin.create_package(slug, body, actor_id=current_principal().user.id))
+    return _package(admin.create_package(slug, body, **_actor()))
 
 
 @bp.patch("/packages/<slug>")
@@ -163,7 +169,7 @@ def create_package(body: dict) -> dict:
 @bp.doc(summary="Edit a credit package (past payments keep what they bought)",
         responses=[200, 404, 422])
 def update_package(slug: str, body: dict) -> dict:
-    return _package(admin.update_package(slug, body, actor_id=current_principal().user.id))
+    return _package(admin.update_package(slug, body, **_actor()))
 
 
 @bp.get("/flags")
@@ -181,7 +187,7 @@ def flags(query: dict) -> dict:
 @bp.output(FlagResolved)
 @bp.doc(summary="Mark a flag as dealt with", responses=[200, 404])
 def resolve_flag(flag_id: int) -> dict:
-    return _flag(admin.resolve_flag(flag_id, actor_id=current_principal().user.id))
+    return _flag(admin.resolve_flag(flag_id, **_actor()))
 
 
 @bp.get("/reconciliations")
