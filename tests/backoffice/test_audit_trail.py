@@ -4,11 +4,13 @@ a change that changes nothing leave none."""
 
 from __future__ import annotations
 
+import getpass
 import json
 
 import pytest
 from flask_admin.contrib.peewee import ModelView
 
+from app import create_app
 from app.admin import ADMIN_VIEWS
 from app.admin.base import StaffModelView
 from app.models.audit import AuditLogEntry
@@ -17,6 +19,7 @@ from app.models.pricing import ModelPrice
 from app.models.users import User
 from app.providers.prices import price_history
 from app.services.payments.packages import ensure_default_packages
+from tests.conftest import make_settings
 from tests.factories import auth_headers, create_payment_flag, create_user
 
 PACKAGE_FORM = {"slug": "starter", "name": "Starter", "amount_credits": "500000",
@@ -217,3 +220,24 @@ def test_every_back_office_write_goes_through_a_service() -> None:
             if getattr(view, allowed):
                 assert inherited not in (getattr(StaffModelView, method),
                                          getattr(ModelView, method)), (type(view), method)
+
+
+def test_operator_commands_are_audited_as_the_os_user(app) -> None:
+    boss = create_user(email="boss@example.com")
+    promoting = create_app(make_settings(HUB_ADMIN_EMAIL="boss@example.com",
+                                         HUB_ADMIN_PASSWORD="the boss's long password"))
+    runner = app.test_cli_runner()
+
+    results = [promoting.test_cli_runner().invoke(args=["users", "ensure-admin"]),
+               runner.invoke(args=["prices", "set", "local-echo", "--per-second", "0",
+                                   "--reason", "tidy"]),
+               runner.invoke(args=["credits", "promo-create", "cli-made", "5", "--limit", "1"])]
+
+    assert [r.exit_code for r in results] == [0, 0, 0], [r.output for r in results]
+    operator = f"cli:{getpass.getuser()}"
+    assert [(e.action, e.actor_id, e.actor_label) for e in
+            AuditLogEntry.select().order_by(AuditLogEntry.id)] == [
+        ("user.update", None, operator), ("price.set", None, operator),
+        ("promo.create", None, operator)]
+    assert entries("user.update")[0][2:] == ("user", str(boss.id), {"role": "user"},
+                                             {"role": "admin"})
