@@ -18,7 +18,7 @@ from app.providers.channels import ChannelConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
-DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 — refused in production
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105  # nosec B105  # a development placeholder; production settings refuse it
 
 BackendKind = Literal["embedded", "redis", "rabbitmq"]
 
