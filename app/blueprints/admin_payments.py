@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
+from app.blueprints.fields import UtcDateTime
 from app.models.payments import CreditPackage, PaymentFlag, ReconciliationRun
 from app.security import current_principal, require_auth
 from app.services.payments import admin
@@ -75,8 +76,8 @@ class FlagOut(Schema):
     reference = String(required=True)
     shortfall_credits = Integer(required=True)
     details = String(required=True)
-    created_at = DateTime(required=True)
-    resolved_at = DateTime(allow_none=True)
+    created_at = UtcDateTime(required=True)
+    resolved_at = UtcDateTime(allow_none=True)
 
 
 class FlagResolved(FlagOut):
@@ -97,8 +98,8 @@ class RunOut(Schema):
     trigger = String(required=True)
     status = String(required=True)
     lookback_hours = Integer(required=True)
-    started_at = DateTime(required=True)
-    finished_at = DateTime(allow_none=True)
+    started_at = UtcDateTime(required=True)
+    finished_at = UtcDateTime(allow_none=True)
     sessions_seen = Integer(required=True)
     fixed = Integer(required=True)
     expired = Integer(required=True)
