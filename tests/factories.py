@@ -6,6 +6,7 @@ import itertools
 import uuid
 
 from app.models.base import utcnow
+from app.models.jobs import Job
 from app.models.payments import Payment, PaymentFlag
 from app.models.users import User
 from app.security.tokens import issue_access_token
@@ -33,3 +34,10 @@ def create_payment_flag(user: User, *, kind: str = "dispute") -> PaymentFlag:
     return PaymentFlag.create(user=user, payment=payment, kind=kind,
                               reference=f"du_{uuid.uuid4().hex[:16]}",
                               details="reason=fraudulent amount=500 usd")
+
+
+def create_job(user: User, **fields: object) -> Job:
+    """A job row of `user` (queued chat unless `fields` say otherwise); no hold, no worker."""
+    values: dict[str, object] = {"type": "chat", "model": "local-echo", "request_json": "{}",
+                                 "price_id": 0, **fields}
+    return Job.create(user=user, **values)
