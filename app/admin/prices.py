@@ -1,6 +1,7 @@
 """Model prices in the back office: current prices and every version (support), and a "Set
 price" form (admin) that adds a version through `prices.set_price`, the code path of
-`flask prices set` (audited). Old versions are never changed: jobs keep the version they were held at."""
+`flask prices set` (audited). Old versions are never changed: jobs keep the version they were
+held at."""
 
 from __future__ import annotations
 
