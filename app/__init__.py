@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     register_runtime(app, settings)
     register_error_handlers(app)
     register_blueprints(app)
+    register_openapi(app)
     register_security(app, settings)
     register_cli(app)
     return app
@@ -110,6 +111,12 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints import register_blueprints as register
 
     register(app)
+
+
+def register_openapi(app: APIFlask) -> None:
+    from app.openapi import init_openapi
+
+    init_openapi(app)
 
 
 def register_security(app: APIFlask, settings: Settings) -> None:

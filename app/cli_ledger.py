@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import uuid
 from datetime import UTC, datetime
 
@@ -12,6 +11,7 @@ from flask.cli import AppGroup
 from app.extensions import db
 from app.models.users import User
 from app.services import promo
+from app.services.audit import cli_actor_label
 from app.services.ledger import adjust_credits
 from app.services.ledger.checker import check_ledger, report_lines
 
@@ -43,7 +43,7 @@ def credits_adjust(email: str, amount: int, reason: str, idempotency_key: str | 
             raise click.ClickException(f"no user with e-mail {email}")
         result = adjust_credits(user.id, amount, reason=reason,
                                 idempotency_key=idempotency_key or f"cli:{uuid.uuid4().hex}",
-                                actor_id=None, actor_label=f"cli:{getpass.getuser()}")
+                                actor_id=None, actor_label=cli_actor_label())
     before, after = result.before, result.after
     click.echo(f"{user.email}: balance {before.balance} -> {after.balance} "
                f"(held {after.held}, available {before.available} -> {after.available})"
@@ -63,7 +63,8 @@ def credits_promo_create(code: str, amount: int, max_redemptions: int, valid_fro
     with db.connection_context():
         created = promo.create_promo_code(code, amount, max_redemptions=max_redemptions,
                                           valid_from=_iso(valid_from),
-                                          valid_until=_iso(valid_until))
+                                          valid_until=_iso(valid_until), created_by=None,
+                                          actor_label=cli_actor_label())
     click.echo(f"created promo code {created.code}: {created.amount_credits} credits, "
                f"limit {created.max_redemptions}")
 

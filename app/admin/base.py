@@ -69,6 +69,22 @@ class StaffModelView(StaffAccess, ModelView):
     allow_edit = True
     allow_delete = False
 
+    # Flask-Admin's own create/update/delete write the table directly, with no audit entry.
+    # A view that allows a write overrides the matching method with a call to a domain
+    # service, which audits the change; these refuse, so a view that forgets cannot write.
+    def create_model(self, form: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: create through a domain service")
+
+    def update_model(self, form: Any, model: Any) -> bool:
+        raise NotImplementedError(f"{type(self).__name__}: update through a domain service")
+
+    def delete_model(self, model: Any) -> bool:
+        raise NotImplementedError(f"{type(self).__name__}: delete through a domain service")
+
+    def action_delete(self, ids: list[str]) -> None:
+        """Not an action here (no `@action`): Flask-Admin's bulk delete skips `delete_model`."""
+        raise NotImplementedError(f"{type(self).__name__}: delete through a domain service")
+
     def is_action_allowed(self, name: str) -> bool:
         return self.writable and super().is_action_allowed(name)
 

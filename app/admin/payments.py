@@ -1,5 +1,6 @@
-"""Payments in the back office: packages (admins edit), payments, flags (admins resolve) and
-reconciliation reports (read-only)."""
+"""Payments in the back office: packages (admins create and edit), payments, flags (admins
+resolve) and reconciliation reports (read-only). Every change goes through
+`app.services.payments.admin`, which audits it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Any
 from flask import flash
 from flask_admin.actions import action
 from flask_admin.model import typefmt
+from flask_login import current_user
 from wtforms.validators import NumberRange, Regexp
 
 from app.admin.base import StaffModelView
-from app.models.base import utcnow
-from app.models.payments import PaymentFlag
+from app.errors import HubError
+from app.services.payments import admin
 
 DATES = {**typefmt.BASE_FORMATTERS,
          datetime: lambda view, value, name: value.strftime("%Y-%m-%d %H:%M")}
@@ -40,8 +42,37 @@ class CreditPackageAdmin(StaffModelView):
         "currency": {"validators": [Regexp(r"^[a-z]{3}$", message="e.g. usd")]},
     }
 
-    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
-        model.updated_at = utcnow()
+    def edit_form(self, obj: Any = None) -> Any:
+        """The id is the package's public name (checkout's `package`): fixed once created."""
+        form = super().edit_form(obj)
+        del form.slug
+        return form
+
+    def create_model(self, form: Any) -> Any:
+        try:
+            return admin.create_package(form.slug.data, _changes(form), **_actor())
+        except HubError as exc:
+            flash(exc.message, "error")
+            return False
+
+    def update_model(self, form: Any, model: Any) -> bool:
+        try:
+            admin.update_package(model.slug, _changes(form), **_actor())
+        except HubError as exc:
+            flash(exc.message, "error")
+            return False
+        return True
+
+
+def _actor() -> dict[str, Any]:
+    return {"actor_id": current_user.id, "actor_label": current_user.email}
+
+
+def _changes(form: Any) -> dict[str, Any]:
+    """The package form's fields, named as the service (and the admin API) name them."""
+    return {"name": form.name.data, "credits": form.amount_credits.data,
+            "price_cents": form.price_cents.data, "currency": form.currency.data,
+            "active": bool(form.active.data), "sort_order": form.sort_order.data}
 
 
 class PaymentAdmin(StaffModelView):
@@ -73,13 +104,13 @@ class PaymentFlagAdmin(StaffModelView):
 
     @action("resolve", "Mark resolved", "Mark the selected flags as resolved?")
     def action_resolve(self, ids: list[str]) -> None:
-        if not self.writable:
-            flash("Only admins may resolve flags.", "error")
-            return
-        count = (PaymentFlag.update(resolved_at=utcnow())
-                 .where(PaymentFlag.id.in_([int(i) for i in ids])
-                        & PaymentFlag.resolved_at.is_null()).execute())
-        flash(f"{count} flag(s) resolved.", "success")
+        resolved = 0
+        for flag_id in ids:
+            try:
+                resolved += admin.mark_flag_resolved(int(flag_id), **_actor())
+            except (HubError, ValueError) as exc:
+                flash(f"flag {flag_id}: {exc}", "error")
+        flash(f"{resolved} flag(s) resolved.", "success")
 
 
 class ReconciliationRunAdmin(StaffModelView):

@@ -1,6 +1,7 @@
 """Model prices in the back office: current prices and every version (support), and a "Set
 price" form (admin) that adds a version through `prices.set_price`, the code path of
-`flask prices set`. Old versions are never changed: jobs keep the version they were held at."""
+`flask prices set` (audited). Old versions are never changed: jobs keep the version they were
+held at."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ class PricesView(StaffView):
                             input_per_mtok_credits=form.input_per_mtok_credits.data,
                             output_per_mtok_credits=form.output_per_mtok_credits.data,
                             per_second_credits=form.per_second_credits.data,
-                            reason=form.reason.data.strip())
+                            reason=form.reason.data.strip(), actor_id=current_user.id,
+                            actor_label=current_user.email)
         except HubError as exc:
             flash(exc.message, "error")
             return exc.http_status

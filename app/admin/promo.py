@@ -1,7 +1,7 @@
 """Promo codes in the back office: list (support), create and deactivate (admin), never delete.
 
 Creation goes through `promo.create_promo_code` (validation, normalised code, uniqueness) and
-deactivation through `promo.deactivate_promo_code` (audited).
+deactivation through `promo.deactivate_promo_code`; both are audited.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ class PromoCodeAdmin(StaffModelView):
                                            max_redemptions=form.max_redemptions.data or 0,
                                            valid_from=form.valid_from.data,
                                            valid_until=form.valid_until.data,
-                                           created_by=current_user.id)
+                                           created_by=current_user.id,
+                                           actor_label=current_user.email)
         except HubError as exc:
             flash(exc.message, "error")
             return False

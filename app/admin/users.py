@@ -1,5 +1,5 @@
 """Users in the back office: search and read with credits (support), change name, role,
-active and adjust credits (admin)."""
+active (through `user_admin.update_user`, audited) and adjust credits (admin)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from app.admin.columns import DATETIME_FORMATTERS
 from app.admin.forms import AdjustCreditsForm
 from app.errors import HubError
 from app.services.ledger import adjust_credits, get_balance
+from app.services.user_admin import update_user
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +45,17 @@ class UserAdmin(StaffModelView):
 
     def search_placeholder(self) -> str:
         return "E-mail or name"
+
+    def update_model(self, form: Any, model: Any) -> bool:
+        """Save the form through `update_user`, which audits what changed."""
+        try:
+            update_user(model.id, {"name": form.name.data or "", "role": form.role.data,
+                                   "is_active": bool(form.is_active.data)},
+                        actor_id=current_user.id, actor_label=current_user.email)
+        except HubError as exc:
+            flash(exc.message, "error")
+            return False
+        return True
 
     def get_details_columns(self) -> list[tuple[str, str]]:
         columns = super().get_details_columns()

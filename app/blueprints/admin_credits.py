@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, DateTime, Integer, Nested, String
+from apiflask.fields import Boolean, Integer, Nested, String
 from apiflask.validators import Length, NoneOf, Range
 
 from app.blueprints.credits import BalanceOut
@@ -56,13 +55,9 @@ class PromoOut(Schema):
     amount_credits = Integer(required=True)
     max_redemptions = Integer(required=True)
     redemptions = Integer(required=True)
-    valid_from = DateTime(allow_none=True)
-    valid_until = DateTime(allow_none=True)
+    valid_from = UtcDateTime(allow_none=True)
+    valid_until = UtcDateTime(allow_none=True)
     is_active = Boolean(required=True)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None else None
 
 
 @bp.post("/users/<int:user_id>/credits")
@@ -87,12 +82,13 @@ def adjust(user_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.output(PromoOut, status_code=201)
 @bp.doc(summary="Create a promo code", responses=[201, 409, 422])
 def create_promo(body: dict[str, Any]) -> dict[str, Any]:
+    admin = current_principal().user
     code = promo.create_promo_code(body["code"], body["amount_credits"],
                                    max_redemptions=body["max_redemptions"],
                                    valid_from=body["valid_from"],
                                    valid_until=body["valid_until"],
-                                   created_by=current_principal().user.id)
+                                   created_by=admin.id, actor_label=admin.email)
     return {"id": code.id, "code": code.code, "amount_credits": code.amount_credits,
             "max_redemptions": code.max_redemptions, "redemptions": code.redemptions,
-            "valid_from": _aware(code.valid_from), "valid_until": _aware(code.valid_until),
+            "valid_from": code.valid_from, "valid_until": code.valid_until,
             "is_active": code.is_active}

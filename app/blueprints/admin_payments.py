@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
+from app.blueprints.fields import UtcDateTime
 from app.models.payments import CreditPackage, PaymentFlag, ReconciliationRun
 from app.security import current_principal, require_auth
 from app.services.payments import admin
@@ -75,8 +76,8 @@ class FlagOut(Schema):
     reference = String(required=True)
     shortfall_credits = Integer(required=True)
     details = String(required=True)
-    created_at = DateTime(required=True)
-    resolved_at = DateTime(allow_none=True)
+    created_at = UtcDateTime(required=True)
+    resolved_at = UtcDateTime(allow_none=True)
 
 
 class FlagResolved(FlagOut):
@@ -97,8 +98,8 @@ class RunOut(Schema):
     trigger = String(required=True)
     status = String(required=True)
     lookback_hours = Integer(required=True)
-    started_at = DateTime(required=True)
-    finished_at = DateTime(allow_none=True)
+    started_at = UtcDateTime(required=True)
+    finished_at = UtcDateTime(allow_none=True)
     sessions_seen = Integer(required=True)
     fixed = Integer(required=True)
     expired = Integer(required=True)
@@ -112,6 +113,12 @@ class RunsQuery(Schema):
 
 class RunsOut(Schema):
     items = List(Nested(RunOut), required=True)
+
+
+def _actor() -> dict:
+    """The signed-in admin, as the services' audit entries name them."""
+    user = current_principal().user
+    return {"actor_id": user.id, "actor_label": user.email}
 
 
 def _package(package: CreditPackage) -> dict:
@@ -153,7 +160,7 @@ def packages() -> dict:
 @bp.doc(summary="Add a credit package", responses=[201, 409, 422])
 def create_package(body: dict) -> dict:
     slug = body.pop("id")
-    return _package(admin.create_package(slug, body, actor_id=current_principal().user.id))
+    return _package(admin.create_package(slug, body, **_actor()))
 
 
 @bp.patch("/packages/<slug>")
@@ -163,7 +170,7 @@ def create_package(body: dict) -> dict:
 @bp.doc(summary="Edit a credit package (past payments keep what they bought)",
         responses=[200, 404, 422])
 def update_package(slug: str, body: dict) -> dict:
-    return _package(admin.update_package(slug, body, actor_id=current_principal().user.id))
+    return _package(admin.update_package(slug, body, **_actor()))
 
 
 @bp.get("/flags")
@@ -181,7 +188,7 @@ def flags(query: dict) -> dict:
 @bp.output(FlagResolved)
 @bp.doc(summary="Mark a flag as dealt with", responses=[200, 404])
 def resolve_flag(flag_id: int) -> dict:
-    return _flag(admin.resolve_flag(flag_id, actor_id=current_principal().user.id))
+    return _flag(admin.resolve_flag(flag_id, **_actor()))
 
 
 @bp.get("/reconciliations")

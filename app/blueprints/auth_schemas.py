@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apiflask import Schema
-from apiflask.fields import Boolean, DateTime, Integer, List, Nested, String
+from apiflask.fields import Boolean, Integer, List, Nested, String
 from apiflask.validators import Length, Range, Regexp
 
 from app.blueprints.fields import UtcDateTime
@@ -85,10 +85,10 @@ class MeOut(Schema):
     name = String(required=True)
     role = String(required=True)
     email_verified = Boolean(required=True)
-    email_verified_at = DateTime(allow_none=True)
+    email_verified_at = UtcDateTime(allow_none=True)
     two_factor_enabled = Boolean(required=True)
-    created_at = DateTime(required=True)
-    last_login_at = DateTime(allow_none=True)
+    created_at = UtcDateTime(required=True)
+    last_login_at = UtcDateTime(allow_none=True)
     auth_method = String(required=True, metadata={"description": "jwt, api_key or session"})
 
 
@@ -132,9 +132,9 @@ class ApiKeyOut(Schema):
     id = Integer(required=True)
     name = String(required=True)
     prefix = String(required=True)
-    created_at = DateTime(required=True)
-    last_used_at = DateTime(allow_none=True)
-    expires_at = DateTime(allow_none=True)
+    created_at = UtcDateTime(required=True)
+    last_used_at = UtcDateTime(allow_none=True)
+    expires_at = UtcDateTime(allow_none=True)
     allowed_models = List(String(), allow_none=True)
     cap_total_credits = Integer(allow_none=True)
     cap_monthly_credits = Integer(allow_none=True)

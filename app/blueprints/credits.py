@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Date, DateTime, Integer, List, Nested, String
+from apiflask.fields import Date, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, stream_with_context
 
@@ -56,7 +56,7 @@ class TransactionsIn(HistoryFilterIn):
 
 class EntryOut(Schema):
     id = Integer(required=True)
-    created_at = DateTime(required=True)
+    created_at = UtcDateTime(required=True)
     kind = String(required=True)
     amount_credits = Integer(required=True, metadata={"description": "signed"})
     balance_after_credits = Integer(required=True)

@@ -31,7 +31,8 @@ def login() -> Response:
 @bp.get("/callback")
 @public
 @bp.doc(summary="Google redirects here; signs the browser in and redirects to the dashboard",
-        responses={302: "Signed in (or back to /login with the reason)"})
+        responses={302: "Signed in (or back to /login with the reason)",
+                   404: "Google sign-in is not configured"})
 def callback() -> Response:
     from app.blueprints.pages import continue_sign_in
 

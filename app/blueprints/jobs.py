@@ -132,7 +132,8 @@ def job_view(job: Job) -> dict:
 @require_auth(api_key=True)
 @bp.input(JobIn, arg_name="data")
 @bp.output(QuoteOut)
-@bp.doc(summary="The hold a job would place and its price basis, without running it")
+@bp.doc(summary="The hold a job would place and its price basis, without running it",
+        responses=[200, 404, 422])
 def quote_job(data: dict) -> dict:
     q = jobs.quote(spec_from(data))
     return {"model": data["model"], "hold_credits": q.hold_credits, "price": q.basis,
@@ -144,7 +145,7 @@ def quote_job(data: dict) -> dict:
 @bp.input(JobIn, arg_name="data")
 @bp.output(JobCreatedOut, status_code=202)
 @bp.doc(summary="Create a chat or video job (holds its worst-case price first)",
-        responses=[202, 402, 403, 422])
+        responses=[202, 402, 403, 404, 422])
 def create_job(data: dict) -> dict:
     principal = current_principal()
     job = jobs.create_job(principal.user, spec_from(data), api_key=principal.api_key)
@@ -156,7 +157,7 @@ def create_job(data: dict) -> dict:
 @require_auth(api_key=True)
 @bp.input(JobListQuery, location="query", arg_name="query")
 @bp.output(JobListOut)
-@bp.doc(summary="Your jobs, newest first")
+@bp.doc(summary="Your jobs, newest first", responses=[200, 400, 422])
 def list_jobs(query: dict) -> dict:
     rows, next_cursor = jobs.list_jobs(current_principal().user, cursor=query.get("cursor"),
                                        limit=query["limit"], status=query.get("status"),

@@ -263,7 +263,7 @@ def _account_forms(**overrides: Any) -> dict:
     forms = {"password_form": ChangePasswordForm(), "two_factor_form": TwoFactorForm(),
              "disable_form": TwoFactorDisableForm(), "action_form": ActionForm(),
              "sign_out_form": SignOutEverywhereForm(),
-             "setup_uri": None, "setup_secret": None, "recovery_codes": None,
+             "setup_uri": None, "setup_secret": None, "recovery_codes": None,  # nosec B105  # empty form slots, not a secret
              "recovery_left": two_factor.recovery_codes_left(current_user)}
     forms.update(overrides)
     return forms

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, DateTime, Integer, List, Nested, String
+from apiflask.fields import Boolean, Integer, List, Nested, String
 from apiflask.validators import Length, Range, Regexp
 from flask import request
 
+from app.blueprints.fields import UtcDateTime
 from app.models.payments import CreditPackage, LowBalanceAlert, Payment
 from app.security import current_principal, public, require_auth
 from app.services.payments.checkout import start_checkout
@@ -50,7 +51,7 @@ class PaymentOut(Schema):
     amount_cents = Integer(required=True)
     currency = String(required=True)
     credits = Integer(required=True)
-    created_at = DateTime(required=True)
+    created_at = UtcDateTime(required=True)
     receipt_url = String(metadata={"description": "Stripe's receipt, when there is one"})
 
 

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from app.providers.catalog import BUILTIN_MODELS, builtin_spec, current_catalog
 from app.providers.prices import current_prices, price_history, set_price
+from app.services.audit import cli_actor_label
 
 prices_cli = AppGroup("prices", help="Model prices in credits (100,000 credits = US$1).")
 
@@ -51,7 +52,7 @@ def prices_set(model: str, input_per_mtok: int | None, output_per_mtok: int | No
                                "--per-second")
     row = set_price(_spec(model), input_per_mtok_credits=input_per_mtok,
                     output_per_mtok_credits=output_per_mtok, per_second_credits=per_second,
-                    reason=reason)
+                    reason=reason, actor_id=None, actor_label=cli_actor_label())
     click.echo(f"{model}: version {row.version} (price_id {row.id}): "
                f"input {row.input_per_mtok_credits}/1M, output {row.output_per_mtok_credits}/1M, "
                f"{row.per_second_credits}/s")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import structlog
 from flask import g, has_app_context
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, IntegrityError
 
 from app.extensions import db
 from app.models.hot_sql import select_one
@@ -22,6 +22,7 @@ from app.models.pricing import ModelPrice
 from app.providers.catalog import ModelSpec
 from app.providers.errors import ProviderError
 from app.providers.types import Price
+from app.services import audit
 from app.services.recent_reads import recent_reads
 
 log = structlog.get_logger(__name__)
@@ -124,30 +125,41 @@ def price_version(price_id: int) -> Price:
     return as_price(row)
 
 
+PRICE_FIELDS = ("input_per_mtok_credits", "output_per_mtok_credits", "per_second_credits")
+
+
 def set_price(spec: ModelSpec, *, input_per_mtok_credits: int | None = None,
               output_per_mtok_credits: int | None = None, per_second_credits: int | None = None,
-              reason: str) -> ModelPrice:
-    """Add a new price version; fields left out keep their current value."""
+              reason: str, actor_id: int | None, actor_label: str) -> ModelPrice:
+    """Add a new price version; fields left out keep the newest version's value. The version
+    and its audit entry (the price before and after, the reason) commit together."""
+    given = dict(zip(PRICE_FIELDS, (input_per_mtok_credits, output_per_mtok_credits,
+                                    per_second_credits), strict=True))
     _forget_memo()
-    current = current_prices([spec])[spec.id]
+    current_prices([spec])  # seeds version 1 of a model never priced
     for attempt in range(5):  # two operators at once: the loser takes the next version
-        version = (ModelPrice.select(fn.MAX(ModelPrice.version))
-                   .where(ModelPrice.model_id == spec.id).scalar() or 0) + 1
         try:
             with db.atomic():
+                newest = _latest_rows([spec.id])[spec.id]
                 row = ModelPrice.create(
-                    model_id=spec.id, version=version, reason=reason,
-                    input_per_mtok_credits=_pick(input_per_mtok_credits,
-                                                 current.input_per_mtok_credits),
-                    output_per_mtok_credits=_pick(output_per_mtok_credits,
-                                                  current.output_per_mtok_credits),
-                    per_second_credits=_pick(per_second_credits, current.per_second_credits))
-            log.info("price_set", model=spec.id, version=version, price_id=row.id, reason=reason)
-            forget_price(spec.id)
-            return row
+                    model_id=spec.id, version=newest.version + 1, reason=reason,
+                    **{name: _pick(given[name], getattr(newest, name)) for name in PRICE_FIELDS})
+                audit.record(actor_id=actor_id, actor_label=actor_label, action="price.set",
+                             target_type="model", target_id=spec.id, before=_audited(newest),
+                             after=_audited(row), reason=reason)
         except IntegrityError:
-            log.info("price_version_taken", model=spec.id, version=version, attempt=attempt)
+            log.info("price_version_taken", model=spec.id, attempt=attempt)
+            continue
+        log.info("price_set", model=spec.id, version=row.version, price_id=row.id,
+                 reason=reason, actor=actor_label)
+        forget_price(spec.id)
+        return row
     raise ProviderError(f"could not add a price version for {spec.id}; try again")
+
+
+def _audited(row: ModelPrice) -> dict[str, int]:
+    return {"version": row.version, "price_id": row.id,
+            **{name: getattr(row, name) for name in PRICE_FIELDS}}
 
 
 def _pick(value: int | None, current: int) -> int:

@@ -68,7 +68,7 @@ class Router:
         self.settings = registry.settings
         self.clock = clock
         self.sleep = sleep
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # nosec B311  # weighted choice of a provider, not a secret
         self._backoff = wait_exponential_jitter(initial=self.settings.HUB_PROVIDER_RETRY_INITIAL_S,
                                                 max=self.settings.HUB_PROVIDER_RETRY_MAX_S,
                                                 jitter=self.settings.HUB_PROVIDER_RETRY_INITIAL_S)
@@ -184,7 +184,8 @@ class Router:
                 last = exc
                 log.warning("provider_fallback", model=model_id, failed=candidate,
                             error=exc.code)
-        assert last is not None  # candidates() always holds the requested model
+        if last is None:  # candidates() always holds the requested model
+            raise ModelNotFound(f"no enabled provider serves {model_id}")
         raise last
 
     # --- chat -----------------------------------------------------------------------------

@@ -66,7 +66,7 @@ class ApiRateLimit:
         """Count one request for `caller`: whether every limit still allows it, and the window
         of the tightest one."""
         now = time.time() if now is None else now
-        allowed, tightest = True, None
+        allowed, windows = True, []
         for item in self.limits:
             period = item.get_expiry()
             window_end = (math.floor(now / period) + 1) * period
@@ -76,10 +76,8 @@ class ApiRateLimit:
             window = Window(limit=item.amount, remaining=max(item.amount - count, 0),
                             reset_at=int(window_end))
             allowed = allowed and count <= item.amount
-            if tightest is None or (window.remaining, -window.reset_at) < \
-                    (tightest.remaining, -tightest.reset_at):
-                tightest = window
-        assert tightest is not None
+            windows.append(window)
+        tightest = min(windows, key=lambda w: (w.remaining, -w.reset_at))
         return allowed, tightest
 
     def _incr(self, key: str, expiry_s: int) -> int:

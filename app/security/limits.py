@@ -26,9 +26,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 BUCKET_SETTINGS = {
     "login": "HUB_RATE_LIMIT_LOGIN",
     "register": "HUB_RATE_LIMIT_REGISTER",
-    "password_forgot": "HUB_RATE_LIMIT_PASSWORD_FORGOT",
+    "password_forgot": "HUB_RATE_LIMIT_PASSWORD_FORGOT",  # nosec B105  # a setting's name
     "otp": "HUB_RATE_LIMIT_OTP",
-    "password_check": "HUB_RATE_LIMIT_PASSWORD_CHECK",
+    "password_check": "HUB_RATE_LIMIT_PASSWORD_CHECK",  # nosec B105  # a setting's name
 }
 EXTENSION_KEY = "hub_limiter"
 

@@ -38,7 +38,7 @@ from app.security.passwords import (
     verify_password,
 )
 from app.security.principal import two_factor_missing
-from app.services import api_keys, auth_tokens, email_codes, two_factor
+from app.services import api_keys, audit, auth_tokens, email_codes, two_factor, user_admin
 from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
@@ -314,8 +314,8 @@ def ensure_admin(email: str, password: str) -> tuple[User | None, str | None]:
         if user is None:
             return create_user(address, password, role="admin", verified=True, name="Admin"), None
         if user.role != "admin":
-            User.update(role="admin").where(User.id == user.id).execute()
-            return User.get_by_id(user.id), None
+            return user_admin.update_user(user.id, {"role": "admin"}, actor_id=None,
+                                          actor_label=audit.cli_actor_label()), None
         return None, None
     if User.select().where(User.role == "admin").exists():
         return None, None

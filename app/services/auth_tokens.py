@@ -31,7 +31,7 @@ from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
 
-REFRESH_TOKEN_PREFIX = "rt_"  # noqa: S105 — a visible marker, not a secret
+REFRESH_TOKEN_PREFIX = "rt_"  # noqa: S105  # nosec B105  # a visible marker, not a secret
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class TokenPair:
 
     def as_dict(self) -> dict:
         return {"access_token": self.access_token, "refresh_token": self.refresh_token,
-                "token_type": "Bearer", "expires_in": self.expires_in}
+                "token_type": "Bearer",  # nosec B105  # the OAuth token type, not a secret
+                "expires_in": self.expires_in}
 
 
 def _hash(token: str) -> str:

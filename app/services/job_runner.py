@@ -149,7 +149,7 @@ _CLAIMABLE = ("(status = 'queued' OR (status = 'running' AND lease_expires_at < 
 # Its credits are still reserved: a job runs only while its hold is active.
 _HOLD_ACTIVE = ("EXISTS (SELECT 1 FROM credit_holds h WHERE h.id = jobs.hold_id "
                 "AND h.status = 'active')")
-_CLAIM = ("UPDATE jobs SET status = 'running', worker_token = {p}, "  # noqa: S608 — constants
+_CLAIM = ("UPDATE jobs SET status = 'running', worker_token = {p}, "  # noqa: S608  # nosec B608  # constants; values are bound parameters
           "lease_expires_at = {p}, started_at = COALESCE(started_at, {p}), attempts = attempts + 1 "
           "WHERE id = {p} AND " + _CLAIMABLE + " AND " + _HOLD_ACTIVE + " RETURNING {columns}")
 _HEARTBEAT = ("UPDATE jobs SET lease_expires_at = {p}, delivered_chars = {p} "

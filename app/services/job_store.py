@@ -51,7 +51,7 @@ _SETTLE = "SELECT o_status, o_charged, o_user_id, o_shortfall FROM job_settle(%s
 
 @functools.cache
 def _finish_sql() -> str:
-    return ("SELECT o_status, o_charged, o_user_id, o_shortfall, "  # noqa: S608 — model columns
+    return ("SELECT o_status, o_charged, o_user_id, o_shortfall, "  # noqa: S608  # nosec B608  # column names from the model; values are bound parameters
             f"{column_list(Job, '(o_job)')} FROM job_finish(%s, %s, %s, %s, %s, %s, %s, %s)")
 
 

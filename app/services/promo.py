@@ -15,6 +15,7 @@ import structlog
 from peewee import IntegrityError
 
 from app.errors import Conflict, HubError, NotFound
+from app.extensions import db
 from app.models.base import INTEGER_MAX, utcnow
 from app.models.promo import PromoCode, PromoRedemption
 from app.services import audit
@@ -86,8 +87,9 @@ def normalize(code: str) -> str:
 
 def create_promo_code(code: str, amount_credits: int, *, max_redemptions: int,
                       valid_from: datetime | None = None, valid_until: datetime | None = None,
-                      created_by: int | None = None) -> PromoCode:
-    """Create a code (letters, digits, `-` and `_`; 3 to 64 characters; case-insensitive)."""
+                      created_by: int | None, actor_label: str) -> PromoCode:
+    """Create a code (letters, digits, `-` and `_`; 3 to 64 characters; case-insensitive),
+    audited as created by `created_by` (None: the operator CLI) named `actor_label`."""
     name = normalize(code)
     if not CODE_PATTERN.match(name):
         raise PromoCodeInvalid("code: 3 to 64 letters, digits, '-' or '_'")
@@ -97,10 +99,15 @@ def create_promo_code(code: str, amount_credits: int, *, max_redemptions: int,
         raise PromoCodeInvalid(f"max_redemptions: must be between 1 and {INTEGER_MAX}")
     if valid_from and valid_until and valid_until <= valid_from:
         raise PromoCodeInvalid("valid_until: must be after valid_from")
+    definition = {"code": name, "amount_credits": amount_credits,
+                  "max_redemptions": max_redemptions, "valid_from": valid_from,
+                  "valid_until": valid_until}
     try:
-        promo = PromoCode.create(code=name, amount_credits=amount_credits,
-                                 max_redemptions=max_redemptions, valid_from=valid_from,
-                                 valid_until=valid_until, created_by=created_by)
+        with db.atomic():
+            promo = PromoCode.create(created_by=created_by, **definition)
+            audit.record(actor_id=created_by, actor_label=actor_label, action="promo.create",
+                         target_type="promo_code", target_id=promo.id, before={},
+                         after=definition)
     except IntegrityError:
         raise PromoCodeExists(f"the promo code {name} exists already") from None
     log.info("promo_code_created", code=name, amount_credits=amount_credits,

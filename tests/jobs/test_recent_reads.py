@@ -101,7 +101,7 @@ def test_a_price_set_elsewhere_holds_and_charges_the_next_job(app, hub, upstream
     with elsewhere.app_context():
         old = current_prices([model_spec(MODEL)])[MODEL]
         new = set_price(model_spec(MODEL), output_per_mtok_credits=old.output_per_mtok_credits * 3,
-                        reason="test: tripled")
+                        reason="test: tripled", actor_id=None, actor_label="test")
     done = _ask(hub, key.plaintext)
     with app.app_context():
         job = Job.get_by_id(done.id.removeprefix("chatcmpl-"))

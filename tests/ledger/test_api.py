@@ -165,7 +165,8 @@ def test_usage_per_day_lists_every_day_oldest_first(client, funded) -> None:
 
 def test_redeeming_a_promo_code(client, ctx) -> None:
     user = create_user()
-    promo.create_promo_code("Welcome-2025", 50_000, max_redemptions=5)
+    promo.create_promo_code("Welcome-2025", 50_000, max_redemptions=5,
+                            created_by=None, actor_label="test")
 
     response = client.post("/api/credits/redeem", json={"code": " welcome-2025 "},
                            headers=_headers(user))
@@ -183,10 +184,12 @@ def test_redeeming_a_promo_code(client, ctx) -> None:
 
 def test_promo_code_errors_are_clear_and_change_nothing(client, ctx) -> None:
     now = utcnow()
-    promo.create_promo_code("OLD", 10, max_redemptions=5, valid_until=now - timedelta(hours=1))
-    promo.create_promo_code("SOON", 10, max_redemptions=5, valid_from=now + timedelta(days=1))
-    promo.create_promo_code("ONE", 10, max_redemptions=1)
-    off = promo.create_promo_code("OFF", 10, max_redemptions=5)
+    promo.create_promo_code("OLD", 10, max_redemptions=5, valid_until=now - timedelta(hours=1),
+                            created_by=None, actor_label="test")
+    promo.create_promo_code("SOON", 10, max_redemptions=5, valid_from=now + timedelta(days=1),
+                            created_by=None, actor_label="test")
+    promo.create_promo_code("ONE", 10, max_redemptions=1, created_by=None, actor_label="test")
+    off = promo.create_promo_code("OFF", 10, max_redemptions=5, created_by=None, actor_label="test")
     off.is_active = False
     off.save()
     promo.redeem_promo_code(create_user().id, "one")
@@ -205,7 +208,7 @@ def test_promo_code_errors_are_clear_and_change_nothing(client, ctx) -> None:
 
 
 def test_redeeming_needs_a_verified_email(client, ctx) -> None:
-    promo.create_promo_code("FREE", 10, max_redemptions=5)
+    promo.create_promo_code("FREE", 10, max_redemptions=5, created_by=None, actor_label="test")
     user = create_user(verified=False)
     response = client.post("/api/credits/redeem", json={"code": "FREE"}, headers=_headers(user))
     assert response.status_code == 403

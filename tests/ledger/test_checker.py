@@ -21,7 +21,7 @@ def _busy_ledger(funded):
     hold = ledger.place_hold(user.id, 200, idempotency_key="h1", purpose="chat")
     ledger.settle_hold(hold.hold_id, 50)
     ledger.place_hold(user.id, 300, idempotency_key="h2", purpose="video")
-    promo.create_promo_code("FIVE", 5, max_redemptions=2)
+    promo.create_promo_code("FIVE", 5, max_redemptions=2, created_by=None, actor_label="test")
     promo.redeem_promo_code(user.id, "five")
     return user
 

@@ -38,7 +38,8 @@ def test_200_concurrent_debits_of_1_against_50_credits(threaded_app) -> None:
 
 def test_100_concurrent_redemptions_of_a_code_limited_to_10(threaded_app) -> None:
     users = [create_user() for _ in range(100)]
-    promo.create_promo_code("launch10", 1_000, max_redemptions=10)
+    promo.create_promo_code("launch10", 1_000, max_redemptions=10,
+                            created_by=None, actor_label="test")
 
     results = run_concurrently(threaded_app, 100,
                                lambda i: promo.redeem_promo_code(users[i].id, "LAUNCH10"))
@@ -51,7 +52,7 @@ def test_100_concurrent_redemptions_of_a_code_limited_to_10(threaded_app) -> Non
 
 def test_one_user_redeeming_from_many_threads_gets_the_credit_once(threaded_app) -> None:
     user = create_user()
-    promo.create_promo_code("ONCE", 500, max_redemptions=100)
+    promo.create_promo_code("ONCE", 500, max_redemptions=100, created_by=None, actor_label="test")
 
     results = run_concurrently(threaded_app, 20, lambda i: promo.redeem_promo_code(user.id, "once"))
 

@@ -39,7 +39,7 @@ def test_basic_flows_on_sqlite(embedded) -> None:
     with pytest.raises(ledger.InsufficientCredits):
         ledger.place_hold(user.id, 401, idempotency_key="h2", purpose="chat")
     settled = ledger.settle_hold(hold.hold_id, 200)
-    promo.create_promo_code("LOCAL", 50, max_redemptions=1)
+    promo.create_promo_code("LOCAL", 50, max_redemptions=1, created_by=None, actor_label="test")
     promo.redeem_promo_code(user.id, "local")
     with pytest.raises(promo.PromoCodeAlreadyRedeemed):
         promo.redeem_promo_code(user.id, "LOCAL")

@@ -15,7 +15,8 @@ def test_credits_page_shows_history_and_redeems_a_promo_code(session, app, user)
         for amount in range(1, 23):  # 22 more entries: the history needs a second page
             ledger.credit(user.id, amount, kind="purchase", idempotency_key=f"t:{uuid.uuid4()}")
         ledger.debit(user.id, 1_234, kind="usage", idempotency_key="t:spend", memo="a chat")
-        promo.create_promo_code("WELCOME10", 10_000, max_redemptions=5)
+        promo.create_promo_code("WELCOME10", 10_000, max_redemptions=5,
+                                created_by=None, actor_label="test")
         expected = ledger.get_balance(user.id)
     page = session.go("/credits")
     expect(page.locator("#available")).to_have_text(f"{expected.available:,} credits")

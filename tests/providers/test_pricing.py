@@ -52,7 +52,8 @@ def test_a_chat_hold_is_counted_prompt_plus_max_tokens(make_hub) -> None:
 def test_settlement_uses_the_price_version_of_the_hold(make_hub) -> None:
     make_hub()
     old = quote_chat("gpt-4o", MESSAGES, 100)
-    set_price(model_spec("gpt-4o"), input_per_mtok_credits=500_000, reason="price rise")
+    set_price(model_spec("gpt-4o"), input_per_mtok_credits=500_000, reason="price rise",
+              actor_id=None, actor_label="test")
     new = quote_chat("gpt-4o", MESSAGES, 100)
 
     assert new.price_id != old.price_id
@@ -119,7 +120,8 @@ def test_video_holds_and_costs_are_per_second(make_hub) -> None:
     make_hub()
     quote = video_quote("sora-2", 8)
     assert (quote.hold_credits, quote.per_second_credits) == (80_000, 10_000)
-    set_price(model_spec("sora-2"), per_second_credits=12_000, reason="new price")
+    set_price(model_spec("sora-2"), per_second_credits=12_000, reason="new price",
+              actor_id=None, actor_label="test")
     assert video_cost(quote.price_id, 8) == 80_000
     assert video_quote("sora-2", 4).hold_credits == 48_000
     with pytest.raises(InvalidModelRequest, match="seconds: sora-2 makes videos of 4, 8, 12"):

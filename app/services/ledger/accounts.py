@@ -43,7 +43,8 @@ def open_account(user_id: int) -> CreditAccount:
     if account is None:
         create_account(user_id)
         account = lock_account(user_id)
-    assert account is not None  # created above, or by a concurrent first movement
+    if account is None:  # created above, or by a concurrent first movement
+        raise RuntimeError(f"the credit account of user {user_id} vanished while opening it")
     return account
 
 
