@@ -84,16 +84,15 @@ def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int,
         _open_postgres(job, user=user, api_key=api_key, hold_key=hold_key, purpose=purpose,
                        hold_ttl_s=hold_ttl_s, price_stamp=price_stamp, month=month)
         return
-    within = None
-    if api_key is not None:
-        def within() -> None:  # inside the hold's transaction, once the account is locked
+    # The key's limits and reservation, the hold and the job row commit together, or none
+    # does; the key first, as `job_open` checks it, so a request both over its key's limits
+    # and short of credits is refused for the key on both backends.
+    with ledger.transaction():
+        if api_key is not None:
             api_keys.reserve_key_spend(api_key.id, user, job.model, job.hold_credits,
                                        month=month)
-
-    with ledger.transaction():  # the hold and the job row commit together, or neither does
         hold = ledger.place_hold(user.id, job.hold_credits, idempotency_key=hold_key,
-                                 purpose=purpose, reference=job.id, expires_in_s=hold_ttl_s,
-                                 within=within)
+                                 purpose=purpose, reference=job.id, expires_in_s=hold_ttl_s)
         job.hold_id = hold.hold_id
         insert_row(Job, dict(job.__data__))
 

@@ -78,6 +78,29 @@ def test_short_of_credits_nothing_is_held_or_recorded(store_app) -> None:
         assert ApiKey.get_by_id(key.id).spent_total_credits == 0
 
 
+@pytest.mark.parametrize(("limits", "status", "code"), [
+    ({"cap_total_credits": 1}, 402, "key_credit_cap_reached"),
+    ({"allowed_models": ["gpt-4o-mini"]}, 403, "key_model_not_allowed"),
+])
+def test_a_key_limit_is_named_before_the_credits_on_both_backends(store_app, limits, status,
+                                                                 code) -> None:
+    """`job_open` checks the key's limits before the credits (PostgreSQL); SQLite's twin
+    answers the same request the same way."""
+    with store_app.app_context():
+        user = create_user()  # no credits at all
+        key = api_keys.create_key(user, "limited", **limits)
+
+    response = store_app.test_client().post(
+        "/api/jobs", headers={"Authorization": f"Bearer {key.plaintext}"},
+        json={"type": "chat", "model": "local-echo", "max_tokens": 50,
+              "messages": [{"role": "user", "content": "hello"}]})
+
+    assert (response.status_code, response.json["error"]["code"]) == (status, code)
+    with store_app.app_context():
+        assert Job.select().count() == 0
+        assert ApiKey.get_by_id(key.key.id).spent_total_credits == 0
+
+
 def test_settling_charges_once_records_usage_once_and_refunds_the_key_once(store_app) -> None:
     with store_app.app_context():
         user = _funded_user()
