@@ -1,0 +1,61 @@
+"""A/B of the gateway benchmark between two checkouts: `python -m scripts.bench.ab_gateway
+BASE_DIR NEW_DIR [--pairs N] [gateway arguments…]`.
+
+Runs `scripts.bench.gateway` from each checkout in turn (A, B, A, B…: interleaved pairs, so
+slow drift of the machine hits both alike), each run measuring its own direct-to-upstream
+baseline, and prints one JSON line per run plus the medians per side of the hub's added time
+to first token, its throughput relative to the direct path, and its CPU per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_once(checkout: Path, extra: list[str]) -> list[dict]:
+    python = checkout / ".venv" / "bin" / "python"
+    done = subprocess.run([str(python), "-m", "scripts.bench.gateway", *extra], cwd=checkout,
+                          capture_output=True, text=True, check=True)
+    rows = [json.loads(line) for line in done.stdout.splitlines()
+            if line.startswith("{") and '"concurrency"' in line]
+    if not rows:
+        raise SystemExit(f"no measurements from {checkout}:\n{done.stderr[-2000:]}")
+    return rows
+
+
+def figures(row: dict) -> dict:
+    return {"added_ttft_p50_ms": row["hub_added_ttft_p50_ms"],
+            "throughput_ratio": round(row["hub"]["completions_per_s"]
+                                      / row["direct"]["completions_per_s"], 3),
+            "completions_per_s": row["hub"]["completions_per_s"],
+            "cpu_ms_per_request": row["hub_cpu_ms_per_request"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base", type=Path)
+    parser.add_argument("new", type=Path)
+    parser.add_argument("--pairs", type=int, default=3)
+    args, extra = parser.parse_known_args()
+    results: dict[tuple[str, int, float], list[dict]] = {}
+    for pair in range(args.pairs):
+        for side, checkout in (("A", args.base), ("B", args.new)):
+            for row in run_once(checkout, extra):
+                key = (side, row["concurrency"], row["upstream_delay_ms"])
+                results.setdefault(key, []).append(figures(row))
+                print(json.dumps({"pair": pair + 1, "side": side, "concurrency": key[1],
+                                  "upstream_delay_ms": key[2], **figures(row)}), flush=True)
+    for (side, level, delay), runs in sorted(results.items(), key=lambda kv: kv[0][1:] + kv[0][:1]):
+        medians = {name: round(statistics.median(run[name] for run in runs), 3)
+                   for name in runs[0]}
+        print(json.dumps({"median_of": len(runs), "side": side, "concurrency": level,
+                          "upstream_delay_ms": delay, **medians}), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
