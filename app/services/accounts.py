@@ -16,6 +16,7 @@ import structlog
 from email_validator import EmailNotValidError, validate_email
 from peewee import IntegrityError
 
+from app import dispatch
 from app.errors import Conflict, HubError, NotFound
 from app.extensions import db
 from app.models.accounts import OAuthIdentity, PasswordResetToken
@@ -75,9 +76,7 @@ def _lookup_email(raw: str) -> str:
 
 
 def _send(to: str, template: str, context: dict) -> None:
-    from app.tasks.mail import send_mail
-
-    send_mail.send(to, template, context)
+    dispatch.send("mail.send_mail", to, template, context)
 
 
 def _code_context(user: User, code: str) -> dict:
@@ -120,9 +119,7 @@ def verify_email(email: str, code: str) -> User:
 
 
 def request_verification_code(email: str) -> None:
-    from app.tasks.accounts import resend_verification_code
-
-    resend_verification_code.send(_lookup_email(email))
+    dispatch.send("accounts.resend_verification_code", _lookup_email(email))
 
 
 def send_verification_code(email: str) -> None:
@@ -205,9 +202,7 @@ def change_password(user: User, old_password: str, new_password: str, *,
 
 
 def request_password_reset(email: str) -> None:
-    from app.tasks.accounts import send_password_reset
-
-    send_password_reset.send(_lookup_email(email))
+    dispatch.send("accounts.send_password_reset", _lookup_email(email))
 
 
 def send_password_reset(email: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from app import dispatch
 from app.errors import HubError
 from app.services.runtime import current_events
 
@@ -18,10 +19,8 @@ class WorkerCheckTimedOut(HubError):
 
 
 def run_worker_check(stream: str, *, sent_at: float, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict:
-    from app.tasks.ops import worker_check
-
     events = current_events()
-    worker_check.send(stream, sent_at)
+    dispatch.send("ops.worker_check", stream, sent_at)
     after, deadline, queue_wait_ms = "0", time.monotonic() + timeout_s, None
     while (remaining := deadline - time.monotonic()) > 0:
         for event in events.read(stream, after, timeout_s=remaining):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import structlog
 
+from app import dispatch
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.payments import LowBalanceAlert, Payment
@@ -25,9 +26,7 @@ def money(cents: int, currency: str) -> str:
 
 
 def _send(to: str, template: str, context: dict) -> None:
-    from app.tasks.mail import send_mail
-
-    send_mail.send(to, template, context)
+    dispatch.send("mail.send_mail", to, template, context)
 
 
 def send_receipt(payment_id: int) -> None:
