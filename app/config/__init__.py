@@ -14,9 +14,9 @@ from urllib.parse import urlparse
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.providers.channels import ChannelConfig
+from app.config.channels import ChannelConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 # The built-in SECRET_KEY of earlier versions: public, so anything signed with it can be forged.
 # Refused everywhere; with no SECRET_KEY a random one is generated into the instance directory.
@@ -310,6 +310,36 @@ def origin_of(url: str) -> str:
     default_port = {"http": 80, "https": 443}.get(parts.scheme)
     port = f":{parts.port}" if parts.port and parts.port != default_port else ""
     return f"{parts.scheme.lower()}://{host}{port}"
+
+
+def configured_channels(settings: Settings) -> list[ChannelConfig]:
+    """Every enabled channel: the environment's defaults, then HUB_PROVIDER_CHANNELS."""
+    channels: dict[str, ChannelConfig] = {}
+    if settings.OPENAI_API_KEY:
+        channels["openai"] = ChannelConfig(id="openai", provider="openai")
+    if settings.ANTHROPIC_API_KEY:
+        channels["anthropic"] = ChannelConfig(id="anthropic", provider="anthropic")
+    if settings.HUB_LOCAL_PROVIDER:
+        channels["local"] = ChannelConfig(id="local", provider="local")
+    for channel in settings.HUB_PROVIDER_CHANNELS:
+        channels[channel.id] = channel
+    resolved = [resolve_defaults(c, settings) for c in channels.values()]
+    return [c for c in resolved if c.provider == "local" or c.api_key]
+
+
+def resolve_defaults(channel: ChannelConfig, settings: Settings) -> ChannelConfig:
+    """Fill the key, base URL, organisation and timeout a channel leaves to the environment."""
+    key = {"openai": settings.OPENAI_API_KEY, "anthropic": settings.ANTHROPIC_API_KEY,
+           "local": ""}[channel.provider]
+    base_url = {"openai": settings.OPENAI_BASE_URL, "anthropic": settings.ANTHROPIC_BASE_URL,
+                "local": ""}[channel.provider]
+    organization = settings.HUB_OPENAI_ORGANIZATION if channel.provider == "openai" else ""
+    return channel.model_copy(update={
+        "api_key": channel.api_key or key,
+        "base_url": channel.base_url or base_url,
+        "organization": channel.organization or organization,
+        "timeout_s": channel.timeout_s or settings.HUB_PROVIDER_TIMEOUT_S,
+    })
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -3,17 +3,15 @@
 The environment gives one channel per configured provider (`openai` from `OPENAI_API_KEY`,
 `anthropic` from `ANTHROPIC_API_KEY`, and the built-in `local`); `HUB_PROVIDER_CHANNELS`
 (JSON) adds more, or replaces one of those by using its id. A channel without a key is
-disabled, and a model no enabled channel serves is not offered.
+disabled, and a model no enabled channel serves is not offered. The settings own this
+configuration: `app.config.configured_channels` resolves the enabled channels.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-if TYPE_CHECKING:
-    from app.config import Settings
 
 ProviderKind = Literal["openai", "anthropic", "local"]
 
@@ -55,33 +53,3 @@ class ChannelConfig(BaseModel):
     @property
     def extra_models(self) -> tuple[ExtraModel, ...]:
         return tuple(m for m in self.models or () if isinstance(m, ExtraModel))
-
-
-def configured_channels(settings: Settings) -> list[ChannelConfig]:
-    """Every enabled channel: the environment's defaults, then HUB_PROVIDER_CHANNELS."""
-    channels: dict[str, ChannelConfig] = {}
-    if settings.OPENAI_API_KEY:
-        channels["openai"] = ChannelConfig(id="openai", provider="openai")
-    if settings.ANTHROPIC_API_KEY:
-        channels["anthropic"] = ChannelConfig(id="anthropic", provider="anthropic")
-    if settings.HUB_LOCAL_PROVIDER:
-        channels["local"] = ChannelConfig(id="local", provider="local")
-    for channel in settings.HUB_PROVIDER_CHANNELS:
-        channels[channel.id] = channel
-    resolved = [resolve_defaults(c, settings) for c in channels.values()]
-    return [c for c in resolved if c.provider == "local" or c.api_key]
-
-
-def resolve_defaults(channel: ChannelConfig, settings: Settings) -> ChannelConfig:
-    """Fill the key, base URL, organisation and timeout a channel leaves to the environment."""
-    key = {"openai": settings.OPENAI_API_KEY, "anthropic": settings.ANTHROPIC_API_KEY,
-           "local": ""}[channel.provider]
-    base_url = {"openai": settings.OPENAI_BASE_URL, "anthropic": settings.ANTHROPIC_BASE_URL,
-                "local": ""}[channel.provider]
-    organization = settings.HUB_OPENAI_ORGANIZATION if channel.provider == "openai" else ""
-    return channel.model_copy(update={
-        "api_key": channel.api_key or key,
-        "base_url": channel.base_url or base_url,
-        "organization": channel.organization or organization,
-        "timeout_s": channel.timeout_s or settings.HUB_PROVIDER_TIMEOUT_S,
-    })

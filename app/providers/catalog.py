@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from app.providers.channels import ChannelConfig
+from app.config.channels import ChannelConfig
 from app.providers.errors import ModelNotFound
 from app.providers.types import ModelInfo, ModelKind, Price
 

@@ -9,9 +9,9 @@ from typing import Any
 import httpx2
 import openai
 
+from app.config.channels import ChannelConfig
 from app.providers.base import ChatProvider
 from app.providers.catalog import ModelSpec
-from app.providers.channels import ChannelConfig
 from app.providers.errors import ProviderUnavailable
 from app.providers.http_stream import StreamClient
 from app.providers.sdk_errors import map_sdk_error

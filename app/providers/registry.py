@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import redis
 from flask import current_app
 
-from app.config import Settings
+from app.config import Settings, configured_channels
+from app.config.channels import ChannelConfig
 from app.providers.base import ChatProvider, VideoProvider
 from app.providers.breaker import BreakerPolicy, BreakerStore, MemoryBreakerStore, RedisBreakerStore
 from app.providers.catalog import Catalog
-from app.providers.channels import ChannelConfig, configured_channels
 
 EXTENSION_KEY = "hub_providers"
 _build_lock = threading.Lock()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.config.channels import ChannelConfig
 from app.providers.anthropic_chat import AnthropicChat, build_client, to_anthropic
 from app.providers.catalog import builtin_spec
-from app.providers.channels import ChannelConfig
 from app.providers.errors import (
     ProviderAuthError,
     ProviderBadRequest,

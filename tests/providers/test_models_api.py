@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from app.config import ConfigError, load_settings
-from app.providers.channels import configured_channels
+from app.config import ConfigError, configured_channels, load_settings
 from tests.conftest import make_settings
 
 

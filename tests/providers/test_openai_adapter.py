@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.config.channels import ChannelConfig
 from app.providers.catalog import builtin_spec
-from app.providers.channels import ChannelConfig
 from app.providers.errors import (
     ProviderAuthError,
     ProviderBadRequest,

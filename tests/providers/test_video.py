@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.providers.channels import ChannelConfig
+from app.config.channels import ChannelConfig
 from app.providers.errors import ProviderBadRequest, ProviderTimeout, ProviderUnavailable
 from app.providers.openai_chat import build_client
 from app.providers.router import video_provider
