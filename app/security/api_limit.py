@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -96,14 +97,15 @@ def build_api_limit(limit_spec: str, client: redis.Redis | None, prefix: str) ->
     return ApiRateLimit(list(parse_many(limit_spec)), storage)
 
 
-def init_api_limit(app: Flask, limiter: ApiRateLimit) -> None:
-    from app.security.limits import api_caller
+def init_api_limit(app: Flask, limiter: ApiRateLimit, caller: Callable[[], str]) -> None:
+    """Count every `/api` and `/v1` request against the bucket `caller()` names (the API key,
+    the user or the client IP: `app.security.limits.api_caller`)."""
 
     @app.before_request
     def _count_api_request() -> None:
         if not request.path.startswith(API_PREFIXES):
             return
-        allowed, window = limiter.hit(api_caller())
+        allowed, window = limiter.hit(caller())
         g.api_rate_window = window
         if not allowed:
             retry_after_s = max(1, math.ceil(window.reset_at - time.time()))

@@ -122,5 +122,5 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
 
         client = current_redis()
     init_api_limit(app, build_api_limit(settings.HUB_RATE_LIMIT_API, client,
-                                        settings.HUB_REDIS_PREFIX))
+                                        settings.HUB_REDIS_PREFIX), api_caller)
     return limiter
