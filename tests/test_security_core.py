@@ -40,3 +40,13 @@ def test_disabled_user_is_refused(client, settings) -> None:
     user = create_user(role="admin", active=False)
     response = client.post("/api/ops/worker-check", headers=auth_headers(user, settings.SECRET_KEY))
     assert response.status_code == 401
+
+
+def test_the_app_registers_its_authenticators_in_the_order_they_are_tried(app) -> None:
+    from app.security.api_key_auth import authenticate_api_key
+    from app.security.authenticate import EXTENSION_KEY
+    from app.security.jwt_auth import authenticate_jwt
+    from app.security.sessions import authenticate_session
+
+    assert app.extensions[EXTENSION_KEY] == [authenticate_jwt, authenticate_api_key,
+                                             authenticate_session]

@@ -28,8 +28,8 @@ from app.blueprints.auth_schemas import (
 )
 from app.models.users import User
 from app.security import current_principal, public, require_auth
+from app.security.identity import Principal
 from app.security.limits import rate_limited
-from app.security.principal import Principal
 from app.security.sessions import start_session
 from app.services import accounts, auth_tokens, two_factor
 

@@ -17,8 +17,8 @@ from app.errors import error_response
 from app.metrics import exposition, periodic_job_exposition
 from app.scheduler import PERIODIC_JOBS
 from app.security import public, require_auth
+from app.security.authenticate import bearer_token
 from app.security.metrics_access import check_metrics_access
-from app.security.principal import bearer_token
 from app.services import health
 from app.services.periodic_jobs import PeriodicJobState, job_states
 from app.services.runtime import current_runtime, current_settings

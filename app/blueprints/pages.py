@@ -37,9 +37,9 @@ from app.blueprints.page_forms import (
 from app.errors import HubError
 from app.models.users import User
 from app.security import public
+from app.security.authenticate import has_role, two_factor_missing
 from app.security.limits import rate_limited
 from app.security.pages import page_auth
-from app.security.principal import has_role, two_factor_missing
 from app.security.redirects import local_path, safe_next
 from app.security.sessions import end_session, start_session
 from app.services import accounts, api_keys, auth_tokens, two_factor

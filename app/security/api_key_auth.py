@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
+from app.security.authenticate import bearer_token
 from app.security.errors import Unauthorized
-from app.security.principal import Principal, bearer_token
+from app.security.identity import Principal
 from app.services import api_keys
 
 API_KEY_PATHS = ("/api/", "/v1/")

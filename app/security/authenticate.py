@@ -1,15 +1,20 @@
-"""The caller of a request, resolved once by the first authenticator that recognises it."""
+"""Who is calling: the request's `Principal`, resolved once by the first registered
+authenticator that recognises the credentials, and the guards views declare (`require_auth`,
+`public`).
+
+The authenticators themselves (bearer access tokens in `app.security.jwt_auth`, hub API keys in
+`app.security.api_key_auth`, the web session in `app.security.sessions`) are registered on each
+app, in order, by `app.security.setup.init_security`; this module knows none of them.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import Flask, current_app, g, request
 
-from app.models.hot_sql import select_one
 from app.models.users import ROLES, STAFF_ROLES, User
 from app.security.errors import (
     ApiKeyNotAllowed,
@@ -18,22 +23,12 @@ from app.security.errors import (
     TwoFactorSetupRequired,
     Unauthorized,
 )
-from app.security.tokens import decode_access_token
+from app.security.identity import Authenticator, Principal
 from app.services.runtime import current_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-@dataclass
-class Principal:
-    user: User
-    via: str  # "jwt", "api_key" or "session"
-    token_id: str | None = None  # the access token's jti, or the API key's id
-    api_key: Any = None  # the ApiKey row when authenticated by a hub API key
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-Authenticator = Callable[[], Principal | None]
+EXTENSION_KEY = "hub_authenticators"
 
 
 def bearer_token() -> str | None:
@@ -42,61 +37,16 @@ def bearer_token() -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
-def principal_from_access_token(token: str) -> Principal:
-    """The caller an access token names; Unauthorized if forged, expired or revoked."""
-    from app.security.revocation import current_revocations, family_id
-
-    claims = decode_access_token(token, key=current_settings().SECRET_KEY)
-    revocation_ids = (claims.jti, family_id(claims.family)) if claims.family else (claims.jti,)
-    if current_revocations().is_revoked(*revocation_ids):
-        raise Unauthorized("the access token was revoked; sign in again")
-    user = select_one(User, "id = {p}", (claims.user_id,))
-    if user is None or not user.is_active:
-        raise Unauthorized("this account is disabled or no longer exists")
-    if claims.auth_version != user.auth_version:
-        raise Unauthorized("the access token was revoked; sign in again")
-    return Principal(user=user, via="jwt", token_id=claims.jti,
-                     extra={"expires_at": claims.expires_at, "family": claims.family})
-
-
-def principal_from_credential(token: str) -> Principal:
-    """An access token or a hub API key sent outside HTTP headers (a WebSocket's first message)."""
-    from app.security.api_key_auth import principal_from_api_key
-    from app.services.api_keys import looks_like_key
-
-    if looks_like_key(token):
-        return principal_from_api_key(token)
-    return principal_from_access_token(token)
-
-
-def _jwt_authenticator() -> Principal | None:
-    token = bearer_token()
-    if token is None or token.count(".") != 2:
-        return None
-    return principal_from_access_token(token)
-
-
-def _api_key_authenticator() -> Principal | None:
-    from app.security.api_key_auth import authenticate_api_key
-
-    return authenticate_api_key()
-
-
-def _session_authenticator() -> Principal | None:
-    from app.security.sessions import authenticate_session
-
-    return authenticate_session()
-
-
-AUTHENTICATORS: list[Authenticator] = [_jwt_authenticator, _api_key_authenticator,
-                                       _session_authenticator]
+def register_authenticator(app: Flask, authenticator: Authenticator) -> None:
+    """Add a way to authenticate to `app`; authenticators are tried in registration order."""
+    app.extensions.setdefault(EXTENSION_KEY, []).append(authenticator)
 
 
 def authenticate() -> Principal | None:
     """Resolve (once per request) who is calling; None when no credentials were sent."""
     if "principal" not in g:
         principal = None
-        for authenticator in AUTHENTICATORS:
+        for authenticator in current_app.extensions.get(EXTENSION_KEY, ()):
             principal = authenticator()
             if principal is not None:
                 break

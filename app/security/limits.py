@@ -20,6 +20,7 @@ from flask_limiter import Limiter
 from app.config import Settings
 from app.errors import HubError
 from app.security.api_limit import build_api_limit, init_api_limit
+from app.security.authenticate import authenticate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,8 +53,6 @@ def client_ip() -> str:
 
 def api_caller() -> str:
     """The API limit's key: the API key, else the user, else the client IP."""
-    from app.security.principal import authenticate
-
     try:
         principal = authenticate()
     except HubError:  # a bad credential is refused by the view itself; count it by IP
@@ -69,8 +68,6 @@ def account_caller() -> str:
     """The per-account buckets' key: the signed-in user (access token, API key's owner, or page
     session), else the client IP (the view then refuses the caller anyway)."""
     from flask_login import current_user
-
-    from app.security.principal import authenticate
 
     try:
         principal = authenticate()

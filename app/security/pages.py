@@ -12,7 +12,7 @@ from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from app.models.users import ROLES
-from app.security.principal import has_role, two_factor_missing
+from app.security.authenticate import has_role, two_factor_missing
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -19,7 +19,7 @@ from wtforms.validators import ValidationError
 from app.config import Settings
 from app.models.users import User
 from app.security.errors import CsrfFailed
-from app.security.principal import Principal
+from app.security.identity import Principal
 
 login_manager = LoginManager()
 csrf = CSRFProtect()

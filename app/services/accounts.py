@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models.accounts import OAuthIdentity, PasswordResetToken
 from app.models.base import utcnow
 from app.models.users import ROLES, STAFF_ROLES, User
+from app.security.authenticate import two_factor_missing
 from app.security.crypto import keyed_hash, random_token
 from app.security.errors import (
     AccountDisabled,
@@ -38,7 +39,6 @@ from app.security.passwords import (
     needs_rehash,
     verify_password,
 )
-from app.security.principal import two_factor_missing
 from app.services import api_keys, audit, auth_tokens, email_codes, two_factor, user_admin
 from app.services.runtime import current_settings
 

@@ -72,7 +72,7 @@ class KeyRevoked(HubError):
 
 class StaleApiKey(Exception):
     """A key read reused from this process's recent reads changed (or went) since: the
-    request must authenticate again from the database (`app.security.principal.require_auth`)."""
+    request must authenticate again from the database (`app.security.authenticate.require_auth`)."""
 
 
 class TooManyKeys(HubError):

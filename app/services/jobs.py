@@ -24,8 +24,8 @@ from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
 from app.providers import catalog, pricing
 from app.providers.prices import StalePrice, forget_price
+from app.security.authenticate import has_role
 from app.security.errors import Forbidden
-from app.security.principal import has_role
 from app.services import audit, job_store
 from app.services.cancellation import cancel_flags
 from app.services.cursors import decode_cursor, encode_cursor

@@ -6,7 +6,7 @@ waiting before the first token. A job request may reuse what this process read i
 seconds instead, because nothing it does outlives that read unchecked: `job_open_checked`
 (migration 010) compares, in the statement that places the hold, the key's stamp and the
 price's with the rows as they are, and refuses a stale one (the request then reads both again;
-see `app.services.jobs.create_job` and `app.security.principal.require_auth`).
+see `app.services.jobs.create_job` and `app.security.authenticate.require_auth`).
 
 Only on PostgreSQL (SQLite's job open has no such check) and only for views that open a job;
 every other read goes to the database. Per app, so an app built on another database never sees

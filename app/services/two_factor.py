@@ -1,7 +1,7 @@
 """Optional TOTP two-factor sign-in (RFC 6238, pyotp) with single-use recovery codes.
 
 Required for `admin` and `support` accounts when HUB_ENV=production (see
-`app.security.principal.two_factor_missing`). Turning it on ends every session and token of
+`app.security.authenticate.two_factor_missing`). Turning it on ends every session and token of
 the user (the caller is signed in afresh). A TOTP code is accepted once: the time step of
 the last accepted code is stored, so a code seen over someone's shoulder cannot be replayed.
 """
