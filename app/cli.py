@@ -43,7 +43,7 @@ def db_migrate(name: str) -> None:
 
 def register_cli(app: Flask) -> None:
     from app.accounts_cli import keys_cli, users_cli
-    from app.providers.cli import prices_cli
+    from app.prices_cli import prices_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(prices_cli)

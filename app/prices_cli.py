@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.providers.catalog import BUILTIN_MODELS, builtin_spec, current_catalog
-from app.providers.prices import current_prices, price_history, set_price
+from app.providers.catalog import BUILTIN_MODELS, builtin_spec
+from app.providers.registry import current_catalog
 from app.services.audit import cli_actor_label
+from app.services.prices.history import current_prices, price_history, set_price
 
 prices_cli = AppGroup("prices", help="Model prices in credits (100,000 credits = US$1).")
 

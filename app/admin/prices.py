@@ -18,8 +18,9 @@ from app.admin.columns import DATETIME_FORMATTERS
 from app.admin.forms import SetPriceForm
 from app.errors import HubError
 from app.models.pricing import ModelPrice
-from app.providers.catalog import BUILTIN_MODELS, ModelSpec, current_catalog
-from app.providers.prices import current_prices, set_price
+from app.providers.catalog import BUILTIN_MODELS, ModelSpec
+from app.providers.registry import current_catalog
+from app.services.prices.history import current_prices, set_price
 
 log = structlog.get_logger(__name__)
 

@@ -6,9 +6,9 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import Integer, List, Nested, String
 from apiflask.validators import OneOf
 
-from app.providers.catalog import list_models
 from app.providers.types import ModelInfo
 from app.security import public
+from app.services.prices.catalog import list_models
 
 bp = APIBlueprint("models", __name__, tag="Models")
 

@@ -32,10 +32,10 @@ from app.blueprints.compat_common import (
     text_of,
 )
 from app.models.base import INTEGER_MAX
-from app.providers import catalog
 from app.security import require_auth
 from app.services import jobs
 from app.services.compat import JobOutput, compat_executor, start_output
+from app.services.prices import catalog
 
 bp = APIBlueprint("openai_compat", __name__, url_prefix="/v1", tag="OpenAI-compatible")
 

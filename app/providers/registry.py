@@ -2,7 +2,7 @@
 
 Built on first use from the app's settings (never at import time) and kept on the app, so SDK
 clients and their connection pools are reused. Which adapter serves a channel is decided
-here, from the channel's provider kind, and nowhere else.
+here, from the channel's provider kind (`ADAPTER_FACTORIES`), and nowhere else.
 """
 
 from __future__ import annotations
@@ -10,57 +10,56 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import redis
 from flask import current_app
 
 from app.config import Settings, configured_channels
-from app.config.channels import ChannelConfig
-from app.providers.base import ChatProvider, VideoProvider
+from app.config.channels import ChannelConfig, ProviderKind
 from app.providers.breaker import BreakerPolicy, BreakerStore, MemoryBreakerStore, RedisBreakerStore
 from app.providers.catalog import Catalog
+from app.providers.channel import Channel
+from app.providers.routing import Router
 
 EXTENSION_KEY = "hub_providers"
 _build_lock = threading.Lock()
 
-
-@dataclass
-class Channel:
-    config: ChannelConfig
-    chat: ChatProvider
-    video: VideoProvider | None
-
-    @property
-    def id(self) -> str:
-        return self.config.id
-
-    @property
-    def provider(self) -> str:
-        return self.config.provider
-
-    @property
-    def weight(self) -> float:
-        return self.config.weight
+AdapterFactory = Callable[[ChannelConfig, Settings], Channel]
 
 
-def build_channel(config: ChannelConfig, settings: Settings) -> Channel:
-    if config.provider == "openai":
-        from app.providers.openai_chat import OpenAIChat, build_client
-        from app.providers.sora import SoraVideo
+# The adapters' modules are imported when a channel of their kind is built: a hub without an
+# Anthropic key never loads the Anthropic SDK.
+def _openai_channel(config: ChannelConfig, settings: Settings) -> Channel:
+    from app.providers.openai_chat import OpenAIChat, build_client
+    from app.providers.sora import SoraVideo
 
-        client = build_client(config, settings.HUB_PROVIDER_CONNECT_TIMEOUT_S)
-        return Channel(config, OpenAIChat(client), SoraVideo(client))
-    if config.provider == "anthropic":
-        from app.providers.anthropic_chat import AnthropicChat
-        from app.providers.anthropic_chat import build_client as build_anthropic
+    client = build_client(config, settings.HUB_PROVIDER_CONNECT_TIMEOUT_S)
+    return Channel(config, OpenAIChat(client), SoraVideo(client))
 
-        return Channel(config, AnthropicChat(build_anthropic(
-            config, settings.HUB_PROVIDER_CONNECT_TIMEOUT_S)), None)
+
+def _anthropic_channel(config: ChannelConfig, settings: Settings) -> Channel:
+    from app.providers.anthropic_chat import AnthropicChat, build_client
+
+    return Channel(config, AnthropicChat(build_client(
+        config, settings.HUB_PROVIDER_CONNECT_TIMEOUT_S)), None)
+
+
+def _local_channel(config: ChannelConfig, settings: Settings) -> Channel:
     from app.providers.local import LocalChat, LocalVideo
 
     return Channel(config, LocalChat(token_delay_s=settings.HUB_LOCAL_TOKEN_DELAY_S),
                    LocalVideo(render_s=settings.HUB_LOCAL_VIDEO_RENDER_S))
+
+
+ADAPTER_FACTORIES: dict[ProviderKind, AdapterFactory] = {
+    "openai": _openai_channel,
+    "anthropic": _anthropic_channel,
+    "local": _local_channel,
+}
+
+
+def build_channel(config: ChannelConfig, settings: Settings) -> Channel:
+    return ADAPTER_FACTORIES[config.provider](config, settings)
 
 
 def build_breakers(settings: Settings, client: redis.Redis | None) -> BreakerStore:
@@ -77,8 +76,6 @@ class Registry:
     def __init__(self, settings: Settings, redis_client: redis.Redis | None, *,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        from app.providers.router import Router
-
         configs = configured_channels(settings)
         self.settings = settings
         self.catalog = Catalog(configs)
@@ -100,6 +97,11 @@ def current_registry() -> Registry:
                 registry = Registry(runtime.settings, runtime.redis)
                 current_app.extensions[EXTENSION_KEY] = registry
     return registry
+
+
+def current_catalog() -> Catalog:
+    """The models the app's enabled channels offer."""
+    return current_registry().catalog
 
 
 def warm_up() -> None:

@@ -20,16 +20,18 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 import redis
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from app.config import Settings
 from app.metrics import PROVIDER_ATTEMPTS
-from app.providers.breaker import CLOSED
-from app.providers.catalog import ModelSpec
+from app.providers.breaker import CLOSED, BreakerStore
+from app.providers.catalog import Catalog, ModelSpec
+from app.providers.channel import Channel
 from app.providers.errors import (
     ModelNotFound,
     NoProviderAvailable,
@@ -41,14 +43,18 @@ from app.providers.errors import (
 )
 from app.providers.types import ChatRequest, TextDelta, Usage
 
-if TYPE_CHECKING:
-    from app.providers.registry import Channel, Registry
-    from app.providers.video import RoutedVideo
-
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 OnProvider = Callable[[str, str], None]
 
+
+class Channels(Protocol):
+    """What the router routes over (`app.providers.registry.Registry` is one)."""
+
+    settings: Settings
+    catalog: Catalog
+    channels: dict[str, Channel]
+    breakers: BreakerStore
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -61,7 +67,7 @@ def _counts_against_channel(exc: ProviderError) -> bool:
 
 
 class Router:
-    def __init__(self, registry: Registry, *, clock: Callable[[], float] = time.time,
+    def __init__(self, registry: Channels, *, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None) -> None:
         self.registry = registry
@@ -252,38 +258,3 @@ class Router:
         if count is not None:
             self._record(channel, None)
         return count
-
-
-# --- the module-level API the jobs area uses (inside an app context) -----------------------
-def current_router() -> Router:
-    from app.providers.registry import current_registry
-
-    return current_registry().router
-
-
-def stream_chat(request: ChatRequest, *, on_provider: OnProvider | None = None,
-                should_stop: Callable[[], bool] | None = None) -> Iterator[TextDelta | Usage]:
-    """Stream a chat reply: text deltas, then (when the provider reported it) one Usage.
-
-    Chooses the channel (weights, health, breakers), retries and falls back before the first
-    delivered delta and never after; calls `on_provider(provider, channel_id)` for each channel
-    tried; checks `should_stop` between chunks and closes the upstream stream when it says so.
-    Raises ProviderError subclasses (ModelNotFound, ProviderBadRequest, NoProviderAvailable,
-    ProviderStreamInterrupted after delivery, or the last upstream error).
-    """
-    return current_router().stream_chat(request, on_provider=on_provider,
-                                        should_stop=should_stop)
-
-
-def complete_chat(request: ChatRequest) -> tuple[str, Usage]:
-    """The whole reply at once, with the same retries and fallback as `stream_chat`."""
-    return current_router().complete_chat(request)
-
-
-def video_provider(model: str, *, on_provider: OnProvider | None = None) -> RoutedVideo:
-    """A video provider for the model: create() picks the channel; poll() and download()
-    return to the channel that created the render (its id is part of the upstream id)."""
-    from app.providers.video import RoutedVideo
-
-    current_router().registry.catalog.spec(model)
-    return RoutedVideo(current_router(), model, on_provider=on_provider)

@@ -14,8 +14,8 @@ from app.providers.errors import ProviderBadRequest, ProviderError, ProviderTime
 from app.providers.types import VideoStatus
 
 if TYPE_CHECKING:
-    from app.providers.registry import Channel
-    from app.providers.router import OnProvider, Router
+    from app.providers.channel import Channel
+    from app.providers.routing import OnProvider, Router
 
 log = structlog.get_logger(__name__)
 

@@ -32,12 +32,13 @@ from app.metrics import record_settled_job
 from app.models.base import utcnow
 from app.models.hot_sql import column_list, model_from_row
 from app.models.jobs import Job
-from app.providers import pricing, router
+from app.providers import router
 from app.providers.errors import ProviderError
 from app.providers.types import ChatRequest, TextDelta, Usage
 from app.services import job_store
 from app.services.cancellation import cancel_flags
 from app.services.lease_keeper import current_lease_keeper
+from app.services.prices import pricing
 from app.services.runtime import current_events, current_settings
 from app.services.stream_pump import pump
 from app.services.tail_lane import current_tail_lane

@@ -36,11 +36,11 @@ from app.models.base import utcnow
 from app.models.hot_sql import column_list, insert_row, model_from_row
 from app.models.jobs import Job, UsageRecord
 from app.models.users import User
-from app.providers.prices import StalePrice
 from app.services import api_keys, ledger
 from app.services.ledger.accounts import invalidate_after_commit
 from app.services.ledger.errors import HoldNotFound, IdempotencyKeyReused
 from app.services.ledger.movements import insufficient
+from app.services.prices.history import StalePrice
 
 log = structlog.get_logger(__name__)
 
@@ -72,7 +72,7 @@ def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int,
     hold counts against the key's caps in the month of `job.created_at`, where its settle gives
     the unused part back.
     On PostgreSQL also, when what the caller read before is no longer current (migration 010):
-    `api_keys.StaleApiKey` for a reused key read, `prices.StalePrice` unless `price_stamp` is
+    `api_keys.StaleApiKey` for a reused key read, `history.StalePrice` unless `price_stamp` is
     the model's newest price.
     """
     if api_key is not None and api_key.user_id != user.id:

@@ -22,13 +22,13 @@ from app.models.api_keys import ApiKey
 from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
-from app.providers import catalog, pricing
-from app.providers.prices import StalePrice, forget_price
 from app.security.authenticate import has_role
 from app.security.errors import Forbidden
 from app.services import audit, job_store
 from app.services.cancellation import cancel_flags
 from app.services.cursors import decode_cursor, encode_cursor
+from app.services.prices import catalog, pricing
+from app.services.prices.history import StalePrice, forget_price
 from app.services.runtime import current_events, current_settings
 
 log = structlog.get_logger(__name__)

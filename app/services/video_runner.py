@@ -10,10 +10,11 @@ import structlog
 from dramatiq.middleware import TimeLimitExceeded
 
 from app.models.jobs import Job
-from app.providers import pricing, router
+from app.providers import router
 from app.providers.errors import ProviderError
 from app.providers.video import video_storage_path, wait_for_video
 from app.services.job_runner import Run, _complete, claim
+from app.services.prices import pricing
 from app.services.runtime import current_events, current_settings
 
 log = structlog.get_logger(__name__)

@@ -17,8 +17,8 @@ from app.models.audit import AuditLogEntry
 from app.models.payments import CreditPackage, PaymentFlag
 from app.models.pricing import ModelPrice
 from app.models.users import User
-from app.providers.prices import price_history
 from app.services.payments.packages import ensure_default_packages
+from app.services.prices.history import price_history
 from tests.conftest import make_settings
 from tests.factories import auth_headers, create_payment_flag, create_user
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.models.pricing import ModelPrice
-from app.providers.prices import price_history
+from app.services.prices.history import price_history
 
 
 def test_admin_sets_a_price_as_a_new_version(admin, services) -> None:

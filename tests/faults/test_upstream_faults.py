@@ -102,7 +102,7 @@ def test_upstream_fault(app, shared_hub, upstream, executor, name) -> None:
     assert delivered == expected
     if case.status == "succeeded":  # billed from the usage the provider reported
         with hub.context():
-            from app.providers import pricing
+            from app.services.prices import pricing
 
             assert job.cost_credits == pricing.chat_cost(job.price_id, job.input_tokens, 8)
         assert job.output_tokens == 8

@@ -13,10 +13,10 @@ import websocket
 from werkzeug.serving import make_server
 
 from app.models.jobs import Job, UsageRecord
-from app.providers import pricing
 from app.services import ledger
 from app.services.job_reaper import reap_stale_jobs
 from app.services.ledger.checker import check_ledger
+from app.services.prices import pricing
 from app.services.relay import follow
 from app.services.runtime import current_events
 from tests.conftest import make_settings

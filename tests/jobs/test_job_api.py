@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.models.jobs import Job
-from app.providers import pricing
+from app.services.prices import pricing
 from tests.factories import auth_headers, create_user
 from tests.jobs.conftest import balance, chat_job, fund, token_of, wait_done, ws_events
 

@@ -17,9 +17,9 @@ from app import create_app
 from app.models.api_keys import ApiKey
 from app.models.jobs import Job
 from app.models.users import User
-from app.providers.catalog import model_spec
-from app.providers.prices import current_prices, set_price
 from app.services import api_keys
+from app.services.prices.catalog import model_spec
+from app.services.prices.history import current_prices, set_price
 from app.services.recent_reads import recent_reads
 from tests.jobs.conftest import balance
 

@@ -7,10 +7,11 @@ import math
 import pytest
 
 from app.models.pricing import ModelPrice
-from app.providers.catalog import model_spec
 from app.providers.errors import ContextWindowExceeded, InvalidModelRequest, ModelNotFound
-from app.providers.prices import PriceNotFound, set_price
-from app.providers.pricing import (
+from app.providers.tokens import count_messages, count_text, encoding
+from app.services.prices.catalog import model_spec
+from app.services.prices.history import PriceNotFound, set_price
+from app.services.prices.pricing import (
     chat_cost,
     count_tokens,
     credits_for_tokens,
@@ -18,7 +19,6 @@ from app.providers.pricing import (
     video_cost,
     video_quote,
 )
-from app.providers.tokens import count_messages, count_text, encoding
 from tests.fake_upstream import Fault
 
 MESSAGES = [{"role": "system", "content": "You are terse."},

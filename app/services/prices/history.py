@@ -1,19 +1,21 @@
 """The price history in the database: read the current version, add a new one.
 
 A model's first price is seeded from the catalog's default the first time it is needed. The
-operator CLI may change a price beside a running hub, and the next job must be held at it:
-within one request (or one job's message) the prices read are remembered (quoting reads them
-twice), and beyond it only a job request reuses what this process read lately (`reuse`), since
-its job open refuses a price that is no longer the newest (`StalePrice`; see
-`app.services.recent_reads`).
+operator CLI may change a price beside a running hub, and the next job must be held at it: the
+current price is read from the database each time, except that a job request reuses what this
+process read lately (`reuse`), since its job open refuses a price that is no longer the newest
+(`StalePrice`; see `app.services.recent_reads`). A price version never changes once written, so
+every version this app read is kept (`PriceVersions`): the charge of a job quoted in this
+process (a `/v1` request run by the web executor) reads no price again.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 import structlog
-from flask import g, has_app_context
+from flask import current_app
 from peewee import JOIN, IntegrityError
 
 from app.extensions import db
@@ -37,6 +39,32 @@ class PriceNotFound(ProviderError):
 
     http_status = 404
     code = "price_not_found"
+
+
+class PriceVersions:
+    """The price versions an app has read, by id. Versions are immutable, so an entry never goes
+    stale; an app is bound to one database, so ids never mix across databases."""
+
+    EXTENSION_KEY = "hub.price_versions"
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Price] = {}
+        self._lock = threading.Lock()
+
+    def get(self, price_id: int) -> Price | None:
+        return self._by_id.get(price_id)
+
+    def keep(self, price: Price) -> None:
+        if price.price_id is not None:
+            with self._lock:
+                self._by_id[price.price_id] = price
+
+    @classmethod
+    def of_current_app(cls) -> PriceVersions:
+        versions = current_app.extensions.get(cls.EXTENSION_KEY)
+        if versions is None:
+            versions = current_app.extensions.setdefault(cls.EXTENSION_KEY, cls())
+        return versions
 
 
 def as_price(row: ModelPrice) -> Price:
@@ -83,46 +111,43 @@ def current_prices(specs: Iterable[ModelSpec], *, reuse: bool = False) -> dict[s
     """The current price of each model, seeding the ones never priced before. `reuse`: a
     price this process read lately will do (only for a job's quote, re-checked at its open)."""
     specs = list(specs)
-    memo: dict[str, Price] = g.setdefault("hub_prices", {}) if has_app_context() else {}
+    found: dict[str, Price] = {}
     reads = recent_reads("prices") if reuse else None
     if reads is not None:
         for spec in specs:
-            if spec.id not in memo and (price := reads.get(spec.id)) is not None:
-                memo[spec.id] = price
-    missing = [s for s in specs if s.id not in memo]
+            if spec.id not in found and (price := reads.get(spec.id)) is not None:
+                found[spec.id] = price
+    missing = [s for s in specs if s.id not in found]
     rows = _latest_rows([s.id for s in missing]) if missing else {}
     for spec in missing:
-        memo[spec.id] = as_price(rows[spec.id] if spec.id in rows else _seed(spec))
+        found[spec.id] = as_price(rows[spec.id] if spec.id in rows else _seed(spec))
         if reads is not None:
-            reads.put(spec.id, memo[spec.id])
-    return {spec.id: memo[spec.id] for spec in specs}
+            reads.put(spec.id, found[spec.id])
+    versions = PriceVersions.of_current_app()
+    for price in found.values():
+        versions.keep(price)
+    return {spec.id: found[spec.id] for spec in specs}
 
 
 def forget_price(model_id: str) -> None:
     """Read the model's price from the database next time (a job open found it stale)."""
-    _forget_memo()
     reads = recent_reads("prices")
     if reads is not None:
         reads.forget(model_id)
 
 
-def _forget_memo() -> None:
-    if has_app_context():
-        g.pop("hub_prices", None)
-
-
 def price_version(price_id: int) -> Price:
-    """One version of a price by its id. Versions never change, so the one this request (or
-    job) already read answers without another query: the price a job's quote held is the price
-    it is charged at."""
-    memo: dict[str, Price] = g.get("hub_prices", {}) if has_app_context() else {}
-    for price in memo.values():
-        if price.price_id == price_id:
-            return price
-    row = select_one(ModelPrice, _BY_ID, (price_id,))
-    if row is None:
-        raise PriceNotFound(f"price version {price_id} does not exist")
-    return as_price(row)
+    """One version of a price by its id: the price a job's quote held is the price it is charged
+    at. A version this app already read answers without another query."""
+    versions = PriceVersions.of_current_app()
+    price = versions.get(price_id)
+    if price is None:
+        row = select_one(ModelPrice, _BY_ID, (price_id,))
+        if row is None:
+            raise PriceNotFound(f"price version {price_id} does not exist")
+        price = as_price(row)
+        versions.keep(price)
+    return price
 
 
 PRICE_FIELDS = ("input_per_mtok_credits", "output_per_mtok_credits", "per_second_credits")
@@ -135,7 +160,6 @@ def set_price(spec: ModelSpec, *, input_per_mtok_credits: int | None = None,
     and its audit entry (the price before and after, the reason) commit together."""
     given = dict(zip(PRICE_FIELDS, (input_per_mtok_credits, output_per_mtok_credits,
                                     per_second_credits), strict=True))
-    _forget_memo()
     current_prices([spec])  # seeds version 1 of a model never priced
     for attempt in range(5):  # two operators at once: the loser takes the next version
         try:

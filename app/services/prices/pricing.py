@@ -1,7 +1,7 @@
 """Pricing: the worst-case price that sizes a hold, and the cost that settles it.
 
 Prices are integer credits per million tokens (input and output) or per second of video,
-stored with history (`app.providers.prices`). A quote names the price version it used; the
+stored with history (`app.services.prices.history`). A quote names the price version it used; the
 settlement passes that id back, so a later price change never rewrites a charge.
 
 Rounding: each direction is rounded up to the next whole credit on its own,
@@ -17,11 +17,14 @@ from typing import Any
 
 import structlog
 
-from app.providers.catalog import ModelSpec, model_spec
+from app.providers.catalog import ModelSpec
 from app.providers.errors import ContextWindowExceeded, InvalidModelRequest
-from app.providers.prices import current_prices, price_version
+from app.providers.router import current_router
 from app.providers.tokens import count_messages, count_text
 from app.providers.types import ChatQuote, ChatRequest, VideoQuote
+from app.services.prices.catalog import model_spec
+from app.services.prices.history import current_prices, price_version
+from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
 MILLION = 1_000_000
@@ -44,9 +47,6 @@ def prompt_tokens(spec: ModelSpec, messages: list[dict[str, Any]],
                   max_tokens: int) -> tuple[int, bool]:
     """(prompt tokens, exact?) — Anthropic's count endpoint when reachable, else the tokenizer."""
     if spec.tokenizer == "claude_estimate":
-        from app.providers.router import current_router
-        from app.services.runtime import current_settings
-
         if current_settings().HUB_ANTHROPIC_COUNT_TOKENS:
             exact = current_router().count_input_tokens(
                 ChatRequest(model=spec.id, messages=messages, max_tokens=max_tokens))
