@@ -9,8 +9,7 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Integer, Nested, String
 from apiflask.validators import Length, NoneOf, Range
 
-from app.blueprints.credits import BalanceOut
-from app.blueprints.fields import UtcDateTime
+from app.blueprints.fields import BalanceOut, UtcDateTime
 from app.models.base import INTEGER_MAX
 from app.security import current_principal, require_auth
 from app.services import promo

@@ -14,7 +14,7 @@ from apiflask.fields import Date, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, stream_with_context
 
-from app.blueprints.fields import UtcDateTime
+from app.blueprints.fields import BalanceOut, UtcDateTime
 from app.models.ledger import KINDS, LedgerEntry
 from app.security import current_principal, require_auth
 from app.services import promo
@@ -32,12 +32,6 @@ bp = APIBlueprint("credits", __name__, tag="Credits", url_prefix="/api/credits")
 
 CSV_COLUMNS = ("id", "created_at", "kind", "amount_credits", "balance_after_credits",
                "reference", "memo")
-
-
-class BalanceOut(Schema):
-    balance = Integer(required=True, metadata={"description": "credits owned"})
-    held = Integer(required=True, metadata={"description": "reserved by jobs in progress"})
-    available = Integer(required=True, metadata={"description": "balance − held: spendable"})
 
 
 class HistoryFilterIn(Schema):

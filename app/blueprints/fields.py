@@ -1,10 +1,12 @@
-"""Schema fields shared by the JSON routes."""
+"""Schema fields and schemas shared by the JSON routes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from apiflask import Schema
+from apiflask.fields import Integer
 from marshmallow.fields import NaiveDateTime
 
 
@@ -33,3 +35,9 @@ class UtcDateTime(NaiveDateTime):
             return super()._deserialize(value, attr, data, **kwargs)
         except OverflowError:
             raise self.make_error("out_of_range") from None
+
+
+class BalanceOut(Schema):
+    balance = Integer(required=True, metadata={"description": "credits owned"})
+    held = Integer(required=True, metadata={"description": "reserved by jobs in progress"})
+    available = Integer(required=True, metadata={"description": "balance − held: spendable"})

@@ -8,6 +8,7 @@ from authlib.integrations.base_client import OAuthError
 from flask import flash, redirect, url_for
 from werkzeug.wrappers import Response
 
+from app.blueprints.sign_in import continue_sign_in
 from app.errors import HubError
 from app.security import public
 from app.security.google import CALLBACK_PATH, google_client
@@ -34,8 +35,6 @@ def login() -> Response:
         responses={302: "Signed in (or back to /login with the reason)",
                    404: "Google sign-in is not configured"})
 def callback() -> Response:
-    from app.blueprints.pages import continue_sign_in
-
     client = google_client()
     try:
         token = client.authorize_access_token()

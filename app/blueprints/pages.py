@@ -34,20 +34,19 @@ from app.blueprints.page_forms import (
     TwoFactorForm,
     VerifyForm,
 )
+from app.blueprints.sign_in import PENDING_2FA, continue_sign_in, safe_next_url
 from app.errors import HubError
 from app.models.users import User
 from app.security import public
 from app.security.authenticate import has_role, two_factor_missing
 from app.security.limits import rate_limited
 from app.security.pages import page_auth
-from app.security.redirects import local_path, safe_next
 from app.security.sessions import end_session, start_session
 from app.services import accounts, api_keys, auth_tokens, two_factor
 from app.services.runtime import current_settings
 
 bp = Blueprint("pages", __name__)
 
-PENDING_2FA = "pending_two_factor"
 # The shared navigation: (label, path, roles). An entry shows when its path is routed in this
 # app (each area's pages add theirs here) and the user has one of its roles (none: everyone).
 NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
@@ -75,11 +74,6 @@ def _layout_helpers() -> dict:
                 if path in routed and has_role(current_user, *roles)]
 
     return {"nav_items": nav_items, "two_factor_missing": two_factor_missing}
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site, as a browser reads it: never an open redirect elsewhere."""
-    return safe_next(target, url_for("pages.dashboard"))
 
 
 def _render(template: str, **context: Any) -> str:
@@ -110,7 +104,7 @@ def index() -> Response:
 @rate_limited("login")
 def login() -> Response | str:
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next_url(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -121,16 +115,6 @@ def login() -> Response | str:
             return continue_sign_in(user, remember=form.remember.data,
                                      next_url=request.args.get("next"))
     return _render("login.html", form=form, google=current_settings().google_enabled)
-
-
-def continue_sign_in(user: User, *, remember: bool, next_url: str | None) -> Response:
-    if user.has_two_factor:
-        session[PENDING_2FA] = {"user": user.id, "av": user.auth_version, "remember": remember,
-                                "next": local_path(next_url)}
-        return redirect(url_for("pages.login_two_factor"))
-    accounts.record_login(user)
-    start_session(user, remember=remember)
-    return redirect(_safe_next(next_url))
 
 
 @bp.route("/login/two-factor", methods=["GET", "POST"])
@@ -152,7 +136,7 @@ def login_two_factor() -> Response | str:
             session.pop(PENDING_2FA, None)
             accounts.record_login(user)
             start_session(user, remember=pending["remember"])
-            return redirect(_safe_next(pending["next"]))
+            return redirect(safe_next_url(pending["next"]))
     return _render("login_two_factor.html", form=form)
 
 

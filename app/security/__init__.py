@@ -13,10 +13,9 @@ from app.security.authenticate import (
     register_authenticator,
     require_auth,
 )
-from app.security.credentials import principal_from_credential
 from app.security.errors import EmailNotVerified, Forbidden, Unauthorized
 from app.security.identity import Principal
 
 __all__ = ["EmailNotVerified", "Forbidden", "Principal", "Unauthorized", "authenticate",
-           "current_principal", "has_role", "principal_from_credential", "public",
+           "current_principal", "has_role", "public",
            "register_authenticator", "require_auth"]

@@ -131,7 +131,8 @@ def test_credentials_outside_headers_resolve_like_bearer_ones(app, client) -> No
     """A WebSocket's first message carries an access token or API key as a string."""
     import pytest
 
-    from app.security import Unauthorized, principal_from_credential
+    from app.security import Unauthorized
+    from app.security.credentials import principal_from_credential
 
     user = user_with_password()
     pair = login(client, user.email).json
