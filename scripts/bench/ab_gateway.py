@@ -33,7 +33,8 @@ def figures(row: dict) -> dict:
             "throughput_ratio": round(row["hub"]["completions_per_s"]
                                       / row["direct"]["completions_per_s"], 3),
             "completions_per_s": row["hub"]["completions_per_s"],
-            "cpu_ms_per_request": row["hub_cpu_ms_per_request"]}
+            "cpu_ms_per_request": row["hub_cpu_ms_per_request"],
+            **{f"{part}_cpu_ms": ms for part, ms in row["cpu_ms_per_request"].items()}}
 
 
 def main() -> None:
