@@ -4,18 +4,17 @@ A model's first price is seeded from the catalog's default the first time it is 
 operator CLI may change a price beside a running hub, and the next job must be held at it: the
 current price is read from the database each time, except that a job request reuses what this
 process read lately (`reuse`), since its job open refuses a price that is no longer the newest
-(`StalePrice`; see `app.services.recent_reads`). A price version never changes once written, so
-every version this app read is kept (`PriceVersions`): the charge of a job quoted in this
-process (a `/v1` request run by the web executor) reads no price again.
+(`StalePrice`; see `app.services.recent_reads`). A price version never changes once written:
+the versions a job request read are kept with those reads, so the charge of a job quoted and
+run in this process (a `/v1` request run by the web executor) reads no price again.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 
 import structlog
-from flask import current_app
+from flask import has_app_context
 from peewee import JOIN, IntegrityError
 
 from app.extensions import db
@@ -39,32 +38,6 @@ class PriceNotFound(ProviderError):
 
     http_status = 404
     code = "price_not_found"
-
-
-class PriceVersions:
-    """The price versions an app has read, by id. Versions are immutable, so an entry never goes
-    stale; an app is bound to one database, so ids never mix across databases."""
-
-    EXTENSION_KEY = "hub.price_versions"
-
-    def __init__(self) -> None:
-        self._by_id: dict[int, Price] = {}
-        self._lock = threading.Lock()
-
-    def get(self, price_id: int) -> Price | None:
-        return self._by_id.get(price_id)
-
-    def keep(self, price: Price) -> None:
-        if price.price_id is not None:
-            with self._lock:
-                self._by_id[price.price_id] = price
-
-    @classmethod
-    def of_current_app(cls) -> PriceVersions:
-        versions = current_app.extensions.get(cls.EXTENSION_KEY)
-        if versions is None:
-            versions = current_app.extensions.setdefault(cls.EXTENSION_KEY, cls())
-        return versions
 
 
 def as_price(row: ModelPrice) -> Price:
@@ -123,10 +96,14 @@ def current_prices(specs: Iterable[ModelSpec], *, reuse: bool = False) -> dict[s
         found[spec.id] = as_price(rows[spec.id] if spec.id in rows else _seed(spec))
         if reads is not None:
             reads.put(spec.id, found[spec.id])
-    versions = PriceVersions.of_current_app()
-    for price in found.values():
-        versions.keep(price)
+    if reads is not None:
+        for price in found.values():
+            reads.put(_version_key(price.price_id), price)
     return {spec.id: found[spec.id] for spec in specs}
+
+
+def _version_key(price_id: int | None) -> tuple[str, int | None]:
+    return ("version", price_id)
 
 
 def forget_price(model_id: str) -> None:
@@ -138,16 +115,14 @@ def forget_price(model_id: str) -> None:
 
 def price_version(price_id: int) -> Price:
     """One version of a price by its id: the price a job's quote held is the price it is charged
-    at. A version this app already read answers without another query."""
-    versions = PriceVersions.of_current_app()
-    price = versions.get(price_id)
-    if price is None:
-        row = select_one(ModelPrice, _BY_ID, (price_id,))
-        if row is None:
-            raise PriceNotFound(f"price version {price_id} does not exist")
-        price = as_price(row)
-        versions.keep(price)
-    return price
+    at. A version a job request of this process read lately answers without another query."""
+    reads = recent_reads("prices") if has_app_context() else None
+    if reads is not None and (price := reads.get(_version_key(price_id))) is not None:
+        return price
+    row = select_one(ModelPrice, _BY_ID, (price_id,))
+    if row is None:
+        raise PriceNotFound(f"price version {price_id} does not exist")
+    return as_price(row)
 
 
 PRICE_FIELDS = ("input_per_mtok_credits", "output_per_mtok_credits", "per_second_credits")
