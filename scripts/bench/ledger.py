@@ -409,11 +409,9 @@ def main() -> None:
         if db.obj is not None and hasattr(db.obj, "close_all"):
             db.obj.close_all()
         admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        import redis
+        from scripts.bench.cleanup import delete_redis_keys
 
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            client.delete(key)
+        delete_redis_keys(REDIS_URL, prefix)
 
 
 if __name__ == "__main__":
