@@ -62,9 +62,12 @@ def measure(broker: str, url: str, count: int, gap_s: float) -> dict:
                 for i in range(count + 3):  # the first three warm the worker up
                     stream = f"q-{run}-{mode}-{i}"
                     worker_check.send(stream, time.time())
-                    waited = None
+                    waited, deadline = None, time.monotonic() + 60
                     while waited is None:
-                        for event in events.read(stream, "0", timeout_s=30):
+                        if time.monotonic() > deadline:
+                            raise SystemExit(f"{broker}: the worker did not answer in 60 s")
+                        # blocks for less than the client's socket timeout (app.services.runtime)
+                        for event in events.read(stream, "0", timeout_s=1):
                             if event.type == "status":
                                 waited = event.data["queue_wait_ms"]
                     if i >= 3:
