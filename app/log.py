@@ -43,7 +43,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.HUB_LOG_LEVEL.upper())
-    for noisy in ("peewee", "pika", "urllib3", "httpx", "httpcore"):
+    for noisy in ("peewee", "pika", "urllib3", "httpx2", "httpcore2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
