@@ -1,25 +1,28 @@
-"""Redis writes a request sends at once and confirms just before its response leaves.
+"""What a request carries into the job core: when it started, and its pending Redis writes.
 
-A job request bumps the caller's balance-cache version right after its hold commits
-(`app.services.ledger.cache`); waiting there for Redis's reply cost the `/v1` stream a round
-trip before its first token (under load, milliseconds of waiting for the interpreter lock once
-the reply is in). Sent without waiting, the command reaches Redis at once, while the request
-goes on to the provider; its reply is read when the response is about to leave (`after_request`,
-or at teardown if the request failed), so a caller who has any of the response already reads the
-new version: the cache's read-after-write promise holds as before.
+One `RequestScope` per HTTP request, built at the edge (`app.blueprints.request_scope`) and
+passed explicitly into the calls that need it (`app.jobs.api.create_job`,
+`app.jobs.output.start_output`); domain code never looks the request up.
+
+Pending writes: a job request bumps the caller's balance-cache version right after its hold
+commits (`app.services.ledger.cache`); waiting there for Redis's reply would cost the `/v1`
+stream a round trip before its first token (docs/benchmarks/). Sent without waiting, the command
+reaches Redis at once, while the request goes on to the provider; its reply is read when the
+response is about to leave (or at teardown if the request failed), so a caller who has any of
+the response already reads the new version: the cache's read-after-write promise holds.
 
 Only before the response starts: a write made later (a stream's settle, inside the response's
 generator) waits for its reply as usual, and so does every write of a WebSocket session (its
-view runs for as long as the socket is open).
+view runs for as long as the socket is open: its scope has no pending writes).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 import structlog
-from flask import Flask, Response, g, has_request_context, request
 
 from app.redis_commands import SentCommands
 
@@ -46,28 +49,22 @@ class PendingWrites:
                           error=str(exc))
 
 
-def pending_writes() -> PendingWrites | None:
-    """This request's pending writes while its response has not started; None otherwise."""
-    if not has_request_context() or g.get("hub_response_started") \
-            or request.headers.get("Upgrade", "").lower() == "websocket":
-        return None
-    writes = g.get("hub_pending_writes")
-    if writes is None:
-        writes = g.hub_pending_writes = PendingWrites()
-    return writes
+@dataclass
+class RequestScope:
+    started_at: float  # `time.perf_counter()` when the request arrived (the overhead metrics)
+    writes: PendingWrites | None = None  # None: every write waits for its reply
+    response_started: bool = False
 
+    def pending_writes(self) -> PendingWrites | None:
+        """Where a write may go without waiting for its reply: the request's pending writes
+        while its response has not started; None otherwise."""
+        return None if self.response_started else self.writes
 
-def init_pending_writes(app: Flask) -> None:
-    @app.after_request
-    def _confirm_before_response(response: Response) -> Response:
-        g.hub_response_started = True
-        writes = g.get("hub_pending_writes")
-        if writes is not None:
-            writes.confirm()
-        return response
+    def before_response(self) -> None:
+        """The response is about to leave: read every pending reply; later writes wait."""
+        self.response_started = True
+        self.confirm()
 
-    @app.teardown_request
-    def _confirm_at_teardown(_exc: BaseException | None) -> None:
-        writes = g.get("hub_pending_writes")
-        if writes is not None:
-            writes.confirm()
+    def confirm(self) -> None:
+        if self.writes is not None:
+            self.writes.confirm()
