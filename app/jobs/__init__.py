@@ -2,7 +2,7 @@
 
 Follow a job through the layout:
 1. `api`: quote it, then `create_job` places the hold and records the job in one step
-   (`app.services.job_store.open_job`), then sends it to a worker (`queue` jobs) or hands it
+   (`opening`, through `app.services.job_store.open_job`), then sends it to a worker (`queue` jobs) or hands it
    to the web thread serving a `/v1` caller (`web` jobs); also read, list and cancel. What the
    request carries in (its start time, its pending Redis writes) comes as a `RequestScope`
    (`request_scope`), never from Flask's globals.

@@ -5,9 +5,8 @@ A job runs on one of two executors. `queue`: a Dramatiq worker claims it from it
 web thread that serves the caller, which runs it while it answers (`app.jobs.runs.web`); its
 events still go to the job's stream for any other watcher.
 
-A job request may authenticate its API key from this process's recent reads
-(`app.services.recent_reads`); the job's open re-checks that read, and if it was stale the
-caller is authenticated again here, from the database, and the open tried once more.
+The hold and the job's row are placed in one step (`app.jobs.opening`), which also handles a
+caller whose reused API key read turns out stale.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import structlog
 
 from app.errors import Conflict, HubError, NotFound, ServiceUnavailable
 from app.jobs.cancellation import cancel_flags
+from app.jobs.opening import open_job
 from app.jobs.request_scope import RequestScope
 from app.jobs.runs import send_run
 from app.jobs.runs.ending import cancel_queued
@@ -31,17 +31,10 @@ from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
 from app.providers import catalog, pricing
 from app.providers.prices import StalePrice, forget_price
-from app.security.errors import (
-    EmailNotVerified,
-    Forbidden,
-    TwoFactorSetupRequired,
-    Unauthorized,
-)
-from app.security.principal import has_role, two_factor_missing
-from app.services import api_keys, audit, job_store
+from app.security.errors import Forbidden
+from app.security.principal import has_role
+from app.services import audit, job_store
 from app.services.cursors import decode_cursor, encode_cursor
-from app.services.ledger.accounts import cache_writes_through
-from app.services.ledger.cache import CommandWriter
 from app.services.runtime import current_events, current_settings
 
 log = structlog.get_logger(__name__)
@@ -125,15 +118,6 @@ def quote(spec: JobSpec, *, reuse_price: bool = False) -> Quote:
                  basis={"per_second_credits": vq.per_second_credits})
 
 
-def _hold_ttl_s(job_type: str) -> int:
-    """The expiry a job's hold is placed with. The expiry sweep never releases the hold of a
-    queued or running job (it lives as long as the job: docs/guarantees.md); this only bounds
-    a hold whose job row is gone."""
-    settings = current_settings()
-    limit_s = settings.HUB_CHAT_TIME_LIMIT_S if job_type == "chat" else settings.HUB_VIDEO_TIME_LIMIT_S
-    return limit_s + 2 * settings.HUB_JOB_LEASE_S + 300
-
-
 EXECUTORS = ("queue", "web")
 PRICE_ATTEMPTS = 3  # quotes of one job request whose price changed before its hold
 
@@ -155,7 +139,7 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
         q = quote(spec, reuse_price=True)  # after StalePrice: read again (and kept again)
         job = _new_job(user, spec, q, api_key=api_key, source=source, executor=executor)
         try:
-            user, api_key = _open(job, user=user, api_key=api_key, price_stamp=q.price_stamp,
+            user, api_key = open_job(job, user=user, api_key=api_key, price_stamp=q.price_stamp,
                                   writer=writer)
             break
         except StalePrice:  # the price changed since it was read: quote it again
@@ -168,44 +152,6 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
     log.info("job_created", job_id=job.id, type=spec.type, model=spec.model,
              hold_credits=q.hold_credits, executor=executor)
     return job
-
-
-def _open(job: Job, *, user: User, api_key: ApiKey | None, price_stamp: str,
-          writer: CommandWriter | None) -> tuple[User, ApiKey | None]:
-    """`job_store.open_job`; if the caller's reused key read is stale, authenticate the caller
-    again from the database and open once more (nothing was held the first time). The caller
-    as the open checked it."""
-    hold_ttl_s = _hold_ttl_s(job.type)
-    with cache_writes_through(writer):  # the balance cache's bump, if any
-        try:
-            job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=hold_ttl_s,
-                               price_stamp=price_stamp)
-        except api_keys.StaleApiKey:
-            log.info("job_key_stale", job_id=job.id)
-            user, api_key = _caller_from_database(api_key)
-            job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=hold_ttl_s,
-                               price_stamp=price_stamp)
-    return user, api_key
-
-
-def _caller_from_database(api_key: ApiKey) -> tuple[User, ApiKey]:
-    """The key and its owner read again from the database and checked as authenticating the
-    request checks them (`app.security.api_key_auth.principal_from_api_key`, then
-    `require_auth(verified=True)`), with the same refusals."""
-    key = api_keys.reread_key(api_key)
-    if key is None:
-        raise Unauthorized("the API key is not valid or was revoked")
-    owner = key.user
-    if not owner.is_active:
-        raise Unauthorized("this account is disabled")
-    if api_keys.is_expired(key):
-        raise Unauthorized("the API key has expired")
-    api_keys.touch_last_used(key)
-    if two_factor_missing(owner):
-        raise TwoFactorSetupRequired()
-    if not owner.is_verified:
-        raise EmailNotVerified()
-    return owner, key
 
 
 def _new_job(user: User, spec: JobSpec, q: Quote, *, api_key: ApiKey | None, source: str,

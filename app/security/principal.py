@@ -138,7 +138,7 @@ def require_auth(*roles: str, api_key: bool, verified: bool = False,
     `reuse_key`: an API key may be authenticated from this process's recent reads
     (`app.services.recent_reads`), for a view whose only effect is a job whose open re-checks
     the key. If the open finds it stale, the job API authenticates the caller again from the
-    database and opens it once more (`app.jobs.api.create_job`)."""
+    database and opens it once more (`app.jobs.opening`)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")

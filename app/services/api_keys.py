@@ -72,7 +72,7 @@ class KeyRevoked(HubError):
 
 class StaleApiKey(Exception):
     """A key read reused from this process's recent reads changed (or went) since: the
-    request must authenticate again from the database (`app.jobs.api.create_job` does, then
+    request must authenticate again from the database (`app.jobs.opening` does, then
     opens the job once more)."""
 
 

@@ -6,8 +6,8 @@ first token (docs/benchmarks/). A job request may reuse what this process read i
 seconds instead, because nothing it does outlives that read unchecked: `job_open_checked`
 (migration 010) compares, in the statement that places the hold, the key's stamp and the
 price's with the rows as they are, and refuses a stale one (the request then reads both again;
-see `app.jobs.api.create_job`, which also authenticates the caller again from the database
-when its key read was stale).
+see `app.jobs.opening`, which also authenticates the caller again from the database when
+its key read was stale).
 
 Only on PostgreSQL (SQLite's job open has no such check) and only for views that open a job;
 every other read goes to the database. Per app, so an app built on another database never sees
