@@ -26,12 +26,12 @@ from app import json_input
 from app.errors import HubError
 from app.events import InvalidEventId
 from app.extensions import sock
+from app.jobs import api as jobs
 from app.models.jobs import Job
 from app.security import Principal, authenticate
 from app.security.errors import TwoFactorSetupRequired
 from app.security.origins import origin_trusted, request_origin
 from app.security.principal import principal_from_credential, two_factor_missing
-from app.services import jobs
 from app.services.runtime import current_events, current_settings
 
 log = structlog.get_logger(__name__)
