@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     app = APIFlask(__name__, title="Smart AI Hub API", version=__version__,
                    spec_path="/api/openapi.json", docs_path="/api/docs")
     register_logging(app, settings)
+    register_request_scope(app)
     settings = resolve_secret_key(settings)
     configure_app(app, settings)
     register_json_input(app)
@@ -33,6 +34,12 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     register_security(app, settings)
     register_cli(app)
     return app
+
+
+def register_request_scope(app: APIFlask) -> None:
+    from app.blueprints.request_scope import init_request_scope
+
+    init_request_scope(app)
 
 
 def resolve_secret_key(settings: Settings) -> Settings:
@@ -89,7 +96,6 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 def register_runtime(app: APIFlask, settings: Settings) -> None:
     from app.queue import build_broker, install_broker
-    from app.services.pending_writes import init_pending_writes
     from app.services.runtime import EXTENSION_KEY, Runtime, build_event_stream, build_redis
 
     client = build_redis(settings)
@@ -98,7 +104,6 @@ def register_runtime(app: APIFlask, settings: Settings) -> None:
                                             events=build_event_stream(settings, client),
                                             broker=broker)
     install_broker(app, broker, settings)
-    init_pending_writes(app)
 
 
 def register_error_handlers(app: APIFlask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Generic, TypeVar
 from urllib.parse import unquote, urlparse
 
 from flask import Flask
@@ -90,6 +91,30 @@ def build_database(settings: Settings) -> Database:
 
 def is_postgres() -> bool:
     return isinstance(db.obj, PooledPostgresqlDatabase)
+
+
+T = TypeVar("T")
+
+
+class Twins(Generic[T]):
+    """The PostgreSQL and the SQLite implementation of one interface, side by side.
+
+    `current()` is the one for the database the proxy is bound to, chosen once per kind of
+    database (tests bind PostgreSQL and SQLite apps in turn), so callers never branch on the
+    dialect themselves.
+    """
+
+    def __init__(self, *, postgres: T, sqlite: T) -> None:
+        self.postgres, self.sqlite = postgres, sqlite
+        self._chosen: dict[type, T] = {}
+
+    def current(self) -> T:
+        kind = type(db.obj)
+        chosen = self._chosen.get(kind)
+        if chosen is None:
+            chosen = self._chosen[kind] = \
+                self.postgres if issubclass(kind, PooledPostgresqlDatabase) else self.sqlite
+        return chosen
 
 
 def init_database(app: Flask, settings: Settings) -> None:

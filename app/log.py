@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import time
 import uuid
 
 import structlog
@@ -43,7 +42,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.HUB_LOG_LEVEL.upper())
-    for noisy in ("peewee", "pika", "urllib3", "httpx", "httpcore"):
+    for noisy in ("peewee", "pika", "urllib3", "httpx2", "httpcore2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -54,7 +53,6 @@ def init_request_ids(app: Flask) -> None:
     def _bind_request_id() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        g.request_started_at = time.perf_counter()
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
 

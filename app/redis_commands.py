@@ -2,7 +2,7 @@
 
 Used where the hub wants a write on its way to Redis before it goes on, without waiting for the
 answer yet: a `/v1` stream's mirror (`app.events.RedisEventStream.send_many`) and a request's
-balance-cache bumps (`app.services.pending_writes`).
+balance-cache bumps (`app.jobs.request_scope`).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from flask_login import current_user
 from app.admin.base import ReadOnlyModelView
 from app.admin.columns import DATETIME_FORMATTERS, EmailFilter, UserEmailColumn, format_user
 from app.errors import HubError
+from app.jobs.api import cancel_job
 from app.models.jobs import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, UsageRecord
-from app.services.jobs import cancel_job
 
 STATUS_OPTIONS = [(s, s) for s in (*ACTIVE_STATUSES, *TERMINAL_STATUSES)]
 

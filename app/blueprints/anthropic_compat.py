@@ -25,10 +25,11 @@ from app.blueprints.compat_common import (
     stop_list,
     text_of,
 )
+from app.blueprints.request_scope import current_request_scope
+from app.jobs import api as jobs
+from app.jobs.output import JobOutput, compat_executor, start_output
 from app.models.base import INTEGER_MAX
 from app.security import require_auth
-from app.services import jobs
-from app.services.compat import JobOutput, compat_executor, start_output
 
 bp = APIBlueprint("anthropic_compat", __name__, url_prefix="/v1", tag="Anthropic-compatible")
 
@@ -126,10 +127,11 @@ def _sse(relay: JobOutput, job_id: str, model: str, input_tokens: int) -> Iterat
 def create_message(json_data: Any = None) -> Response:
     spec, stream = parse_messages(json_body())
     user, api_key = caller()
+    scope = current_request_scope()
     job = jobs.create_job(user, spec, api_key=api_key, source="anthropic",
-                          executor=compat_executor())
+                          executor=compat_executor(), scope=scope)
     prompt_tokens = job.prompt_tokens_estimate
-    relay = start_output(job, streaming=stream)
+    relay = start_output(job, streaming=stream, scope=scope)
     if stream:
         relay.first_output()
         return sse_response(_sse(relay, job.id, spec.model, prompt_tokens), job.id,

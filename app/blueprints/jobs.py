@@ -10,11 +10,12 @@ from apiflask.validators import Length, OneOf, Range
 from flask import Response, send_file
 from marshmallow import ValidationError, validates_schema
 
+from app.blueprints.request_scope import current_request_scope
+from app.jobs import api as jobs
+from app.jobs.api import ChatSpec, VideoSpec
 from app.models.base import INTEGER_MAX
 from app.models.jobs import JOB_TYPES, TERMINAL_STATUSES, Job
 from app.security import current_principal, require_auth
-from app.services import jobs
-from app.services.jobs import ChatSpec, VideoSpec
 
 bp = APIBlueprint("jobs", __name__, url_prefix="/api/jobs", tag="Jobs")
 
@@ -148,7 +149,8 @@ def quote_job(data: dict) -> dict:
         responses=[202, 402, 403, 404, 422])
 def create_job(data: dict) -> dict:
     principal = current_principal()
-    job = jobs.create_job(principal.user, spec_from(data), api_key=principal.api_key)
+    job = jobs.create_job(principal.user, spec_from(data), api_key=principal.api_key,
+                          scope=current_request_scope())
     return {"id": job.id, "status": job.status, "stream_url": f"/ws/jobs/{job.id}",
             "hold_credits": job.hold_credits}
 

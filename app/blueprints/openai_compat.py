@@ -31,10 +31,11 @@ from app.blueprints.compat_common import (
     stop_list,
     text_of,
 )
+from app.blueprints.request_scope import current_request_scope
+from app.jobs import api as jobs
+from app.jobs.output import JobOutput, compat_executor, start_output
 from app.models.base import INTEGER_MAX
 from app.security import require_auth
-from app.services import jobs
-from app.services.compat import JobOutput, compat_executor, start_output
 from app.services.prices import catalog
 
 bp = APIBlueprint("openai_compat", __name__, url_prefix="/v1", tag="OpenAI-compatible")
@@ -141,9 +142,10 @@ def _sse(relay: JobOutput, job_id: str, model: str, include_usage: bool) -> Iter
 def chat_completions(json_data: Any = None) -> Response:
     spec, stream, include_usage = parse_chat(json_body())
     user, api_key = caller()
+    scope = current_request_scope()
     job = jobs.create_job(user, spec, api_key=api_key, source="openai",
-                          executor=compat_executor())
-    relay = start_output(job, streaming=stream)
+                          executor=compat_executor(), scope=scope)
+    relay = start_output(job, streaming=stream, scope=scope)
     if stream:
         relay.first_output()
         return sse_response(_sse(relay, job.id, spec.model, include_usage), job.id,

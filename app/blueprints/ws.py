@@ -26,13 +26,13 @@ from app import json_input
 from app.errors import HubError
 from app.events import InvalidEventId
 from app.extensions import sock
+from app.jobs import api as jobs
 from app.models.jobs import Job
 from app.security import Principal, authenticate
 from app.security.authenticate import two_factor_missing
 from app.security.credentials import principal_from_credential
 from app.security.errors import TwoFactorSetupRequired
 from app.security.origins import origin_trusted, request_origin
-from app.services import jobs
 from app.services.runtime import current_events, current_settings
 
 log = structlog.get_logger(__name__)

@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     HUB_STREAM_COALESCE_MS: float = Field(default=10.0, ge=0, le=1000)
     # In a web process, the work of streams past their first token (relaying later batches,
     # settling) takes turns, one step at a time, so new requests' first tokens go first under
-    # CPU saturation (app.services.tail_lane); a step waits at most this long for its turn,
+    # CPU saturation (app.jobs.runs.tail_lane); a step waits at most this long for its turn,
     # then goes ahead anyway. 0: no turns.
     HUB_STREAM_TAIL_WAIT_MS: float = Field(default=20.0, ge=0, le=10000)
     # Who runs a /v1 chat request: `web`, the web process that serves the caller (no broker

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, request
 
 from app.security.authenticate import bearer_token
 from app.security.errors import Unauthorized
@@ -31,9 +31,7 @@ def authenticate_api_key() -> Principal | None:
 
 def _view_reuses_key() -> bool:
     """Whether this request's view takes a key read reused from this process's recent reads
-    (`require_auth(reuse_key=True)`), and has not found it stale already."""
-    if g.get("hub_key_reread"):
-        return False
+    (`require_auth(reuse_key=True)`)."""
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     return bool(getattr(view, "_hub_auth", {}).get("reuse_key"))
 

@@ -87,8 +87,8 @@ def require_auth(*roles: str, api_key: bool, verified: bool = False,
 
     `reuse_key`: an API key may be authenticated from this process's recent reads
     (`app.services.recent_reads`), for a view whose only effect is a job whose open re-checks
-    the key. If the open finds it stale, the caller is authenticated again from the database
-    and the view runs again (nothing was held or recorded the first time)."""
+    the key. If the open finds it stale, the job API authenticates the caller again from the
+    database and opens it once more (`app.jobs.opening`)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
@@ -110,17 +110,7 @@ def require_auth(*roles: str, api_key: bool, verified: bool = False,
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             check()
-            if not reuse_key:
-                return view(*args, **kwargs)
-            from app.services.api_keys import StaleApiKey
-
-            try:
-                return view(*args, **kwargs)
-            except StaleApiKey:
-                g.hub_key_reread = True
-                g.pop("principal", None)
-                check()
-                return view(*args, **kwargs)
+            return view(*args, **kwargs)
 
         wrapper._hub_auth = {"roles": roles, "verified": verified,  # type: ignore[attr-defined]
                              "api_key": api_key, "reuse_key": reuse_key}

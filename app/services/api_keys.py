@@ -72,7 +72,8 @@ class KeyRevoked(HubError):
 
 class StaleApiKey(Exception):
     """A key read reused from this process's recent reads changed (or went) since: the
-    request must authenticate again from the database (`app.security.authenticate.require_auth`)."""
+    request must authenticate again from the database (`app.jobs.opening` does, then
+    opens the job once more)."""
 
 
 class TooManyKeys(HubError):
@@ -174,13 +175,32 @@ def find_key(plaintext: str, *, reuse: bool = False) -> ApiKey | None:
     if key is None or key.revoked_at is not None:
         return None
     candidate = _hash_secret(secret)
+    if not _secret_matches(key, candidate):
+        return None
+    key.presented_hash = candidate  # lets `reread_key` check the same secret again
+    return key
+
+
+def reread_key(key: ApiKey) -> ApiKey | None:
+    """`key` (found by `find_key`) as `find_key` finds it now, read from the database with its
+    owner: None if it was revoked or deleted since, or its secret presented then is no longer
+    valid (rotated, its grace over)."""
+    fresh = _key_with_owner(key.prefix)
+    if fresh is None or fresh.revoked_at is not None \
+            or not _secret_matches(fresh, key.presented_hash):
+        return None
+    fresh.presented_hash = key.presented_hash
+    return fresh
+
+
+def _secret_matches(key: ApiKey, candidate: str) -> bool:
+    """Whether `candidate` (a presented secret's hash) is the key's current secret, or its
+    previous one within the rotation's grace."""
     if hashes_equal(candidate, key.secret_hash):
-        return key
-    if key.previous_secret_hash and key.previous_valid_until \
-            and key.previous_valid_until > utcnow() \
-            and hashes_equal(candidate, key.previous_secret_hash):
-        return key
-    return None
+        return True
+    return bool(key.previous_secret_hash and key.previous_valid_until
+                and key.previous_valid_until > utcnow()
+                and hashes_equal(candidate, key.previous_secret_hash))
 
 
 _KEY_WITH_OWNER = ("SELECT {key_columns}, {user_columns}{stamp} FROM api_keys k "

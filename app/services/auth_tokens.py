@@ -17,7 +17,6 @@ from datetime import timedelta
 
 import structlog
 
-from app.database import is_postgres
 from app.extensions import db
 from app.models.accounts import RefreshToken
 from app.models.base import utcnow
@@ -28,6 +27,7 @@ from app.security.revocation import current_revocations, family_id
 from app.security.tokens import issue_access_token
 from app.services import api_keys
 from app.services.runtime import current_settings
+from app.transactions import locked
 
 log = structlog.get_logger(__name__)
 
@@ -91,9 +91,7 @@ def refresh(refresh_token: str) -> TokenPair:
     """Rotate: spend `refresh_token`, return a new pair in the same family."""
     with db.atomic():
         query = RefreshToken.select().where(RefreshToken.token_hash == _hash(refresh_token))
-        if is_postgres():
-            query = query.for_update()
-        row = query.first()
+        row = locked(query).first()
         if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
             raise InvalidRefreshToken()
         if row.used_at is not None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from app.database import is_postgres
 from app.extensions import db
 from app.models.accounts import EmailCode
 from app.models.base import utcnow
 from app.models.users import User
 from app.security.crypto import hashes_equal, keyed_hash
 from app.security.errors import InvalidCode
+from app.transactions import locked
 
 CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -45,9 +45,7 @@ def consume_code(user: User, code: str) -> None:
         query = (EmailCode.select().where(EmailCode.user == user,
                                           EmailCode.consumed_at.is_null())
                  .order_by(EmailCode.created_at.desc()))
-        if is_postgres():
-            query = query.for_update()
-        row = query.first()
+        row = locked(query).first()
         if row is None or row.expires_at <= utcnow():
             raise InvalidCode()
         if hashes_equal(row.code_hash, _hash(user.id, code.strip())):

@@ -1,12 +1,13 @@
 """Rows a web process read lately, reused for HUB_KEY_PRICE_CACHE_S by job requests.
 
 Every job request reads its API key (with the owner) and its model's current price before it
-places the hold: two round trips to PostgreSQL that, under load, each cost milliseconds of
-waiting before the first token. A job request may reuse what this process read in the last few
+places the hold: two round trips to PostgreSQL that, under load, each add a wait before the
+first token (docs/benchmarks/). A job request may reuse what this process read in the last few
 seconds instead, because nothing it does outlives that read unchecked: `job_open_checked`
 (migration 010) compares, in the statement that places the hold, the key's stamp and the
 price's with the rows as they are, and refuses a stale one (the request then reads both again;
-see `app.services.jobs.create_job` and `app.security.authenticate.require_auth`).
+see `app.jobs.opening`, which also authenticates the caller again from the database when
+its key read was stale).
 
 Only on PostgreSQL (SQLite's job open has no such check) and only for views that open a job;
 every other read goes to the database. Per app, so an app built on another database never sees

@@ -1,12 +1,16 @@
-"""Generation actors: thin wrappers that hand a job id to the runners in `app.services`."""
+"""Generation actors: thin wrappers that hand a job id to the job core (`app.jobs`).
+
+Their names ("generation.run_chat_job", "generation.run_video_job") are what the job core
+sends through `app.dispatch` (`app.jobs.runs.RUN_ACTORS`)."""
 
 from __future__ import annotations
 
 from app.config import Settings
 from app.errors import DATABASE_ERRORS, database_unreachable
+from app.jobs import reaper
+from app.jobs.runs import video, worker
 from app.queue import hub_actor
 from app.scheduler import periodic
-from app.services import job_reaper, job_runner, video_runner
 
 
 def _chat_options(settings: Settings) -> dict:
@@ -39,16 +43,16 @@ _RETRIES = {"max_retries": 0, "retry_when": retry_when_database_unreachable,
 @hub_actor(queue_name="chat", time_limit=600_000, options_from_settings=_chat_options,
            **_RETRIES)
 def run_chat_job(job_id: str) -> None:
-    job_runner.run_chat_job(job_id)
+    worker.run_chat_job(job_id)
 
 
 @hub_actor(queue_name="video", time_limit=1_800_000, options_from_settings=_video_options,
            **_RETRIES)
 def run_video_job(job_id: str) -> None:
-    video_runner.run_video_job(job_id)
+    video.run_video_job(job_id)
 
 
 @periodic(15)
 @hub_actor(queue_name="ops", max_retries=0, time_limit=120_000)
 def reap_stale_jobs() -> None:
-    job_reaper.reap_stale_jobs()
+    reaper.reap_stale_jobs()

@@ -5,6 +5,7 @@ Runs `scripts.bench.gateway` from each checkout in turn (A, B, A, B…: interlea
 slow drift of the machine hits both alike), each run measuring its own direct-to-upstream
 baseline, and prints one JSON line per run plus the medians per side of the hub's added time
 to first token, its throughput relative to the direct path, and its CPU per request.
+`--smoke`: one pair of `gateway --smoke` runs (the same checkout may be both sides).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 
 def run_once(checkout: Path, extra: list[str]) -> list[dict]:
     python = checkout / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(f"{checkout}: no .venv (run `make test` there once)")
     done = subprocess.run([str(python), "-m", "scripts.bench.gateway", *extra], cwd=checkout,
                           capture_output=True, text=True, check=True)
     rows = [json.loads(line) for line in done.stdout.splitlines()
@@ -41,8 +44,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", type=Path)
     parser.add_argument("new", type=Path)
-    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=None, help="default 3; 1 with --smoke")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one pair of `gateway --smoke` runs: checks the driver runs, "
+                             "measures nothing")
     args, extra = parser.parse_known_args()
+    if args.pairs is None:
+        args.pairs = 1 if args.smoke else 3
+    if args.smoke:
+        extra = ["--smoke", *extra]
     results: dict[tuple[str, int, float], list[dict]] = {}
     for pair in range(args.pairs):
         for side, checkout in (("A", args.base), ("B", args.new)):

@@ -11,6 +11,7 @@ total time (p50/p95), completed requests per second, and the hub's CPU milliseco
 (web + worker processes; PostgreSQL, Redis and RabbitMQ reported apart).
 
 Creates its own database (dropped at the end) and Redis/queue prefixes; everything on 127.0.0.1.
+`--smoke`: one level, one delay, one pair of three requests, one process of each kind.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ def process(cmd: list[str], env: dict[str, str]):
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def hub_env(db_url: str, prefix: str, port: int, upstream_url: str) -> dict[str, str]:
+def hub_env(db_url: str, prefix: str, port: int, upstream_url: str,
+            web_processes: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "OPENAI", "ANTHROPIC"))}
     env.update({
         "HUB_ENV": "production", "SECRET_KEY": "bench-" + "s" * 40, "DATABASE_URL": db_url,
@@ -208,7 +210,7 @@ def hub_env(db_url: str, prefix: str, port: int, upstream_url: str) -> dict[str,
         "REDIS_URL": REDIS_URL, "BROKER_URL": BROKER_URL, "HUB_REDIS_PREFIX": prefix,
         "HUB_QUEUE_PREFIX": prefix, "PORT": str(port), "HOST": "127.0.0.1",
         "OPENAI_API_KEY": "sk-fake-upstream", "OPENAI_BASE_URL": f"{upstream_url}/v1",
-        "HUB_LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
+        "HUB_LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": web_processes,
         "HUB_WEB_THREADS": "96",
         # billing, auth and rate limiting stay on; the per-caller API limit is lifted so the
         # load generator, one caller, is not refused
@@ -242,20 +244,25 @@ def setup_database(env: dict[str, str], callers: int) -> list[str]:
 
 
 def main() -> None:
+    from scripts.bench.sizes import parse_sizes
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--levels", default="1,16,64")
-    parser.add_argument("--rounds", type=int, default=3, help="A/B pairs per level and delay")
-    parser.add_argument("--requests", type=int, default=0,
-                        help="requests per round (default: max(30, 4 x concurrency))")
-    parser.add_argument("--delays-ms", default="0,20")
-    parser.add_argument("--worker-processes", default="2")
     parser.add_argument("--callers", type=int, default=1,
                         help="hub users (one API key each) the concurrent clients send as; 1: "
                              "every request is one account's, whose row each hold and settle "
                              "locks in turn")
     parser.add_argument("--profile-dir", default="",
                         help="record py-spy stacks of the hub's processes during hub rounds here")
-    args = parser.parse_args()
+    args = parse_sizes(parser, {
+        "levels": ("1,16,64", "1", "concurrency levels"),
+        "rounds": (3, 1, "A/B pairs per level and delay"),
+        "requests": (0, 3, "requests per round (0: max(30, 4 x concurrency))"),
+        "delays-ms": ("0,20", "0", "upstream delays between chunks"),
+        "worker-processes": ("2", "1", "dramatiq worker processes"),
+        "web-processes": (os.environ.get("WEB_CONCURRENCY", "2"), "1",
+                          "gunicorn processes (WEB_CONCURRENCY)"),
+    })
+    warm_up = (1, 2) if args.smoke else (4, 20)  # (concurrency, requests) per path
 
     run_id = uuid.uuid4().hex[:8]
     db_name, prefix = f"hub_bench_gw_{run_id}", f"bench{run_id}:"
@@ -267,7 +274,7 @@ def main() -> None:
         for delay_ms in [float(d) for d in args.delays_ms.split(",")]:
             upstream_port, hub_port = free_port(), free_port()
             upstream_url = f"http://127.0.0.1:{upstream_port}"
-            env = hub_env(db_url, prefix, hub_port, upstream_url)
+            env = hub_env(db_url, prefix, hub_port, upstream_url, args.web_processes)
             upstream_cmd = [sys.executable, "-m", "scripts.bench.fast_upstream", "--port",
                             str(upstream_port), "--chunks", "50", "--delay-ms", str(delay_ms)]
             with process(upstream_cmd, dict(os.environ)):
@@ -279,22 +286,22 @@ def main() -> None:
                                  args.worker_processes, "--threads", "16"], env) as workers:
                     wait_http(f"http://127.0.0.1:{hub_port}/healthz")
                     meter = CpuMeter({"web": web.pid, "worker": workers.pid})
-                    wait_until_idle(meter)  # start-up work (imports, tokenizers) is not billed
+                    # start-up work (imports, tokenizers) is not billed
+                    wait_until_idle(meter, timeout_s=2.0 if args.smoke else 60.0)
                     direct = (f"{upstream_url}/v1/chat/completions",
                               [{"Authorization": "Bearer sk-fake-upstream"}])
                     via_hub = (f"http://127.0.0.1:{hub_port}/v1/chat/completions",
                                [{"Authorization": f"Bearer {token}"} for token in tokens])
-                    asyncio.run(run_round(*via_hub, 4, 20))  # warm up both paths
-                    asyncio.run(run_round(*direct, 4, 20))
+                    asyncio.run(run_round(*via_hub, *warm_up))  # warm up both paths
+                    asyncio.run(run_round(*direct, *warm_up))
                     for level in [int(c) for c in args.levels.split(",")]:
                         report.append(measure(level, delay_ms, args, direct, via_hub, meter))
     finally:
         admin_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        import redis
+        from scripts.bench.cleanup import delete_rabbitmq_queues, delete_redis_keys
 
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            client.delete(key)
+        delete_redis_keys(REDIS_URL, prefix)
+        delete_rabbitmq_queues(BROKER_URL, prefix)
     print(json.dumps(report, indent=2))
 
 

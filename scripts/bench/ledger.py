@@ -10,7 +10,9 @@ Creates its own PostgreSQL database (dropped at the end) and measures, in one ru
    account holds a tenth of them, 500,450), then measures p50/p95 of a keyset history page at random
    depths and of a 30-day per-day usage aggregate, through the service functions the API uses.
 
-Options: --seconds (per measurement), --rounds, --clients, --entries, --accounts, --samples.
+Options: --seconds (per measurement), --rounds, --clients, --entries, --accounts, --samples;
+--smoke runs it all at tiny sizes (scripts.bench.sizes). Seeding writes through the live schema
+(scripts.bench.seeding), so a migration that adds a column does not break it.
 """
 
 from __future__ import annotations
@@ -79,17 +81,24 @@ def _client(kind: str, hot: bool, db_name: str, prefix: str, seconds: float,
         def debit(i: int, user_id: int) -> None:
             ledger.debit(user_id, 1, kind="usage", idempotency_key=f"b:{tag}:{i}")
     else:
+        from app.models.ledger import LedgerEntry
+        from scripts.bench.seeding import insert_parts
+
         conn = psycopg2.connect(database_url(db_name))
         cur = conn.cursor()
+        entry = insert_parts(cur, LedgerEntry, {
+            "account_id": "%(user_id)s", "amount_credits": "-1", "kind": "'usage'",
+            "balance_after": "%(balance)s", "held_after": "%(held)s",
+            "idempotency_key": "%(key)s", "created_at": "now()"})
+        insert = f"INSERT INTO {entry.table} ({entry.columns}) VALUES ({entry.expressions})"
+        conn.commit()
 
         def debit(i: int, user_id: int) -> None:
             cur.execute("UPDATE credit_accounts SET balance = balance - 1, updated_at = now() "
                         "WHERE user_id = %s RETURNING balance, held", (user_id,))
             balance, held = cur.fetchone()
-            cur.execute("INSERT INTO ledger_entries (account_id, amount_credits, kind, "
-                        "balance_after, held_after, shortfall_credits, idempotency_key, "
-                        "reference, memo, created_at) VALUES (%s, -1, 'usage', %s, %s, 0, %s, "
-                        "'', '', now())", (user_id, balance, held, f"c:{tag}:{i}"))
+            cur.execute(insert, {**entry.params, "user_id": user_id, "balance": balance,
+                                 "held": held, "key": f"c:{tag}:{i}"})
             conn.commit()
     ready.wait()
     end, i = time.perf_counter() + seconds, 0
@@ -115,17 +124,27 @@ def measure_debits(kind: str, hot: bool, db_name: str, prefix: str, clients: int
 
 
 def seed_throughput_accounts(db_name: str) -> None:
+    from app.models.ledger import CreditAccount, LedgerEntry
+    from app.models.users import User
+    from scripts.bench.seeding import insert_parts
+
     conn = psycopg2.connect(database_url(db_name))
     with conn, conn.cursor() as cur:
-        cur.execute("INSERT INTO users (email, name, role, is_active, created_at) "
-                    "SELECT 'bench' || g || '@example.com', '', 'user', true, now() "
-                    "FROM generate_series(1, %s) g", (SPREAD_ACCOUNTS,))
-        cur.execute("INSERT INTO credit_accounts (user_id, balance, held, updated_at) "
-                    "SELECT id, %s, 0, now() FROM users", (FUNDS,))
-        cur.execute("INSERT INTO ledger_entries (account_id, amount_credits, kind, balance_after, "
-                    "held_after, shortfall_credits, idempotency_key, reference, memo, created_at) "
-                    "SELECT user_id, %s, 'purchase', %s, 0, 0, 'seed:' || user_id, '', '', now() "
-                    "FROM credit_accounts", (FUNDS, FUNDS))
+        users = insert_parts(cur, User, {"email": "'bench' || g || '@example.com'"})
+        cur.execute(f"INSERT INTO {users.table} ({users.columns}) SELECT {users.expressions} "
+                    "FROM generate_series(1, %(count)s) g",
+                    {**users.params, "count": SPREAD_ACCOUNTS})
+        accounts = insert_parts(cur, CreditAccount, {"user_id": "id", "balance": "%(funds)s"})
+        cur.execute(f"INSERT INTO {accounts.table} ({accounts.columns}) "
+                    f"SELECT {accounts.expressions} FROM {users.table}",
+                    {**accounts.params, "funds": FUNDS})
+        entries = insert_parts(cur, LedgerEntry, {
+            "account_id": "user_id", "amount_credits": "%(funds)s", "kind": "'purchase'",
+            "balance_after": "%(funds)s", "held_after": "0",
+            "idempotency_key": "'seed:' || user_id"})
+        cur.execute(f"INSERT INTO {entries.table} ({entries.columns}) "
+                    f"SELECT {entries.expressions} FROM {accounts.table}",
+                    {**entries.params, "funds": FUNDS})
     conn.close()
 
 
@@ -150,18 +169,17 @@ def throughput(db_name: str, prefix: str, clients: int, seconds: float,
 
 # --- history at scale ----------------------------------------------------------------------
 
-SEED_SQL = """
-SET session_replication_role = replica;  -- no per-row foreign-key triggers while seeding
-SET maintenance_work_mem = '512MB';
-TRUNCATE credit_holds, promo_redemptions, ledger_entries, credit_accounts, audit_log, users
-    RESTART IDENTITY CASCADE;
-DROP INDEX ledgerentry_idempotency_key, ledgerentry_account_id_created_at_id,
-    ledgerentry_account_id_kind_created_at_id_amount_credits;
-INSERT INTO users (id, email, name, role, is_active, created_at)
-    SELECT g, 'h' || g || '@example.com', '', 'user', true, now() - interval '400 days'
-    FROM generate_series(1, %(accounts)s) g;
--- entry k of an account with n entries: k = 1 a purchase, every 100th a refund, the rest usage
--- of 3 credits; times spread evenly over the last 365 days; ids follow (account, k)
+# The secondary indexes of the entries table, dropped while seeding and built again after from
+# their own definitions (whatever the migrations made them).
+INDEXES_SQL = """
+SELECT i.indexname, i.indexdef FROM pg_indexes i
+WHERE i.schemaname = current_schema() AND i.tablename = %(table)s
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid =
+                  (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass)
+"""
+# Entry k of an account with n entries: k = 1 a purchase, every 100th a refund, the rest usage
+# of 3 credits; times spread evenly over the last 365 days; ids follow (account, k).
+PLAN_SQL = """
 WITH plan AS (
     SELECT g AS id, 1 AS account, g AS k, %(heavy)s AS n FROM generate_series(1, %(heavy)s) g
     UNION ALL
@@ -169,47 +187,68 @@ WITH plan AS (
            %(per_account)s
     FROM generate_series(1, %(spread)s) g
 )
-INSERT INTO ledger_entries (id, account_id, amount_credits, kind, balance_after, held_after,
-                            shortfall_credits, idempotency_key, reference, memo, created_at)
-SELECT id, account,
-       CASE WHEN k = 1 THEN 3 * n + 1000 WHEN k %% 100 = 0 THEN 3 ELSE -3 END,
-       CASE WHEN k = 1 THEN 'purchase' WHEN k %% 100 = 0 THEN 'refund' ELSE 'usage' END,
-       3 * n + 1000 + 3 * (k / 100) - 3 * ((k - 1) - k / 100),
-       0, 0, 'seed:' || id, '', '',
-       now() - interval '365 days' + (interval '365 days' * k) / n
-FROM plan;
-SELECT setval(pg_get_serial_sequence('ledger_entries', 'id'), (SELECT max(id) FROM ledger_entries));
-SELECT setval(pg_get_serial_sequence('users', 'id'), %(accounts)s);
-INSERT INTO credit_accounts (user_id, balance, held, updated_at)
-    SELECT g, 3 * n + 1000 + 3 * (n / 100) - 3 * ((n - 1) - n / 100), 0, now()
-    FROM (SELECT g, CASE WHEN g = 1 THEN %(heavy)s ELSE %(per_account)s END AS n
-          FROM generate_series(1, %(accounts)s) g) a;
-CREATE UNIQUE INDEX ledgerentry_idempotency_key ON ledger_entries (idempotency_key);
-CREATE INDEX ledgerentry_account_id_created_at_id ON ledger_entries (account_id, created_at, id);
-CREATE INDEX ledgerentry_account_id_kind_created_at_id_amount_credits
-    ON ledger_entries (account_id, kind, created_at, id, amount_credits);
-SET session_replication_role = DEFAULT;
 """
+ENTRY_VALUES = {
+    "id": "id", "account_id": "account",
+    "amount_credits": "CASE WHEN k = 1 THEN 3 * n + 1000 WHEN k %% 100 = 0 THEN 3 ELSE -3 END",
+    "kind": "CASE WHEN k = 1 THEN 'purchase' WHEN k %% 100 = 0 THEN 'refund' ELSE 'usage' END",
+    "balance_after": "3 * n + 1000 + 3 * (k / 100) - 3 * ((k - 1) - k / 100)",
+    "held_after": "0", "idempotency_key": "'seed:' || id",
+    "created_at": "now() - interval '365 days' + (interval '365 days' * k) / n",
+}
+
+
+def seed_history(db_name: str, entries: int, accounts: int) -> float:
+    """Replace everything with `accounts` users whose ledgers hold `entries` entries in all, in
+    bulk SQL through the live schema (see `scripts.bench.seeding`)."""
+    from app.models.ledger import CreditAccount, LedgerEntry
+    from app.models.users import User
+    from scripts.bench.seeding import insert_parts
+
+    per_account, heavy = layout(entries, accounts)
+    sizes = {"accounts": accounts, "heavy": heavy, "per_account": per_account,
+             "spread": per_account * (accounts - 1)}
+    started = time.perf_counter()
+    conn = psycopg2.connect(database_url(db_name))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SET session_replication_role = replica")  # no per-row foreign-key triggers
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        users = insert_parts(cur, User, {"id": "g", "email": "'h' || g || '@example.com'",
+                                         "created_at": "now() - interval '400 days'"})
+        ledger = insert_parts(cur, LedgerEntry, ENTRY_VALUES)
+        balance = "3 * n + 1000 + 3 * (n / 100) - 3 * ((n - 1) - n / 100)"
+        funded = insert_parts(cur, CreditAccount, {"user_id": "g", "balance": balance,
+                                                   "updated_at": "now()"})
+        cur.execute(f"TRUNCATE {users.table} RESTART IDENTITY CASCADE")
+        cur.execute(INDEXES_SQL, {"table": ledger.table})
+        indexes = cur.fetchall()
+        for name, _ in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
+        cur.execute(f"INSERT INTO {users.table} ({users.columns}) SELECT {users.expressions} "
+                    "FROM generate_series(1, %(accounts)s) g", {**users.params, **sizes})
+        cur.execute(f"{PLAN_SQL} INSERT INTO {ledger.table} ({ledger.columns}) "
+                    f"SELECT {ledger.expressions} FROM plan", {**ledger.params, **sizes})
+        cur.execute(f"SELECT setval(pg_get_serial_sequence('{ledger.table}', 'id'), "
+                    f"(SELECT max(id) FROM {ledger.table}))")
+        cur.execute(f"SELECT setval(pg_get_serial_sequence('{users.table}', 'id'), %(accounts)s)",
+                    sizes)
+        cur.execute(f"INSERT INTO {funded.table} ({funded.columns}) SELECT {funded.expressions} "
+                    "FROM (SELECT g, CASE WHEN g = 1 THEN %(heavy)s ELSE %(per_account)s END "
+                    "AS n FROM generate_series(1, %(accounts)s) g) a", {**funded.params, **sizes})
+        for _, definition in indexes:
+            cur.execute(definition)
+        cur.execute("SET session_replication_role = DEFAULT")
+        cur.execute(f"VACUUM (ANALYZE) {ledger.table}")
+        cur.execute(f"VACUUM (ANALYZE) {funded.table}")
+    conn.close()
+    return time.perf_counter() - started
 
 
 def layout(entries: int, accounts: int) -> tuple[int, int]:
     """(entries of each typical account, entries of the deep account 1)."""
     per_account = int(entries * (1 - DEEP_SHARE)) // (accounts - 1)
     return per_account, entries - per_account * (accounts - 1)
-
-
-def seed_history(db_name: str, entries: int, accounts: int) -> float:
-    per_account, heavy = layout(entries, accounts)
-    started = time.perf_counter()
-    conn = psycopg2.connect(database_url(db_name))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(SEED_SQL, {"accounts": accounts, "heavy": heavy,
-                               "per_account": per_account, "spread": per_account * (accounts - 1)})
-        cur.execute("VACUUM (ANALYZE) ledger_entries")
-        cur.execute("VACUUM (ANALYZE) credit_accounts")
-    conn.close()
-    return time.perf_counter() - started
 
 
 def _p(samples: list[float]) -> dict[str, float]:
@@ -224,12 +263,8 @@ def history(db_name: str, prefix: str, accounts: int, samples: int) -> dict[str,
     from app.extensions import db
     from app.models.base import utcnow
     from app.models.ledger import LedgerEntry
-    from app.services.ledger.history import (
-        HistoryFilter,
-        encode_cursor,
-        list_entries,
-        usage_per_day,
-    )
+    from app.services.cursors import encode_cursor
+    from app.services.ledger.history import HistoryFilter, list_entries, usage_per_day
 
     app = create_app(bench_settings(db_name, prefix))
     rng = random.Random(7)
@@ -244,7 +279,7 @@ def history(db_name: str, prefix: str, accounts: int, samples: int) -> dict[str,
             if kind:
                 query = query.where(LedgerEntry.kind == kind)
             row = query.order_by(LedgerEntry.created_at, LedgerEntry.id).first()
-            return encode_cursor(row) if row else None
+            return encode_cursor(row.created_at, row.id) if row else None
 
         def timed(fn, arg_sets) -> list[float]:
             out = []
@@ -332,17 +367,20 @@ def report(args, debits, seeding_s, hist, checks) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--entries", type=int, default=5_000_000)
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--debits-only", action="store_true", help="skip the history part")
-    args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))
     from app import create_app, migrations
+    from scripts.bench.sizes import parse_sizes
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--debits-only", action="store_true", help="skip the history part")
+    args = parse_sizes(parser, {
+        "seconds": (5.0, 0.5, "seconds per measurement"),
+        "rounds": (2, 1, "interleaved rounds per figure"),
+        "clients": (8, 1, "client processes"),
+        "entries": (5_000_000, 2_000, "ledger entries seeded for the history part"),
+        "accounts": (10_000, 20, "accounts they belong to"),
+        "samples": (300, 5, "samples per history query"),
+    })
 
     run_id = uuid.uuid4().hex[:8]
     db_name, prefix = f"hub_bench_{run_id}", f"hubbench:{run_id}:"
@@ -371,11 +409,9 @@ def main() -> None:
         if db.obj is not None and hasattr(db.obj, "close_all"):
             db.obj.close_all()
         admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        import redis
+        from scripts.bench.cleanup import delete_redis_keys
 
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            client.delete(key)
+        delete_redis_keys(REDIS_URL, prefix)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.jobs.api import ChatSpec, create_job
 from app.models.audit import AuditLogEntry
 from app.models.base import utcnow
 from app.models.jobs import Job, UsageRecord
 from app.services import ledger
-from app.services.jobs import ChatSpec, create_job
 from tests.backoffice.conftest import assert_ledger_sound
 from tests.factories import create_user
 

@@ -28,11 +28,11 @@ from app import create_app
 from app.config import Settings
 from app.errors import DATABASE_ERRORS
 from app.extensions import db
+from app.jobs.reaper import reap_stale_jobs
 from app.models.jobs import TERMINAL_STATUSES, Job, UsageRecord
 from app.models.ledger import CreditHold, LedgerEntry
 from app.queue import install_broker
 from app.services import ledger
-from app.services.job_reaper import reap_stale_jobs
 from app.services.ledger.checker import check_ledger
 from app.services.prices import pricing
 from tests.conftest import QUEUE_PREFIX, make_settings

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from app.services.jobs import actor_for
+from app.jobs.runs import send_run
 from tests.faults.helpers import (
     Watcher,
     assert_books_balanced,
@@ -43,15 +43,15 @@ def test_copies_of_a_message_racing_mid_run_and_after_the_end_run_the_job_once(
     # for the claim on the worker's two threads), the second one's while it streams
     racing = submit_job(hub, headers, messages=[{"role": "user", "content": "race"}]).json()["id"]
     with hub.context():
-        actor_for("chat").send(racing)
-        actor_for("chat").send(racing)
+        send_run("chat", racing)
+        send_run("chat", racing)
     streaming = submit_job(hub, headers,
                            messages=[{"role": "user", "content": "stream"}]).json()["id"]
     watchers = [Watcher(hub.url, job_id, token) for job_id in (racing, streaming)]
     wait_for(lambda: watchers[1].deltas() >= 3, timeout_s=30, what="the second job to stream")
     with hub.context():
-        actor_for("chat").send(streaming)
-        actor_for("chat").send(streaming)
+        send_run("chat", streaming)
+        send_run("chat", streaming)
     wait_for(lambda: _skips(hub, streaming) == 2, timeout_s=30,
              what="the copies sent mid-run to be dropped")
 
@@ -59,8 +59,8 @@ def test_copies_of_a_message_racing_mid_run_and_after_the_end_run_the_job_once(
     for watcher in watchers:
         watcher.join()
     with hub.context():
-        actor_for("chat").send(racing)
-        actor_for("chat").send(streaming)
+        send_run("chat", racing)
+        send_run("chat", streaming)
 
     # then: every copy but one was dropped; each job ran once, and its watcher saw each event
     # once, one `done` last

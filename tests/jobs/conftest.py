@@ -12,12 +12,12 @@ import pytest
 import websocket
 from werkzeug.serving import make_server
 
+from app.jobs.reaper import reap_stale_jobs
+from app.jobs.streaming.relay import follow
 from app.models.jobs import Job, UsageRecord
 from app.services import ledger
-from app.services.job_reaper import reap_stale_jobs
 from app.services.ledger.checker import check_ledger
 from app.services.prices import pricing
-from app.services.relay import follow
 from app.services.runtime import current_events
 from tests.conftest import make_settings
 from tests.factories import auth_headers, create_user

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from app.embedded import start_embedded_worker
+from app.jobs.streaming.relay import follow
 from app.services import ledger
 from app.services.ledger.checker import check_ledger
-from app.services.relay import follow
 from tests.conftest import sqlite_app
 from tests.factories import auth_headers, create_user
 

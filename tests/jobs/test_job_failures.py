@@ -11,7 +11,7 @@ import pytest
 import websocket
 
 from app import create_app
-from app.services.job_reaper import reap_stale_jobs
+from app.jobs.reaper import reap_stale_jobs
 from app.services.runtime import current_events
 from tests.conftest import QUEUE_PREFIX
 from tests.factories import auth_headers

@@ -16,13 +16,15 @@ import pytest
 from flask import Flask
 
 from app import create_app
+from app.jobs import api as jobs
+from app.jobs.reaper import reap_stale_jobs
+from app.jobs.runs.ending import complete as _complete
+from app.jobs.runs.worker import claim, run_chat_job
 from app.models.api_keys import ApiKey
 from app.models.base import utcnow
 from app.models.jobs import Job, UsageRecord
 from app.models.ledger import CreditHold, LedgerEntry
-from app.services import api_keys, jobs, ledger
-from app.services.job_reaper import reap_stale_jobs
-from app.services.job_runner import _complete, claim, run_chat_job
+from app.services import api_keys, ledger
 from app.services.ledger.checker import check_ledger
 from app.services.ledger.errors import HoldNotFound
 from app.services.runtime import current_events

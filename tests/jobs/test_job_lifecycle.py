@@ -116,8 +116,8 @@ def test_a_forgotten_queued_job_is_sent_again(app, settings) -> None:
     from datetime import timedelta
 
     from app import create_app
+    from app.jobs.reaper import reap_stale_jobs
     from app.models.base import utcnow
-    from app.services.job_reaper import reap_stale_jobs
     from tests.jobs.conftest import job_settings
 
     no_workers = create_app(job_settings(REDIS_URL="", BROKER_URL=""))  # in-memory, unconsumed

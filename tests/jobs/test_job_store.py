@@ -12,13 +12,14 @@ from datetime import timedelta
 import pytest
 
 from app import create_app
+from app.jobs import api as jobs
+from app.jobs.reaper import reap_stale_jobs
+from app.jobs.runs.ending import complete as _complete
 from app.models.api_keys import ApiKey
 from app.models.base import utcnow
 from app.models.jobs import Job, UsageRecord
 from app.models.ledger import LedgerEntry
-from app.services import api_keys, job_store, jobs, ledger
-from app.services.job_reaper import reap_stale_jobs
-from app.services.job_runner import _complete
+from app.services import api_keys, job_store, ledger
 from app.services.ledger.checker import check_ledger
 from tests.conftest import make_settings, sqlite_app
 from tests.factories import create_user

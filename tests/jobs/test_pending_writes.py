@@ -1,5 +1,5 @@
 """A job request's balance-cache bump is sent without waiting and confirmed just before the
-response leaves (app.services.pending_writes): a balance read made after any of the response
+response leaves (app.jobs.request_scope): a balance read made after any of the response
 was received shows the hold, and no Redis connection is left checked out."""
 
 from __future__ import annotations

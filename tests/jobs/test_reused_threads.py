@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import threading
 
-from app.services.reused_threads import ReusedThreads
+from app.jobs.streaming.threads import ReusedThreads
 
 MARK: contextvars.ContextVar[str] = contextvars.ContextVar("mark", default="unset")
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from app.services.stream_pump import pump
+from app.jobs.streaming.coalescer import pump
 
 
 def gated_source(gates: list[threading.Event], fail: bool = False):

@@ -1,4 +1,4 @@
-"""First tokens first (`app.services.tail_lane`): a web stream's later work takes turns, one step
+"""First tokens first (`app.jobs.runs.tail_lane`): a web stream's later work takes turns, one step
 at a time per process, and never waits longer than HUB_STREAM_TAIL_WAIT_MS for its turn."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
+from app.jobs.runs.tail_lane import TailLane, current_tail_lane
+from app.jobs.runs.web import adopt
 from app.models.jobs import Job
-from app.services.job_runner import Run, _later_turn
-from app.services.tail_lane import TailLane, current_tail_lane
 from tests.jobs.conftest import assert_settled_once, job_settings, token_of
 
 BODY = {"model": "gpt-4o-mini", "stream": True, "max_tokens": 50,
@@ -98,9 +98,9 @@ def test_with_no_wait_there_are_no_turns() -> None:
 def test_which_steps_take_a_turn(app, streamed: bool, delivered: int, takes_turn: bool) -> None:
     with app.app_context():
         lane = current_tail_lane()
-        run = Run(job=Job(executor="web"), token="t", lease_s=3, takes_turns=streamed)
+        run = adopt(Job(executor="web", worker_token="t"), takes_turns=streamed)
         run.delivered_chars = delivered
-        with _later_turn(run):
+        with run.delivery.turn(run):
             assert lane._turn.locked() is takes_turn
         assert not lane._turn.locked()
 

@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from app import create_app
+from app.jobs.reaper import reap_stale_jobs
 from app.models.base import utcnow
 from app.models.jobs import Job, UsageRecord
-from app.services.job_reaper import reap_stale_jobs
 from app.services.ledger.checker import check_ledger
 from tests.factories import auth_headers, create_user
 from tests.fake_upstream import Fault

@@ -1,7 +1,7 @@
 """The state machine of the model-based tests: every way credits move, and the job lifecycle.
 
 Rules drive the real services (the ledger, promo codes, admin adjustments, the job core:
-`jobs`, `job_store`, `job_runner`, `job_reaper`, `api_keys`) and the in-memory model
+`app.jobs` (api, runs, reaper), `job_store`, `api_keys`) and the in-memory model
 (`tests.money.model`) side by side; invariants compare the database with the model and run the
 ledger checker after every step. Each rule's work is a method of its own, so scripted
 sequences (`tests.money.scenarios`) drive the same steps.
@@ -30,6 +30,9 @@ from hypothesis.stateful import (
 from peewee import fn
 
 from app.extensions import db
+from app.jobs import api as jobs
+from app.jobs.reaper import reap_stale_jobs
+from app.jobs.runs import chat, ending, web, worker
 from app.models.api_keys import ApiKey
 from app.models.audit import AuditLogEntry
 from app.models.base import utcnow
@@ -37,8 +40,7 @@ from app.models.jobs import ACTIVE_STATUSES, Job, UsageRecord
 from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.promo import PromoCode
 from app.providers.types import Usage
-from app.services import api_keys, job_runner, job_store, jobs, ledger, promo
-from app.services.job_reaper import reap_stale_jobs
+from app.services import api_keys, job_store, ledger, promo
 from app.services.ledger.adjustments import ACTION as ADJUST_ACTION
 from app.services.ledger.checker import check_ledger, report_lines
 from app.services.runtime import current_settings
@@ -383,7 +385,7 @@ class LedgerAndJobs(RuleBasedStateMachine):
                     and job.attempts < max_attempts:
                 self.model.requeue(job)
                 continue
-            *_, cost = job_runner.chat_charge(job.row, job.stream, None, "failed")
+            *_, cost = ending.chat_charge(job.row, job.stream, None, "failed")
             self.model.finish(job, "failed", cost)
             job.token = REAPER
 
@@ -448,7 +450,7 @@ class LedgerAndJobs(RuleBasedStateMachine):
         job.token = row.worker_token
         assert (row.status, row.hold_credits) == (job.status, hold)
         if executor == "web":
-            job.runs.append(RunModel(job=job, run=job_runner.adopt(row)))
+            job.runs.append(RunModel(job=job, run=web.adopt(row)))
         return job
 
     @precondition(lambda self: self.queue_jobs())
@@ -459,7 +461,7 @@ class LedgerAndJobs(RuleBasedStateMachine):
     def claim(self, job: JobModel) -> RunModel | None:
         """A worker gets a job's message (the first, a resend, a duplicate, a late one)."""
         claimable = self.model.claimable(job)
-        run = job_runner.claim(job.id)
+        run = worker.claim(job.id)
         if not claimable:
             assert run is None
             return None
@@ -483,7 +485,7 @@ class LedgerAndJobs(RuleBasedStateMachine):
         """A worker's run records its first delivery before showing it; a web run does not."""
         job, first = run.job, run.delivered == 0
         recorded_first = first and job.executor == "queue"
-        event = job_runner._deliver(run.run, text)
+        event = run.run.deliver(text)
         run.run.confirm_mirror()
         if recorded_first and job.token != run.token:  # the job is no longer this run's
             assert event is None and run.run.lost
@@ -528,10 +530,10 @@ class LedgerAndJobs(RuleBasedStateMachine):
         run.finished = True
         job = run.job
         outcome, usage, error = self.ending(job, name)
-        *_, cost = job_runner.chat_charge(run.run.job, "".join(run.run.text), usage, outcome)
+        *_, cost = ending.chat_charge(run.run.job, "".join(run.run.text), usage, outcome)
         if name == "equal" and outcome == "succeeded":
             assert cost == job.hold_credits  # the hold is exactly the worst case
-        closing = job_runner.finish_chat(run.run, outcome, usage=usage, error=error)
+        closing = chat.finish_chat(run.run, outcome, usage=usage, error=error)
         if job.token != run.token or not job.active:
             assert closing == []  # not this run's to finish: nothing moves
             return
@@ -565,7 +567,7 @@ class LedgerAndJobs(RuleBasedStateMachine):
         after = call()
         if job.status == "queued":  # ends at once, costs nothing
             self.model.finish(job, "canceled", 0)
-            job.token = job_runner.CANCELED_WHILE_QUEUED
+            job.token = ending.CANCELED_WHILE_QUEUED
         else:  # the run stops at its next chunk
             job.cancel_requested = True
         assert after.status == job.status

@@ -107,7 +107,7 @@ class JobModel:
 @dataclass(repr=False)
 class RunModel:
     job: JobModel
-    run: Any  # the real job_runner.Run
+    run: Any  # the real app.jobs.runs.base.Run
     delivered: int = 0  # characters this run delivered
     finished: bool = False  # it ended the job (or tried to): a run ends once
 

@@ -8,8 +8,9 @@ raced a write (read the old row, cached it after the write's bump) leaves behind
 nobody will serve: a read after a write returns never shows the old balance. Versions live
 far longer than cached values (`VERSION_TTL_S`), so a version cannot expire under a reader
 that is still between its two steps. If Redis fails right after a commit, the stale value
-lives at most `HUB_BALANCE_CACHE_TTL_S`. A request sends its bumps at once and reads their
-replies just before its response leaves (`app.services.pending_writes`).
+lives at most `HUB_BALANCE_CACHE_TTL_S`. A bump goes through the writer it is given, if any:
+a job request's pending writes send it at once and read its reply just before the response
+leaves (`app.jobs.request_scope`).
 
 Embedded mode has no cache: the operator CLI may write the same SQLite file from another
 process, and a primary-key read of one row is cheap there anyway.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis
 import structlog
@@ -27,7 +28,6 @@ from flask import current_app
 
 from app.extensions import db
 from app.services.ledger.results import Balance
-from app.services.pending_writes import pending_writes
 from app.services.runtime import current_redis, current_settings
 
 log = structlog.get_logger(__name__)
@@ -37,10 +37,16 @@ VERSION_TTL_S = 7 * 24 * 3600
 _EXTENSION_KEY = "ledger_balance_cache"
 
 
+class CommandWriter(Protocol):
+    """Sends a Redis command whose reply is read later (`app.jobs.request_scope.PendingWrites`)."""
+
+    def send(self, client: redis.Redis, *command: Any) -> None: ...
+
+
 class BalanceCache(Protocol):
     def get(self, user_id: int, load: Callable[[], Balance]) -> Balance: ...
 
-    def invalidate(self, user_id: int) -> None: ...
+    def invalidate(self, user_id: int, *, writer: CommandWriter | None = None) -> None: ...
 
 
 class NoBalanceCache:
@@ -49,7 +55,7 @@ class NoBalanceCache:
     def get(self, user_id: int, load: Callable[[], Balance]) -> Balance:
         return load()
 
-    def invalidate(self, user_id: int) -> None:
+    def invalidate(self, user_id: int, *, writer: CommandWriter | None = None) -> None:
         return None
 
 
@@ -90,12 +96,13 @@ class RedisBalanceCache:
         except redis.RedisError as exc:
             log.warning("balance_cache_store_failed", user_id=user_id, error=str(exc))
 
-    def invalidate(self, user_id: int) -> None:
+    def invalidate(self, user_id: int, *, writer: CommandWriter | None = None) -> None:
+        """Bump the account's version: through `writer` if given (its reply read later), else
+        at once."""
         key, version = f"{self.prefix}{user_id}:ver", os.urandom(8).hex()
         try:
-            writes = pending_writes()  # in a request: confirmed before its response leaves
-            if writes is not None:
-                writes.send(self.client, "SET", key, version, "EX", VERSION_TTL_S)
+            if writer is not None:
+                writer.send(self.client, "SET", key, version, "EX", VERSION_TTL_S)
             else:
                 self.client.set(key, version, ex=VERSION_TTL_S)
         except redis.RedisError as exc:  # the write is committed; the value TTL bounds staleness

@@ -1,4 +1,4 @@
-"""Cancel requests that a running job's worker checks between chunks.
+"""Cancel requests that a running job's run (a worker's or a web one) checks between batches.
 
 Two twins: a Redis key per job (shared by every process) and an in-process set (embedded).
 """

@@ -11,8 +11,8 @@ anyway. Work before a first token never waits for a turn.
 
 Only CPU work takes a turn: a step never holds it while it waits on its provider or writes to
 its caller, so a slow provider or client never holds another stream back. Below saturation the
-turn is almost always free (one uncontended lock per relayed batch). Measured with the gateway
-benchmark (16 concurrent streams on 2 cores): see the README's gateway section.
+turn is almost always free (one uncontended lock per relayed batch). Only a web run's policy
+takes turns (`app.jobs.runs.web`). Measurements: docs/benchmarks/.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app
+
+from app.services.runtime import current_settings
 
 EXTENSION_KEY = "hub_tail_lane"
 
@@ -64,8 +66,6 @@ def current_tail_lane() -> TailLane:
     app = current_app._get_current_object()
     lane = app.extensions.get(EXTENSION_KEY)
     if lane is None:
-        from app.services.runtime import current_settings
-
         lane = app.extensions.setdefault(
             EXTENSION_KEY, TailLane(current_settings().HUB_STREAM_TAIL_WAIT_MS / 1000))
     return lane

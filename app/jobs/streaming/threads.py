@@ -1,4 +1,5 @@
-"""Daemon threads kept for reuse, for the provider-stream pumps (`app.services.stream_pump`).
+"""Daemon threads kept for reuse, for the provider-stream producers
+(`app.jobs.streaming.producer`).
 
 Starting a thread per stream cost a clone, the interpreter's thread bootstrap and a handshake
 with the new thread (`Thread.start` waits until it runs, which under load means waiting for the

@@ -1,10 +1,12 @@
-"""Jobs: quote, create (hold first, then enqueue), read, list and cancel.
+"""The job API: quote, create (hold first, then enqueue), read, list and cancel.
 
-A job runs on one of two executors. `queue`: a Dramatiq worker claims it from its message.
-`web`: the `/v1` endpoints create a chat job already claimed by the web thread that serves the
-caller, which runs it while it answers (no broker hop, no relay read); its events still go to
-the job's stream for any other watcher. The running side (claim, stream, settle) lives in
-`app.services.job_runner`.
+A job runs on one of two executors. `queue`: a Dramatiq worker claims it from its message
+(`app.jobs.runs.worker`). `web`: the `/v1` endpoints create a chat job already claimed by the
+web thread that serves the caller, which runs it while it answers (`app.jobs.runs.web`); its
+events still go to the job's stream for any other watcher.
+
+The hold and the job's row are placed in one step (`app.jobs.opening`), which also handles a
+caller whose reused API key read turns out stale.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from typing import Any
 import structlog
 
 from app.errors import Conflict, HubError, NotFound, ServiceUnavailable
+from app.jobs.cancellation import cancel_flags
+from app.jobs.opening import open_job
+from app.jobs.request_scope import RequestScope
+from app.jobs.runs import send_run
+from app.jobs.runs.ending import cancel_queued
 from app.models.api_keys import ApiKey
 from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
@@ -25,7 +32,6 @@ from app.models.users import User
 from app.security.authenticate import has_role
 from app.security.errors import Forbidden
 from app.services import audit, job_store
-from app.services.cancellation import cancel_flags
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.prices import catalog, pricing
 from app.services.prices.history import StalePrice, forget_price
@@ -112,36 +118,29 @@ def quote(spec: JobSpec, *, reuse_price: bool = False) -> Quote:
                  basis={"per_second_credits": vq.per_second_credits})
 
 
-def _hold_ttl_s(job_type: str) -> int:
-    """The expiry a job's hold is placed with. The expiry sweep never releases the hold of a
-    queued or running job (it lives as long as the job: docs/guarantees.md); this only bounds
-    a hold whose job row is gone."""
-    settings = current_settings()
-    limit_s = settings.HUB_CHAT_TIME_LIMIT_S if job_type == "chat" else settings.HUB_VIDEO_TIME_LIMIT_S
-    return limit_s + 2 * settings.HUB_JOB_LEASE_S + 300
-
-
 EXECUTORS = ("queue", "web")
 PRICE_ATTEMPTS = 3  # quotes of one job request whose price changed before its hold
 
 
 def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
-               source: str = "api", executor: str = "queue") -> Job:
+               source: str = "api", executor: str = "queue",
+               scope: RequestScope | None = None) -> Job:
     """Hold the worst-case price, record the job and enqueue it; 402 and nothing queued if short.
 
     `api_key` (the caller's, if it came with one) must allow the spend; the hold counts against
     its caps. With `executor="web"` (chat only) the job is recorded already claimed by the
-    caller, which must run it at once (`job_runner.adopt` then `execute_chat`); nothing is
-    enqueued.
+    caller, which must run it at once (`app.jobs.runs.web.adopt` then `execute_chat`); nothing
+    is enqueued. `scope`: the request this job is opened for (its writes go through it).
     """
     if executor not in EXECUTORS or (executor == "web" and not isinstance(spec, ChatSpec)):
         raise ValueError(f"no {executor!r} executor for {spec.type} jobs")
+    writer = scope.pending_writes() if scope is not None else None
     for attempt in range(PRICE_ATTEMPTS):
         q = quote(spec, reuse_price=True)  # after StalePrice: read again (and kept again)
         job = _new_job(user, spec, q, api_key=api_key, source=source, executor=executor)
         try:
-            job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=_hold_ttl_s(spec.type),
-                               price_stamp=q.price_stamp)
+            user, api_key = open_job(job, user=user, api_key=api_key, price_stamp=q.price_stamp,
+                                  writer=writer)
             break
         except StalePrice:  # the price changed since it was read: quote it again
             log.info("job_price_stale", model=spec.model, attempt=attempt)
@@ -185,17 +184,11 @@ def _enqueue(job: Job) -> None:
     it would run minutes later (the reaper's resend) for a caller told it had failed."""
     try:
         current_events().append(job.id, "status", {"status": "queued"})
-        actor_for(job.type).send(job.id)
+        send_run(job.type, job.id)
     except Exception as exc:  # noqa: BLE001 — undo the hold, then report the queue as down
         job_store.undo_open(job)
         log.error("job_enqueue_failed", job_id=job.id, error=str(exc))
         raise ServiceUnavailable("the job queue is unavailable; nothing was charged") from exc
-
-
-def actor_for(job_type: str):
-    from app.tasks import generation
-
-    return generation.run_chat_job if job_type == "chat" else generation.run_video_job
 
 
 def get_job(job_id: str, *, user: User) -> Job:
@@ -236,8 +229,6 @@ def cancel_job(job_id: str, *, user: User) -> Job:
         raise JobCancelForbidden()
     if job.status not in ACTIVE_STATUSES:
         raise JobAlreadyFinished(f"the job has already {job.status}")
-    from app.services.job_runner import cancel_queued
-
     if not cancel_queued(job.id):  # a run has it: it stops at its next chunk
         cancel_flags().request(job.id)
     after = Job.get_by_id(job.id)

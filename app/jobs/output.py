@@ -1,9 +1,9 @@
-"""Shared by the OpenAI- and Anthropic-compatible endpoints: run a chat job, hand its events over.
+"""A `/v1` chat job's output, as the OpenAI- and Anthropic-compatible endpoints hand it over.
 
 Two ways to get a job's events, with one interface (`JobOutput`):
 - `LocalRun` (`HUB_COMPAT_EXECUTOR=web`, the default): this web thread runs the job for the
-  caller it serves, so each delta goes straight to the response (it is also sent to the job's
-  event stream, for any other watcher, before it is handed over);
+  caller it serves (`app.jobs.runs.web`), so each delta goes straight to the response (it is
+  also sent to the job's event stream, for any other watcher, before it is handed over);
 - `Relay` (`queue`): a worker runs it and this thread follows its event stream in Redis.
 Either way the web thread gives its pooled database connection back before a long wait.
 """
@@ -16,16 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import g
-
 from app.errors import HubError
 from app.events import Event, EventStream
 from app.extensions import db
+from app.jobs.cancellation import cancel_flags
+from app.jobs.request_scope import RequestScope
+from app.jobs.runs.chat import execute_chat
+from app.jobs.runs.web import adopt
+from app.jobs.streaming.relay import follow
 from app.metrics import record_gateway_overhead
 from app.models.jobs import Job
-from app.services import job_runner
-from app.services.cancellation import cancel_flags
-from app.services.relay import follow
 from app.services.runtime import current_events, current_settings
 
 # How a job's error code (from a provider error) is reported over HTTP before any output.
@@ -147,13 +147,14 @@ def _elapsed_ms(started_at: float) -> float:
     return round((time.perf_counter() - started_at) * 1000, 2)
 
 
-def start_output(job: Job, *, streaming: bool) -> JobOutput:
-    """Begin handing over the events of a job just created for this request (`streaming`: the
-    caller reads the reply as it comes, so a web run's work after the first token takes turns,
-    `app.services.tail_lane`; a caller waiting for the whole reply waits for all of it)."""
-    started_at = g.get("request_started_at", time.perf_counter())
+def start_output(job: Job, *, streaming: bool, scope: RequestScope) -> JobOutput:
+    """Begin handing over the events of a job just created for the request `scope` (`streaming`:
+    the caller reads the reply as it comes, so a web run's work after the first token takes
+    turns, `app.jobs.runs.tail_lane`; a caller waiting for the whole reply waits for all of
+    it)."""
+    started_at = scope.started_at
     if job.executor == "web":
-        steps = job_runner.execute_chat(job_runner.adopt(job, takes_turns=streaming))
+        steps = execute_chat(adopt(job, takes_turns=streaming, scope=scope))
         output: JobOutput = LocalRun(job_id=job.id, started_at=started_at, api=job.source,
                                      steps=steps)
     else:

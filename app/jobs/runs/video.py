@@ -1,5 +1,6 @@
-"""Run a video job: create it upstream once, wait for it (the providers' backoff), download it
-into the hub's storage, settle. Cancel requests and the lease are checked while waiting."""
+"""A worker's run of a video job: create it upstream once, wait for it (the providers' backoff),
+download it into the hub's storage, settle. Cancel requests and the lease are checked while
+waiting."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import time
 import structlog
 from dramatiq.middleware import TimeLimitExceeded
 
+from app.jobs.runs.base import Run
+from app.jobs.runs.ending import complete
+from app.jobs.runs.worker import claim
 from app.models.jobs import Job
 from app.providers import router
 from app.providers.errors import ProviderError
 from app.providers.video import video_storage_path, wait_for_video
-from app.services.job_runner import Run, _complete, claim
 from app.services.prices import pricing
 from app.services.runtime import current_events, current_settings
 
@@ -45,7 +48,7 @@ def run_video_job(job_id: str) -> None:
         return
     job = Job.get_by_id(job_id)
     cost = pricing.video_cost(job.price_id, job.video_seconds) if outcome == "succeeded" else 0
-    _complete(job.id, run.token, outcome=outcome, cost_credits=cost, error=error, fields={})
+    complete(job.id, run.token, outcome=outcome, cost_credits=cost, error=error, fields={})
 
 
 def _generate(run: Run) -> None:

@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from app.jobs.runs import send_run
+from app.jobs.runs.ending import chat_charge, complete, settle_recorded
 from app.models.base import utcnow
 from app.models.jobs import Job
-from app.services.job_runner import _complete, chat_charge, settle_recorded
 from app.services.runtime import current_events, current_settings
 
 log = structlog.get_logger(__name__)
@@ -55,9 +56,7 @@ def _resend_forgotten(now: datetime) -> None:
                   .where((Job.id == job.id) & (Job.status == "queued") &
                          (Job.enqueued_at < cutoff)).execute())
         if resent:
-            from app.services.jobs import actor_for
-
-            actor_for(job.type).send(job.id)
+            send_run(job.type, job.id)
             log.warning("job_message_resent", job_id=job.id)
 
 
@@ -76,9 +75,7 @@ def _requeue(job: Job, now) -> None:
                        (Job.status == "running") & (Job.lease_expires_at < now) &
                        (Job.delivered_chars == 0)).execute())
     if requeued:
-        from app.services.jobs import actor_for
-
-        actor_for(job.type).send(job.id)
+        send_run(job.type, job.id)
         log.warning("job_requeued_after_lost_worker", job_id=job.id, attempts=job.attempts)
 
 
@@ -89,12 +86,12 @@ def _fail_lost(job: Job, now) -> None:
     error = {"code": "worker_lost", "message": "the worker running this job stopped"
              if job.executor == "queue" else "the web process running this job stopped"}
     if job.type == "video":
-        _complete(job.id, token, outcome="failed", cost_credits=0, error=error, fields={})
+        complete(job.id, token, outcome="failed", cost_credits=0, error=error, fields={})
         return
     delivered = "".join(e.data.get("text", "") for e in current_events().read(job.id, count=100_000)
                         if e.type == "delta")
     input_tokens, output_tokens, cost = chat_charge(job, delivered, None, "failed")
-    _complete(job.id, token, outcome="failed", cost_credits=cost, error=error,
+    complete(job.id, token, outcome="failed", cost_credits=cost, error=error,
               fields={"input_tokens": input_tokens, "output_tokens": output_tokens,
                       "result_text": delivered})
     log.warning("job_failed_after_lost_worker", job_id=job.id, cost_credits=cost)

@@ -1,0 +1,72 @@
+"""Opening a job: its hold and its row, in one step, for the caller as it is now.
+
+A job request may authenticate its API key from this process's recent reads
+(`app.services.recent_reads`); the open (`job_store.open_job`) re-checks that read in the same
+statement that places the hold, and refuses a stale one (`api_keys.StaleApiKey`, nothing
+held). The caller is then authenticated again here, from the database, with the refusals the
+auth decorator gives, and the open tried once more: the view never runs twice.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from app.models.api_keys import ApiKey
+from app.models.jobs import Job
+from app.models.users import User
+from app.security.authenticate import two_factor_missing
+from app.security.errors import EmailNotVerified, TwoFactorSetupRequired, Unauthorized
+from app.services import api_keys, job_store
+from app.services.ledger.accounts import cache_writes_through
+from app.services.ledger.cache import CommandWriter
+from app.services.runtime import current_settings
+
+log = structlog.get_logger(__name__)
+
+
+def hold_ttl_s(job_type: str) -> int:
+    """The expiry a job's hold is placed with. The expiry sweep never releases the hold of a
+    queued or running job (it lives as long as the job: docs/guarantees.md); this only bounds
+    a hold whose job row is gone."""
+    settings = current_settings()
+    limit_s = settings.HUB_CHAT_TIME_LIMIT_S if job_type == "chat" else settings.HUB_VIDEO_TIME_LIMIT_S
+    return limit_s + 2 * settings.HUB_JOB_LEASE_S + 300
+
+
+def open_job(job: Job, *, user: User, api_key: ApiKey | None, price_stamp: str,
+             writer: CommandWriter | None) -> tuple[User, ApiKey | None]:
+    """Place the job's hold and insert its row (`job_store.open_job`); if the caller's reused
+    key read is stale, authenticate the caller again from the database and open once more
+    (nothing was held the first time). The caller as the open checked it. `writer`: what the
+    balance cache's bump goes through (a request's pending writes)."""
+    ttl_s = hold_ttl_s(job.type)
+    with cache_writes_through(writer):  # the balance cache's bump, if any
+        try:
+            job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
+                               price_stamp=price_stamp)
+        except api_keys.StaleApiKey:
+            log.info("job_key_stale", job_id=job.id)
+            user, api_key = _caller_from_database(api_key)
+            job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
+                               price_stamp=price_stamp)
+    return user, api_key
+
+
+def _caller_from_database(api_key: ApiKey) -> tuple[User, ApiKey]:
+    """The key and its owner read again from the database and checked as authenticating the
+    request checks them (`app.security.api_key_auth.principal_from_api_key`, then
+    `require_auth(verified=True)`), with the same refusals."""
+    key = api_keys.reread_key(api_key)
+    if key is None:
+        raise Unauthorized("the API key is not valid or was revoked")
+    owner = key.user
+    if not owner.is_active:
+        raise Unauthorized("this account is disabled")
+    if api_keys.is_expired(key):
+        raise Unauthorized("the API key has expired")
+    api_keys.touch_last_used(key)
+    if two_factor_missing(owner):
+        raise TwoFactorSetupRequired()
+    if not owner.is_verified:
+        raise EmailNotVerified()
+    return owner, key

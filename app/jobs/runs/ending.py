@@ -1,0 +1,113 @@
+"""Every ending of a job, settled exactly once: record the outcome, settle the hold (idempotent
+per hold), then show the terminal status and emit `usage`, `error`, `done`.
+
+Used by the runs (their own ending), by the job API (a queued job canceled) and by the reaper
+(a run that died). The charge follows the billing policy in the README (`chat_charge`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from app.events import Event
+from app.metrics import record_settled_job
+from app.models.jobs import Job
+from app.providers.types import Usage
+from app.services import job_store
+from app.services.ledger.accounts import cache_writes_through
+from app.services.ledger.cache import CommandWriter
+from app.services.prices import pricing
+from app.services.runtime import current_events
+
+log = structlog.get_logger(__name__)
+
+CANCELED_WHILE_QUEUED = "canceled-while-queued"  # the owner token of a job no worker ran
+
+
+def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
+                outcome: str) -> tuple[int, int, int]:
+    """(input_tokens, output_tokens, cost_credits) under the billing policy in the README.
+
+    Provider-reported usage when the stream completed; otherwise the delivered output counted
+    with the tokenizer that sized the hold. Nothing delivered and nothing reported: no charge.
+    """
+    if usage is not None and outcome == "succeeded":
+        return usage.input_tokens, usage.output_tokens, pricing.chat_cost(
+            job.price_id, usage.input_tokens, usage.output_tokens)
+    counted_out = pricing.count_tokens(job.model, delivered_text) if delivered_text else 0
+    if usage is not None:  # ended early but the provider still reported: bill what was received
+        input_tokens, output_tokens = usage.input_tokens, min(usage.output_tokens, counted_out)
+    elif delivered_text:
+        input_tokens, output_tokens = job.prompt_tokens_estimate, counted_out
+    else:
+        return 0, 0, 0
+    return input_tokens, output_tokens, pricing.chat_cost(job.price_id, input_tokens,
+                                                          output_tokens)
+
+
+def complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
+             error: dict[str, str] | None, fields: dict[str, Any],
+             opening: list[tuple[str, dict]] | None = None,
+             writer: CommandWriter | None = None) -> list[Event]:
+    """Record the outcome (only while the run owning `token` owns the job), settle and show the
+    job terminal (`job_store.finish_job`). Returns the closing events, or none if the job was
+    not this run's to finish. `writer`: what the balance cache's bump goes through."""
+    with cache_writes_through(writer):
+        finished = job_store.finish_job(job_id, token, outcome=outcome,
+                                         cost_credits=cost_credits, error=error, fields=fields)
+    if finished is None:
+        log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
+        return []
+    job, charged = finished
+    return announce_finish(job, charged, opening or []) if charged is not None else []
+
+
+def settle_recorded(job: Job) -> None:
+    """Settle a job whose outcome is recorded, then show it terminal. Safe to repeat."""
+    charged = job_store.settle_job(job)
+    if charged is not None:
+        announce_finish(job, charged)
+
+
+def end_unstarted(job_id: str, token: str, *, outcome: str, error: dict[str, str] | None,
+                  condition: str, params: tuple = ()) -> bool:
+    """`job_store.end_unstarted`, then the closing events; False if `condition` did not hold."""
+    ended = job_store.end_unstarted(job_id, token, outcome=outcome, error=error,
+                                    condition=condition, params=params)
+    if ended is None:
+        return False
+    job, charged = ended
+    if charged is not None:
+        announce_finish(job, charged)
+    return True
+
+
+def cancel_queued(job_id: str) -> bool:
+    """End a job still queued as canceled at once, at no cost; False if it is no longer queued
+    (a run has it: it stops at its next chunk, see `cancel_flags`)."""
+    return end_unstarted(job_id, CANCELED_WHILE_QUEUED, outcome="canceled", error=None,
+                         condition="status = 'queued'")
+
+
+def announce_finish(job: Job, charged: int,
+                    opening: list[tuple[str, dict]] | None = None) -> list[Event]:
+    """The closing events, once the settle is committed: usage, error (if any), done (after
+    `opening`, events the run had not sent yet)."""
+    closing = [*(opening or []), ("usage", {"usage": _usage_of(job), "cost_credits": charged,
+                          "finish_reason": job.finish_reason, "upstream_ms": job.upstream_ms})]
+    if job.error_code:
+        closing.append(("error", {"code": job.error_code, "message": job.error_message}))
+    closing.append(("done", {"status": job.outcome}))
+    ids = current_events().append_many(job.id, closing, finish=True)
+    record_settled_job(job, charged)
+    log.info("job_finished", job_id=job.id, status=job.outcome, cost_credits=charged)
+    return [Event(event_id, type, data) for event_id, (type, data) in zip(ids, closing,
+                                                                            strict=True)]
+
+
+def _usage_of(job: Job) -> dict[str, int]:
+    if job.type == "video":
+        return {"seconds": job.video_seconds or 0}
+    return {"input_tokens": job.input_tokens or 0, "output_tokens": job.output_tokens or 0}

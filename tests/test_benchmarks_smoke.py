@@ -1,0 +1,143 @@
+"""Every benchmark runs: each one's `--smoke` mode (tiny sizes, one round) end to end, as a
+subprocess, against the real PostgreSQL, Redis and RabbitMQ. It must exit 0 and print its
+report with every field; no figure is asserted, only that there is one. A schema or API change
+that breaks a benchmark fails here, not on the day someone wants its figures."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+import pytest
+from peewee import CharField, Model
+
+from scripts.bench.seeding import insert_parts
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMBER = r"[\d,]+(?:\.\d+)?"
+
+
+def run_smoke(module: str, *args: str, timeout_s: float = 100) -> str:
+    done = subprocess.run([sys.executable, "-m", f"scripts.bench.{module}", "--smoke", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout_s,
+                          check=False)
+    assert done.returncode == 0, f"{module} --smoke exited {done.returncode}:\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def json_lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@pytest.mark.slow
+def test_ledger_benchmark_smoke() -> None:
+    out = run_smoke("ledger")
+    assert "## Ledger benchmark results" in out
+    for label in ("over 1,000 accounts", "one hot account"):
+        row = rf"^\| {label} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} / {NUMBER} \|$"
+        assert re.search(row, out, re.MULTILINE), f"no debit figures for {label!r}:\n{out}"
+    assert "Invariant check after the debit runs: clean" in out, out
+    assert re.search(r"^History: 2,000 entries over 20 accounts seeded", out, re.MULTILINE), out
+    for query in ("history page, deep account, random depth",
+                  "history page of refunds, deep account, random depth",
+                  "history page, typical account, random depth",
+                  "30-day usage per day, deep account",
+                  "30-day usage per day, typical account"):
+        row = rf"^\| {re.escape(query)} \| {NUMBER} \| {NUMBER} \|$"
+        assert re.search(row, out, re.MULTILINE), f"no figures for {query!r}:\n{out}"
+    assert "Invariant check of the seeded ledger: clean" in out, out
+    # the indexes dropped for the seeding are back: the queries use them
+    assert "Index Scan Backward using ledgerentry_account_id_created_at_id" in out, out
+    assert "Index Only Scan using ledgerentry_account_id_kind_created_at_id_amount_cr" in out, out
+
+
+GATEWAY_SIDE = ("ttft_p50_ms", "ttft_p95_ms", "total_p50_ms", "total_p95_ms", "completions_per_s")
+
+
+def check_gateway_row(row: dict) -> None:
+    assert row["concurrency"] == 1 and row["upstream_delay_ms"] == 0 and row["callers"] == 1
+    for side in ("direct", "hub"):
+        assert all(is_number(row[side][name]) for name in GATEWAY_SIDE), row
+    for name in ("hub_added_ttft_p50_ms", "hub_reported_overhead_p50_ms",
+                 "hub_cpu_ms_per_request"):
+        assert is_number(row[name]), (name, row)
+    assert set(row["cpu_ms_per_request"]) == {"web", "worker", "postgres", "redis", "rabbitmq"}
+    assert all(is_number(ms) for ms in row["cpu_ms_per_request"].values()), row
+
+
+@pytest.mark.slow
+def test_gateway_benchmark_smoke() -> None:
+    out = run_smoke("gateway")
+    rows = json_lines(out)
+    report = json.loads(out[out.index("\n[") + 1:])  # the whole report, after the live rows
+    assert len(rows) == 1 and report == rows, out
+    check_gateway_row(report[0])
+
+
+@pytest.mark.slow
+def test_ab_gateway_smoke_with_one_checkout_on_both_sides() -> None:
+    out = run_smoke("ab_gateway", str(ROOT), str(ROOT))
+    lines = json_lines(out)
+    runs = [line for line in lines if "pair" in line]
+    medians = [line for line in lines if "median_of" in line]
+    assert [(r["pair"], r["side"]) for r in runs] == [(1, "A"), (1, "B")], out
+    assert sorted(m["side"] for m in medians) == ["A", "B"], out
+    for line in runs + medians:
+        assert line["concurrency"] == 1 and line["upstream_delay_ms"] == 0, line
+        assert all(is_number(line[name]) for name in (
+            "added_ttft_p50_ms", "throughput_ratio", "completions_per_s",
+            "cpu_ms_per_request")), line
+
+
+@pytest.mark.slow
+def test_queue_benchmark_smoke() -> None:
+    rows = json_lines(run_smoke("queue"))
+    assert [row["broker"] for row in rows] == ["rabbitmq", "redis"], rows
+    for row in rows:
+        for mode in ("idle", "busy"):
+            assert is_number(row[mode]["p50_ms"]) and is_number(row[mode]["p95_ms"]), row
+
+
+class _Probe(Model):
+    given = CharField()
+    with_model_default = CharField(default="from the model")
+    nullable = CharField(null=True)
+
+    class Meta:
+        table_name = "bench_seeding_probe"
+
+
+@pytest.fixture
+def probe_cursor(migrated_database: str):
+    """A cursor in a transaction that has the probe table; rolled back after."""
+    conn = psycopg2.connect(migrated_database)
+    try:
+        cur = conn.cursor()
+        cur.execute("CREATE TABLE bench_seeding_probe (id serial PRIMARY KEY, given text NOT NULL, "
+                    "with_model_default text NOT NULL, with_db_default int NOT NULL DEFAULT 3, "
+                    "nullable text, added_later text NOT NULL)")
+        yield cur
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def test_seeding_names_a_not_null_column_it_cannot_fill(probe_cursor) -> None:
+    with pytest.raises(SystemExit, match=r"bench_seeding_probe\.added_later is NOT NULL"):
+        insert_parts(probe_cursor, _Probe, {"given": "'g'"})
+
+
+def test_seeding_fills_what_the_caller_leaves_out_from_the_model(probe_cursor) -> None:
+    parts = insert_parts(probe_cursor, _Probe, {"given": "'g'", "added_later": "'late'"})
+    assert parts.columns == "given, with_model_default, added_later"
+    probe_cursor.execute(f"INSERT INTO {parts.table} ({parts.columns}) VALUES ({parts.expressions}) "
+                         "RETURNING with_model_default, with_db_default, nullable", parts.params)
+    assert probe_cursor.fetchone() == ("from the model", 3, None)
