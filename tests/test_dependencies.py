@@ -43,6 +43,7 @@ DEV_USED_WITHOUT_IMPORT = {
     "ruff": "command: `make lint` and .ci/run",
     "pip-audit": "command: scripts/audit_dependencies.py runs it (.ci/run)",
     "bandit": "command: tests/test_static_checks.py runs `python -m bandit`",
+    "import-linter": "command: tests/providers/test_import_contracts.py runs `lint-imports`",
 }
 
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==\S+$")
