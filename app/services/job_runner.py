@@ -25,6 +25,9 @@ import structlog
 from dramatiq.middleware import TimeLimitExceeded
 from flask import current_app
 
+from app.chat.events import TextDelta, Usage
+from app.chat.record import request_from_record
+from app.chat.request import ChatRequest
 from app.events import Event
 from app.events.base import SentEvents
 from app.extensions import db
@@ -34,7 +37,6 @@ from app.models.hot_sql import column_list, model_from_row
 from app.models.jobs import Job
 from app.providers import pricing, router
 from app.providers.errors import ProviderError
-from app.providers.types import ChatRequest, TextDelta, Usage
 from app.services import job_store
 from app.services.cancellation import cancel_flags
 from app.services.lease_keeper import current_lease_keeper
@@ -225,10 +227,7 @@ def run_chat_job(job_id: str) -> None:
 
 
 def _chat_request(job: Job) -> ChatRequest:
-    params = json.loads(job.request_json)
-    return ChatRequest(model=job.model, messages=params["messages"],
-                       max_tokens=params["max_tokens"], temperature=params.get("temperature"),
-                       top_p=params.get("top_p"), stop=params.get("stop"))
+    return request_from_record(job.model, json.loads(job.request_json))
 
 
 def execute_chat(run: Run) -> Iterator[Event]:

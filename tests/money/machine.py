@@ -29,6 +29,7 @@ from hypothesis.stateful import (
 )
 from peewee import fn
 
+from app.chat.events import Usage
 from app.extensions import db
 from app.models.api_keys import ApiKey
 from app.models.audit import AuditLogEntry
@@ -36,7 +37,6 @@ from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job, UsageRecord
 from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.promo import PromoCode
-from app.providers.types import Usage
 from app.services import api_keys, job_runner, job_store, jobs, ledger, promo
 from app.services.job_reaper import reap_stale_jobs
 from app.services.ledger.adjustments import ACTION as ADJUST_ACTION
