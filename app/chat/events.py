@@ -10,7 +10,7 @@ new `FinishReason` member (`TOOL_CALLS`) where the reply ends for a new reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from app.chat.request import ContentPart, TextPart
@@ -73,7 +73,7 @@ class Reply:
     """A whole reply, for a caller that did not stream."""
 
     content: tuple[ContentPart, ...]
-    finish: Finish = field(default_factory=lambda: Finish(FinishReason.STOP))
+    finish: Finish
 
     @property
     def text(self) -> str:

@@ -8,7 +8,7 @@ learns to read or refuse it; nothing that handles text changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 Role = Literal["system", "user", "assistant"]
@@ -65,7 +65,7 @@ class ChatRequest:
     top_p: float | None = None
     stop: tuple[str, ...] | None = None
     stream: bool = False
-    include_usage: bool = field(default=False)
+    include_usage: bool = False
 
     @property
     def system(self) -> str:
