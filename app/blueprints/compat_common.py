@@ -1,4 +1,5 @@
-"""Parsing and response headers shared by the OpenAI- and Anthropic-compatible endpoints."""
+"""What the OpenAI- and Anthropic-compatible endpoints share: the body, the caller, and the
+reply, a job's events rendered by a wire format's writer (`app.wire`) with the hub's headers."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ from typing import Any
 
 from flask import Response, jsonify, request, stream_with_context
 
-from app.errors import HubError
+from app.chat.events import ChatError, Finish, FinishReason, Reply
+from app.chat.record import messages_to_record
+from app.chat.request import ChatRequest, TextPart
+from app.jobs import api as jobs
+from app.jobs.output import JobOutput
 from app.security import current_principal
-
-
-class InvalidRequest(HubError):
-    """The request body is not valid."""
-
-    http_status = 400
-    code = "invalid_request_error"
+from app.wire.base import InvalidRequest, ReplyWriter
 
 
 def json_body() -> dict[str, Any]:
@@ -25,55 +24,52 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def text_of(content: Any, where: str) -> str:
-    """Plain text from a string or a list of text parts; other parts are refused clearly."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if not isinstance(part, dict) or part.get("type") != "text" \
-                    or not isinstance(part.get("text"), str):
-                raise InvalidRequest(f"{where}: only text content is supported")
-            parts.append(part["text"])
-        return "".join(parts)
-    raise InvalidRequest(f"{where}: content must be a string or a list of text parts")
-
-
-def positive_int(body: dict, name: str, *, required: bool = False) -> int | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise InvalidRequest(f"{name}: required")
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidRequest(f"{name}: must be a positive integer")
-    return value
-
-
-def number(body: dict, name: str, low: float, high: float) -> float | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
-        raise InvalidRequest(f"{name}: must be a number from {low:g} to {high:g}")
-    return float(value)
-
-
-def stop_list(value: Any, name: str) -> list[str] | None:
-    if value is None:
-        return None
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values) \
-            or len(values) > 4:
-        raise InvalidRequest(f"{name}: a string or up to 4 strings")
-    return values
-
-
 def caller() -> tuple[Any, Any]:
     """The user and the API key (if any) the request came with."""
     principal = current_principal()
     return principal.user, principal.api_key
+
+
+def finish_of(usage_event: dict[str, Any], status: str) -> Finish:
+    """How the reply ended, from the job's `usage` event and final status: a run that did not
+    succeed (its error told apart) ends as a stop."""
+    usage = usage_event.get("usage", {})
+    reason = FinishReason.of(usage_event.get("finish_reason")) if status == "succeeded" \
+        else FinishReason.STOP
+    return Finish(reason=reason, input_tokens=usage.get("input_tokens", 0),
+                  output_tokens=usage.get("output_tokens", 0),
+                  cost_credits=usage_event.get("cost_credits", 0))
+
+
+def sse_frames(relay: JobOutput, writer: ReplyWriter) -> Iterator[str]:
+    """The job's events as the writer's frames. A delta is handed over as its text alone (no
+    event object per chunk). The caller going away before the end cancels the job."""
+    usage_event: dict[str, Any] = {}
+    done = False
+    try:
+        yield from writer.start()
+        text = writer.text
+        for event in relay.rest():
+            kind = event.type
+            if kind == "delta":
+                yield text(event.data["text"])
+            elif kind == "usage":
+                usage_event = event.data
+            elif kind == "error":
+                yield writer.error(ChatError(event.data["code"], event.data["message"]))
+            elif kind == "done":
+                done = True
+                yield from writer.finish(finish_of(usage_event, event.data["status"]))
+        yield from writer.close()
+    finally:
+        if not done:
+            relay.cancel()
+
+
+def whole_reply(result: dict[str, Any]) -> Reply:
+    """A collected job (`JobOutput.collect`) as a reply."""
+    return Reply(content=(TextPart(result["text"]),),
+                 finish=finish_of(result["usage"], "failed" if result["error"] else "succeeded"))
 
 
 def sse_response(events: Iterator[str], job_id: str, overhead_ms: float | None) -> Response:
@@ -92,3 +88,10 @@ def json_response(body: dict[str, Any], job_id: str, result: dict[str, Any]) -> 
     response.headers["X-Hub-Cost-Credits"] = str(result["usage"].get("cost_credits", 0))
     response.headers["X-Hub-Job-Id"] = job_id
     return response
+
+
+def job_spec(chat: ChatRequest) -> jobs.ChatSpec:
+    """The job core's spec of a parsed request (its messages in the stored form)."""
+    return jobs.ChatSpec(model=chat.model, messages=messages_to_record(chat.messages),
+                         max_tokens=chat.max_tokens, temperature=chat.temperature,
+                         top_p=chat.top_p, stop=list(chat.stop) if chat.stop else None)

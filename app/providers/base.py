@@ -10,8 +10,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.chat.events import TextDelta, Usage
+from app.chat.request import ChatRequest
 from app.providers.catalog import ModelSpec
-from app.providers.types import ChatRequest, TextDelta, Usage, VideoStatus
+from app.providers.types import VideoStatus
 
 
 class ChatProvider(ABC):

@@ -14,14 +14,17 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from app.chat.events import TextDelta, Usage
+from app.chat.record import messages_to_record
+from app.chat.request import ChatRequest, Message, TextPart
 from app.providers.base import ChatProvider, VideoProvider, write_atomically
 from app.providers.catalog import ModelSpec
 from app.providers.errors import ProviderBadRequest
 from app.providers.tokens import count_messages, count_text, encoding
-from app.providers.types import ChatRequest, TextDelta, Usage, VideoStatus
+from app.providers.types import VideoStatus
 
 VIDEO_ASSET = Path(__file__).parent / "assets" / "local_video.mp4"
 ECHO_MAX_CHARS = 200
@@ -32,21 +35,19 @@ VOCABULARY = ("the", "hub", "streams", "tokens", "offline", "model", "credits", 
 MIN_WORDS, MAX_WORDS = 24, 48
 
 
-def _last_user_text(messages: list[dict]) -> str:
+def _last_user_text(messages: Sequence[Message]) -> str:
     for message in reversed(messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            return " ".join(str(p.get("text", "")) for p in content or []
-                            if isinstance(p, dict) and p.get("type") == "text")
+        if message.role == "user":
+            return " ".join(part.text for part in message.content if isinstance(part, TextPart))
     return ""
 
 
-def reply_text(messages: list[dict]) -> str:
-    """The full deterministic reply for these messages (before truncation to max_tokens)."""
+def reply_text(messages: Sequence[Message]) -> str:
+    """The full deterministic reply for these messages (before truncation to max_tokens),
+    seeded by the messages as a job stores them."""
     echo = " ".join(_last_user_text(messages).split())[:ECHO_MAX_CHARS]
-    seed = hashlib.sha256(json.dumps(messages, sort_keys=True, default=str).encode()).digest()
+    record = messages_to_record(messages)
+    seed = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).digest()
     rng = random.Random(seed)  # nosec B311  # deterministic filler text for the offline model, not a secret
     words = [rng.choice(VOCABULARY) for _ in range(rng.randint(MIN_WORDS, MAX_WORDS))]
     return f'You said: "{echo}". Offline local model reply: ' + " ".join(words) + "."

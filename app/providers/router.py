@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from app.chat.events import TextDelta, Usage
+from app.chat.request import ChatRequest
 from app.providers.registry import current_registry
 from app.providers.routing import OnProvider, Router
-from app.providers.types import ChatRequest, TextDelta, Usage
 from app.providers.video import RoutedVideo
 
 

@@ -27,6 +27,8 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from app.chat.events import TextDelta, Usage
+from app.chat.request import ChatRequest
 from app.config import Settings
 from app.metrics import PROVIDER_ATTEMPTS
 from app.providers.breaker import CLOSED, BreakerStore
@@ -41,7 +43,6 @@ from app.providers.errors import (
     ProviderStreamInterrupted,
     ProviderUnavailable,
 )
-from app.providers.types import ChatRequest, TextDelta, Usage
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

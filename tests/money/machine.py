@@ -29,6 +29,7 @@ from hypothesis.stateful import (
 )
 from peewee import fn
 
+from app.chat.events import Usage
 from app.extensions import db
 from app.jobs import api as jobs
 from app.jobs.reaper import reap_stale_jobs
@@ -39,7 +40,6 @@ from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job, UsageRecord
 from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.promo import PromoCode
-from app.providers.types import Usage
 from app.services import api_keys, job_store, ledger, promo
 from app.services.ledger.adjustments import ACTION as ADJUST_ACTION
 from app.services.ledger.checker import check_ledger, report_lines

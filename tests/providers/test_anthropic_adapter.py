@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.chat.events import TextDelta, Usage
+from app.chat.record import messages_from_record
+from app.chat.request import ChatRequest
 from app.config.channels import ChannelConfig
 from app.providers.anthropic_chat import AnthropicChat, build_client, to_anthropic
 from app.providers.catalog import builtin_spec
@@ -14,7 +17,6 @@ from app.providers.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from app.providers.types import ChatRequest, TextDelta, Usage
 from tests.fake_upstream import Fault
 
 SPEC = builtin_spec("claude-haiku-4-5")
@@ -32,18 +34,19 @@ def adapter(upstream, *, key: str | None = None, timeout_s: float = 2.0) -> Anth
 
 
 def request(**overrides) -> ChatRequest:
-    return ChatRequest(**{"model": "claude-haiku-4-5", "messages": MESSAGES, "max_tokens": 64,
+    return ChatRequest(**{"model": "claude-haiku-4-5", "messages": messages_from_record(MESSAGES),
+                          "max_tokens": 64,
                           **overrides})
 
 
 def test_openai_style_messages_become_a_system_prompt_and_alternating_turns() -> None:
-    system, turns = to_anthropic([
+    system, turns = to_anthropic(messages_from_record([
         {"role": "system", "content": "One."}, {"role": "developer", "content": "Two."},
         {"role": "user", "content": "Look"},
         {"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
             {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]},
-        {"role": "assistant", "content": "A cat."}])
+        {"role": "assistant", "content": "A cat."}]))
     assert system == "One.\n\nTwo."
     assert turns == [
         {"role": "user", "content": [
@@ -56,7 +59,7 @@ def test_openai_style_messages_become_a_system_prompt_and_alternating_turns() ->
 
 def test_an_unknown_role_is_refused() -> None:
     with pytest.raises(ProviderBadRequest, match="unsupported message role 'tool'"):
-        to_anthropic([{"role": "tool", "content": "x"}])
+        to_anthropic(messages_from_record([{"role": "tool", "content": "x"}]))
 
 
 def test_stream_yields_deltas_then_usage_from_the_start_and_delta_events(upstream) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from app.providers.registry import current_registry
 from app.providers.sdk_errors import retry_after_s
-from app.providers.types import openai_finish_reason
+from app.wire.openai_chat import openai_finish_reason
 
 
 @pytest.mark.parametrize(("headers", "seconds"), [

@@ -16,7 +16,8 @@ ROOT = APP.parent
 
 # Domain code: the packages that must not read the request (`flask.request`, `flask.g`,
 # `flask.session`); what they need from a request is passed to them.
-DOMAIN_PACKAGES = ("services", "providers", "models", "tasks", "events", "jobs", "config")
+DOMAIN_PACKAGES = ("services", "providers", "models", "tasks", "events", "jobs", "config", "chat",
+                   "wire")
 REQUEST_STATE = {"request", "g", "session"}
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from app.chat.events import TextDelta, Usage
+from app.chat.record import messages_from_record
+from app.chat.request import ChatRequest
 from app.providers.catalog import builtin_spec
 from app.providers.errors import ProviderBadRequest
 from app.providers.local import VIDEO_ASSET, LocalChat, LocalVideo
 from app.providers.router import complete_chat, stream_chat, video_provider
 from app.providers.tokens import count_messages, count_text
-from app.providers.types import ChatRequest, TextDelta, Usage
 from tests.providers.conftest import FakeClock, SleepRecorder
 
 SPEC = builtin_spec("local-echo")
@@ -17,7 +19,8 @@ MESSAGES = [{"role": "user", "content": "Tell me about credits"}]
 
 
 def request(max_tokens: int = 500, messages=MESSAGES) -> ChatRequest:
-    return ChatRequest(model="local-echo", messages=messages, max_tokens=max_tokens)
+    return ChatRequest(model="local-echo", messages=messages_from_record(messages),
+                       max_tokens=max_tokens)
 
 
 def test_the_reply_is_deterministic_echoes_the_prompt_and_reports_real_usage() -> None:
@@ -29,7 +32,8 @@ def test_the_reply_is_deterministic_echoes_the_prompt_and_reports_real_usage() -
     assert items == again
     assert text.startswith('You said: "Tell me about credits". Offline local model reply:')
     usage = items[-1]
-    assert usage == Usage(input_tokens=count_messages("o200k_base", MESSAGES, image_tokens=0),
+    assert usage == Usage(input_tokens=count_messages(
+        "o200k_base", messages_from_record(MESSAGES), image_tokens=0),
                           output_tokens=count_text("o200k_base", text), finish_reason="stop")
     assert len(items) - 1 == usage.output_tokens  # one delta per token
     assert sleeps.waits == [0.01] * (usage.output_tokens - 1)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.chat.events import TextDelta, Usage
+from app.chat.record import messages_from_record
+from app.chat.request import ChatRequest
 from app.config.channels import ChannelConfig
 from app.providers.catalog import builtin_spec
 from app.providers.errors import (
@@ -14,7 +17,6 @@ from app.providers.errors import (
     ProviderUnavailable,
 )
 from app.providers.openai_chat import OpenAIChat, build_client
-from app.providers.types import ChatRequest, TextDelta, Usage
 from tests.fake_upstream import FakeUpstream, Fault
 
 SPEC = builtin_spec("gpt-4o")
@@ -30,7 +32,8 @@ def adapter(upstream: FakeUpstream, *, key: str | None = None, timeout_s: float 
 
 
 def request(**overrides) -> ChatRequest:
-    return ChatRequest(**{"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 50,
+    return ChatRequest(**{"model": "gpt-4o", "messages": messages_from_record(MESSAGES),
+                          "max_tokens": 50,
                           **overrides})
 
 

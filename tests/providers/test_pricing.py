@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from app.chat.record import messages_from_record
 from app.models.pricing import ModelPrice
 from app.providers.errors import ContextWindowExceeded, InvalidModelRequest, ModelNotFound
 from app.providers.tokens import count_messages, count_text, encoding
@@ -41,7 +42,8 @@ def test_each_direction_rounds_up_to_a_whole_credit(tokens, price, credits) -> N
 def test_a_chat_hold_is_counted_prompt_plus_max_tokens(make_hub) -> None:
     make_hub()
     quote = quote_chat("gpt-4o", MESSAGES, 1000)
-    expected_input = count_messages("o200k_base", MESSAGES, image_tokens=1600)
+    expected_input = count_messages("o200k_base", messages_from_record(MESSAGES),
+                                    image_tokens=1600)
     assert quote.input_tokens == expected_input
     assert quote.input_tokens_exact
     assert (quote.input_per_mtok_credits, quote.output_per_mtok_credits) == (250_000, 1_000_000)
@@ -95,7 +97,8 @@ def test_claude_holds_fall_back_to_the_estimate_when_counting_fails(make_hub, up
     upstream.fail_next("count_tokens", Fault(status=500))
     quote = quote_chat("claude-haiku-4-5", MESSAGES, 100)
     assert not quote.input_tokens_exact
-    assert quote.input_tokens == count_messages("claude_estimate", MESSAGES, image_tokens=1600)
+    assert quote.input_tokens == count_messages(
+        "claude_estimate", messages_from_record(MESSAGES), image_tokens=1600)
 
 
 def test_the_claude_estimate_is_one_and_a_half_cl100k_counts_rounded_up(make_hub) -> None:

@@ -7,6 +7,9 @@ from collections import Counter
 
 import pytest
 
+from app.chat.events import TextDelta, Usage
+from app.chat.record import messages_from_record
+from app.chat.request import ChatRequest
 from app.providers.errors import (
     ModelNotFound,
     NoProviderAvailable,
@@ -16,7 +19,6 @@ from app.providers.errors import (
     ProviderUnavailable,
 )
 from app.providers.router import complete_chat, current_router, stream_chat
-from app.providers.types import ChatRequest, TextDelta, Usage
 from tests.fake_upstream import Fault
 from tests.providers.conftest import FakeClock
 
@@ -25,7 +27,7 @@ FALLBACKS = {"gpt-4o": ["claude-haiku-4-5"]}
 
 
 def request(model: str = "gpt-4o") -> ChatRequest:
-    return ChatRequest(model=model, messages=MESSAGES, max_tokens=100)
+    return ChatRequest(model=model, messages=messages_from_record(MESSAGES), max_tokens=100)
 
 
 def collect(model: str = "gpt-4o", **kwargs) -> tuple[str, list, list[tuple[str, str]]]:

@@ -17,6 +17,9 @@ import structlog
 from dramatiq.middleware import TimeLimitExceeded
 from flask import current_app
 
+from app.chat.events import TextDelta, Usage
+from app.chat.record import request_from_record
+from app.chat.request import ChatRequest
 from app.events import Event
 from app.extensions import db
 from app.jobs.runs.base import RUNNING, TIME_LIMIT_ERROR, Run, RunTimeLimit
@@ -25,17 +28,13 @@ from app.jobs.streaming.coalescer import pump
 from app.models.jobs import Job
 from app.providers import router
 from app.providers.errors import ProviderError
-from app.providers.types import ChatRequest, TextDelta, Usage
 from app.services.runtime import current_settings
 
 log = structlog.get_logger(__name__)
 
 
 def chat_request(job: Job) -> ChatRequest:
-    params = json.loads(job.request_json)
-    return ChatRequest(model=job.model, messages=params["messages"],
-                       max_tokens=params["max_tokens"], temperature=params.get("temperature"),
-                       top_p=params.get("top_p"), stop=params.get("stop"))
+    return request_from_record(job.model, json.loads(job.request_json))
 
 
 def execute_chat(run: Run) -> Iterator[Event]:

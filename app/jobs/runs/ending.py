@@ -11,10 +11,10 @@ from typing import Any
 
 import structlog
 
+from app.chat.events import Usage
 from app.events import Event
 from app.metrics import record_settled_job
 from app.models.jobs import Job
-from app.providers.types import Usage
 from app.services import job_store
 from app.services.ledger.accounts import cache_writes_through
 from app.services.ledger.cache import CommandWriter

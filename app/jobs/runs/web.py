@@ -30,6 +30,7 @@ from typing import Any
 
 import structlog
 
+from app.chat.events import TextDelta
 from app.events import Event
 from app.events.base import SentEvents
 from app.extensions import db
@@ -39,7 +40,6 @@ from app.jobs.runs.base import Run, stream_events
 from app.jobs.runs.tail_lane import current_tail_lane
 from app.models.base import utcnow
 from app.models.jobs import Job
-from app.providers.types import TextDelta
 from app.services.ledger.cache import CommandWriter
 from app.services.runtime import current_events, current_settings
 

@@ -17,11 +17,13 @@ from typing import Any
 
 import structlog
 
+from app.chat.record import messages_from_record
+from app.chat.request import ChatRequest, Message
 from app.providers.catalog import ModelSpec
 from app.providers.errors import ContextWindowExceeded, InvalidModelRequest
 from app.providers.router import current_router
 from app.providers.tokens import count_messages, count_text
-from app.providers.types import ChatQuote, ChatRequest, VideoQuote
+from app.providers.types import ChatQuote, VideoQuote
 from app.services.prices.catalog import model_spec
 from app.services.prices.history import current_prices, price_version
 from app.services.runtime import current_settings
@@ -43,7 +45,7 @@ def count_tokens(model_id: str, text: str) -> int:
     return count_text(model_spec(model_id).tokenizer, text)
 
 
-def prompt_tokens(spec: ModelSpec, messages: list[dict[str, Any]],
+def prompt_tokens(spec: ModelSpec, messages: tuple[Message, ...],
                   max_tokens: int) -> tuple[int, bool]:
     """(prompt tokens, exact?) — Anthropic's count endpoint when reachable, else the tokenizer."""
     if spec.tokenizer == "claude_estimate":
@@ -56,17 +58,18 @@ def prompt_tokens(spec: ModelSpec, messages: list[dict[str, Any]],
     return count_messages(spec.tokenizer, messages, image_tokens=spec.image_tokens), True
 
 
-def quote_chat(model_id: str, messages: list[dict], max_tokens: int, *,
+def quote_chat(model_id: str, messages: list[dict[str, Any]], max_tokens: int, *,
                reuse_price: bool = False) -> ChatQuote:
     """The hold for a chat request: counted prompt tokens plus `max_tokens` at today's price
-    (`reuse_price`: as this process read it lately; see `app.services.recent_reads`)."""
+    (`reuse_price`: as this process read it lately; see `app.services.recent_reads`).
+    `messages` as a job stores them (`app.chat.record`)."""
     spec = model_spec(model_id)
     if spec.kind != "chat":
         raise InvalidModelRequest(f"model: {model_id} is a {spec.kind} model, not a chat model")
     if max_tokens < 1 or (spec.max_output_tokens and max_tokens > spec.max_output_tokens):
         raise InvalidModelRequest(f"max_tokens: must be between 1 and {spec.max_output_tokens} "
                                  f"for {model_id}")
-    input_tokens, exact = prompt_tokens(spec, messages, max_tokens)
+    input_tokens, exact = prompt_tokens(spec, messages_from_record(messages), max_tokens)
     if spec.context_window and input_tokens + max_tokens > spec.context_window:
         raise ContextWindowExceeded(f"the prompt ({input_tokens} tokens) plus max_tokens "
                                  f"({max_tokens}) exceed {model_id}'s context window of "
