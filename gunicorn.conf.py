@@ -19,9 +19,8 @@ bind = f"{os.environ.get('HOST', '127.0.0.1' if _embedded else '0.0.0.0')}:{_set
 worker_class = "app.web_worker.LingeringThreadWorker"  # gthread, see app/web_worker.py
 # The embedded queue and its events live in one process's memory: exactly one worker then.
 # One process per core: each runs many threads, so more processes only add PostgreSQL
-# connections and context switches (gateway benchmark, 2 cores, 16 concurrent streams: 4
-# processes added 47–53 ms to the first token and 7 ms of CPU per request, 2 processes 34–38 ms
-# and 5–6 ms).
+# connections and context switches, and both the time to first token and the CPU per request
+# grow (docs/benchmarks/2026-12-02-gateway-earlier-rounds.md).
 workers = 1 if _embedded else int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
 threads = int(os.environ.get("HUB_WEB_THREADS", 128))
 timeout = 120
@@ -40,10 +39,10 @@ def child_exit(server, worker) -> None:  # noqa: ARG001 — gunicorn's hook sign
 
 
 def post_worker_init(worker) -> None:  # noqa: ARG001 — gunicorn's hook signature
-    """Move everything loaded so far (the app, its modules, the OpenAPI document: about 190,000
-    objects) out of the garbage collector's reach. Without it, each full collection walked them
-    all while holding the GIL: measured under the gateway benchmark, a 130–190 ms stall of every
-    stream in the process (one in each process per round of 400 requests); after it, 1 ms."""
+    """Move everything loaded so far (the app, its modules, the OpenAPI document: a great
+    many objects) out of the garbage collector's reach. Without it, each full collection walked them
+    all while holding the GIL, stalling every stream in the process (measured:
+    docs/benchmarks/2026-12-02-gateway-earlier-rounds.md)."""
     import gc
 
     gc.freeze()

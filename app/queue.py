@@ -1,8 +1,8 @@
 """The Dramatiq broker, chosen from the settings, and the hub's actor decorator.
 
-`BROKER_URL` amqp:// → RabbitMQ (push delivery: ~1.6 ms to start an idle job here);
-redis:// → Redis (polling: ~57 ms median when idle); neither but `REDIS_URL` → Redis on it;
-nothing → Dramatiq's in-memory StubBroker with worker threads inside the web process.
+`BROKER_URL` amqp:// → RabbitMQ (push delivery: an idle job starts at once); redis:// → Redis
+(polling: an idle job waits for the next poll; measured: docs/benchmarks/2026-11-25-queue-latency.md);
+neither but `REDIS_URL` → Redis on it; nothing → Dramatiq's in-memory StubBroker with worker threads inside the web process.
 
 Actors are declared with `hub_actor` and bound to whichever broker `install_broker` installs,
 so one process (or one test run) can switch brokers without re-importing the task modules.

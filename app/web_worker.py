@@ -3,12 +3,12 @@
 gunicorn's gthread worker hands a kept-alive connection back to its main thread after every
 response: the main thread registers it with its poller, wakes when the next request arrives and
 submits it to the thread pool again. Three threads touch each request before the app sees it,
-and under load each waits its turn for the interpreter lock (measured with the gateway
-benchmark, 16 concurrent streams: the hub's added time to first token fell by about 6 ms, and
-its CPU per request by about 0.5 ms, once the hops were gone; five A/B pairs).
+and under load each waits its turn for the interpreter lock; removing the hops cut both the
+added time to first token and the CPU per request (figures:
+docs/benchmarks/2026-12-02-gateway-earlier-rounds.md; the decision:
+docs/decisions/gthread-web-workers.md).
 
-This worker keeps a connection on the thread that answered it for HUB_WEB_LINGER_MS (50 ms by
-default): if the client's next request arrives meanwhile (an SDK's pooled connection under load
+This worker keeps a connection on the thread that answered it for HUB_WEB_LINGER_MS: if the client's next request arrives meanwhile (an SDK's pooled connection under load
 sends them back to back), the same thread reads and serves it at once. A connection quiet for
 longer goes back to the poller as before, so idle clients hold no thread; while a thread
 lingers it waits in `select`, holding neither the lock nor CPU.

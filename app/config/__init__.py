@@ -117,9 +117,9 @@ class Settings(BaseSettings):
     # A web run streams to its caller directly and mirrors its text to the job's event stream,
     # which other watchers read and the reaper bills from if the web process dies. 0 (the
     # default) sends every delivery there before the caller gets it (the answer is read before
-    # the next write). A window (e.g. 100) mirrors at most that often: about a quarter less CPU
-    # for a model streaming a token every 20 ms, but if the web process dies, up to that much of
-    # the last output is never charged.
+    # the next write). A window (e.g. 100) mirrors at most that often: less CPU for a model that
+    # streams token by token, but if the web process dies, up to that much of the last output is
+    # never charged (docs/decisions/mirror-every-delivery.md).
     HUB_COMPAT_MIRROR_MS: float = Field(default=0.0, ge=0, le=1000)
     # How long a web thread keeps a kept-alive connection after answering it, to serve the
     # client's next request itself (app.web_worker); 0: hand it back to the poller at once.

@@ -1,6 +1,6 @@
 """The credit ledger: one account per user, an append-only journal of movements, and holds.
 
-Amounts are integers in the smallest credit unit (see the README: 100,000 credits = US$1).
+Amounts are integers in the smallest credit unit (the unit: docs/credits.md#unit).
 Only `app.services.ledger` writes these tables.
 """
 

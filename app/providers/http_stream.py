@@ -1,10 +1,9 @@
 """Provider streams carried by urllib3, configured by the official SDK's client.
 
-The SDKs build, send and read a streamed request through httpx's pure-Python HTTP stack: measured
-against the benchmark's fast upstream, one 50-chunk stream cost about 1.9 ms of CPU through the
-`openai` SDK's raw streaming response and about 0.8 ms through a urllib3 pool (C-buffered reads
-of the chunked body), on a budget of 10 ms for everything the hub does per request. So the chat
-adapters stream through this client; the SDK client still says where and how to call (base URL,
+The SDKs build, send and read a streamed request through httpx's pure-Python HTTP stack, which
+cost more than twice the CPU per stream of a urllib3 pool (C-buffered reads of the chunked body),
+a large share of everything the hub does per request (figures and the decision:
+docs/decisions/urllib3-for-chat-streams.md). So the chat adapters stream through this client; the SDK client still says where and how to call (base URL,
 credentials and the vendor's headers, timeouts), and still makes every call that is not a stream.
 
 Errors come back as the hub's kinds, with the same mapping as the SDKs' errors

@@ -103,7 +103,8 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
     @limiter.request_filter
     def _no_ip_buckets_on_v1() -> bool:
         """The per-IP buckets guard sign-in views only: `/v1` (the gateway's hot path) skips
-        Flask-Limiter's per-request lookup (about 2 % of a streamed request's CPU)."""
+        Flask-Limiter's per-request lookup (a measurable share of a streamed request's CPU:
+        docs/benchmarks/2026-12-02-gateway-earlier-rounds.md)."""
         return request.path.startswith("/v1/")
 
     for endpoint, view in list(app.view_functions.items()):

@@ -1,5 +1,5 @@
-"""Billing on every ending (see the README's billing policy): cancel, upstream failure,
-a worker that dies, the time limit. Each ends settled exactly once with a clean ledger."""
+"""Billing on every ending (docs/jobs.md#billing-policy-what-every-ending-costs): cancel,
+upstream failure, a worker that dies, the time limit. Each ends settled exactly once with a clean ledger."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The in-memory model the model-based tests hold the ledger and the job lifecycle to.
 
 Plain Python, no database: what every account, hold, job and API key should look like after a
-sequence of operations, written from the rules in the README (credits and the ledger, holds,
-billing policy, reliability) rather than from the code. `test_model_based` runs the same
+sequence of operations, written from the rules in the docs (docs/credits.md: the ledger and holds;
+docs/jobs.md: the billing policy and reliability) rather than from the code. `test_model_based` runs the same
 operations on the real services and compares after every step.
 
 Time is the model's own clock (`now_s`, in seconds since the example began): the test moves it

@@ -2,7 +2,8 @@
 per hold), then show the terminal status and emit `usage`, `error`, `done`.
 
 Used by the runs (their own ending), by the job API (a queued job canceled) and by the reaper
-(a run that died). The charge follows the billing policy in the README (`chat_charge`).
+(a run that died). The charge follows the billing policy (`chat_charge`;
+docs/jobs.md#billing-policy-what-every-ending-costs).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ CANCELED_WHILE_QUEUED = "canceled-while-queued"  # the owner token of a job no w
 
 def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
                 outcome: str) -> tuple[int, int, int]:
-    """(input_tokens, output_tokens, cost_credits) under the billing policy in the README.
+    """(input_tokens, output_tokens, cost_credits) under the billing policy (docs/jobs.md).
 
     Provider-reported usage when the stream completed; otherwise the delivered output counted
     with the tokenizer that sized the hold. Nothing delivered and nothing reported: no charge.

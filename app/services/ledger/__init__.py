@@ -2,8 +2,8 @@
 
 Every movement is one journal entry with a unique idempotency key, written in one transaction
 with the account row locked; a replay returns the first result and moves nothing; nothing
-takes the balance or the available amount (balance − held) below zero. See the README's
-"Credits and the ledger" for the unit (100,000 credits = US$1) and the invariants.
+takes the balance or the available amount (balance − held) below zero. See
+docs/credits.md for the unit and the invariants.
 """
 
 from app.services.ledger.accounts import get_balance
