@@ -1,7 +1,8 @@
 """The edge of `app.jobs.request_scope`: one `RequestScope` per request, kept on `g`.
 
-Built before the request's first hook runs (its start time is the request's), its pending
-writes confirmed just before the response leaves, or at teardown if the request failed. Views
+Built by a `before_request` hook registered right after the request id's (`app.log`), so its
+start time is taken before authentication, the rate limit and the view; its pending writes
+confirmed just before the response leaves, or at teardown if the request failed. Views
 hand it to the job core explicitly (`current_request_scope()`).
 """
 
