@@ -20,12 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 from app.database import Twins
+from app.jobs.store.base import FINISH_FIELDS, JobStore
+from app.jobs.store.postgres import PostgresJobStore
+from app.jobs.store.sqlite import SqliteJobStore
 from app.models.api_keys import ApiKey
 from app.models.jobs import Job
 from app.models.users import User
-from app.services.job_store.base import FINISH_FIELDS, JobStore
-from app.services.job_store.postgres import PostgresJobStore
-from app.services.job_store.sqlite import SqliteJobStore
 
 __all__ = ["FINISH_FIELDS", "JobStore", "end_unstarted", "finish_job", "open_job", "settle_job",
            "store", "undo_open"]

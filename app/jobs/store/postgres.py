@@ -18,19 +18,19 @@ import structlog
 
 from app.errors import NotFound
 from app.extensions import db
-from app.models.api_keys import ApiKey
-from app.models.base import utcnow
-from app.models.hot_sql import column_list, model_from_row
-from app.models.jobs import Job
-from app.models.users import User
-from app.services import api_keys
-from app.services.job_store.base import (
+from app.jobs.store.base import (
     JobStore,
     check_finish_fields,
     error_fields,
     open_terms,
     show,
 )
+from app.models.api_keys import ApiKey
+from app.models.base import utcnow
+from app.models.hot_sql import column_list, model_from_row
+from app.models.jobs import Job
+from app.models.users import User
+from app.services import api_keys
 from app.services.ledger.accounts import invalidate_after_commit
 from app.services.ledger.errors import HoldNotFound, IdempotencyKeyReused
 from app.services.ledger.movements import insufficient

@@ -8,19 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from app.extensions import db
-from app.models.api_keys import ApiKey
-from app.models.base import utcnow
-from app.models.hot_sql import column_list, insert_row, model_from_row
-from app.models.jobs import Job, UsageRecord
-from app.models.users import User
-from app.services import api_keys, ledger
-from app.services.job_store.base import (
+from app.jobs.store.base import (
     JobStore,
     check_finish_fields,
     error_fields,
     open_terms,
     show,
 )
+from app.models.api_keys import ApiKey
+from app.models.base import utcnow
+from app.models.hot_sql import column_list, insert_row, model_from_row
+from app.models.jobs import Job, UsageRecord
+from app.models.users import User
+from app.services import api_keys, ledger
 
 _RECORD_OUTCOME = ("UPDATE jobs SET outcome = {p}, cost_credits = {p}, error_code = {p}, "
                    "error_message = {p}{sets} WHERE id = {p} AND worker_token = {p} "
