@@ -18,7 +18,6 @@ from app.models.users import User
 from app.security.authenticate import two_factor_missing
 from app.security.errors import EmailNotVerified, TwoFactorSetupRequired, Unauthorized
 from app.services import api_keys
-from app.services.ledger.accounts import cache_writes_through
 from app.services.ledger.cache import CommandWriter
 from app.services.runtime import current_settings
 
@@ -41,15 +40,14 @@ def open_job(job: Job, *, user: User, api_key: ApiKey | None, price_stamp: str,
     (nothing was held the first time). The caller as the open checked it. `writer`: what the
     balance cache's bump goes through (a request's pending writes)."""
     ttl_s = hold_ttl_s(job.type)
-    with cache_writes_through(writer):  # the balance cache's bump, if any
-        try:
-            store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
-                               price_stamp=price_stamp)
-        except api_keys.StaleApiKey:
-            log.info("job_key_stale", job_id=job.id)
-            user, api_key = _caller_from_database(api_key)
-            store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
-                               price_stamp=price_stamp)
+    try:
+        store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
+                       price_stamp=price_stamp, writer=writer)
+    except api_keys.StaleApiKey:
+        log.info("job_key_stale", job_id=job.id)
+        user, api_key = _caller_from_database(api_key)
+        store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
+                       price_stamp=price_stamp, writer=writer)
     return user, api_key
 
 

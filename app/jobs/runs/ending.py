@@ -16,7 +16,6 @@ from app.events import Event
 from app.jobs import store
 from app.metrics import record_settled_job
 from app.models.jobs import Job
-from app.services.ledger.accounts import cache_writes_through
 from app.services.ledger.cache import CommandWriter
 from app.services.prices import pricing
 from app.services.runtime import current_events
@@ -54,9 +53,8 @@ def complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
     """Record the outcome (only while the run owning `token` owns the job), settle and show the
     job terminal (`store.finish_job`). Returns the closing events, or none if the job was
     not this run's to finish. `writer`: what the balance cache's bump goes through."""
-    with cache_writes_through(writer):
-        finished = store.finish_job(job_id, token, outcome=outcome,
-                                         cost_credits=cost_credits, error=error, fields=fields)
+    finished = store.finish_job(job_id, token, outcome=outcome, cost_credits=cost_credits,
+                                error=error, fields=fields, writer=writer)
     if finished is None:
         log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
         return []
@@ -75,7 +73,7 @@ def end_unstarted(job_id: str, token: str, *, outcome: str, error: dict[str, str
                   condition: str, params: tuple = ()) -> bool:
     """`store.end_unstarted`, then the closing events; False if `condition` did not hold."""
     ended = store.end_unstarted(job_id, token, outcome=outcome, error=error,
-                                    condition=condition, params=params)
+                                condition=condition, params=params)
     if ended is None:
         return False
     job, charged = ended
