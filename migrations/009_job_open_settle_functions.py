@@ -18,7 +18,7 @@ terminal status, its usage record and the key's refund).
   describe it), then `job_settle`; the job's row as it ends is returned.
 
 Credits still move only through the ledger's functions (007). They mirror, step for step, the
-SQLite path in app/services/job_store.py; a change to either needs a new migration.
+SQLite path in app/jobs/store/sqlite.py; a change to either needs a new migration.
 """
 
 from contextlib import suppress
@@ -147,7 +147,7 @@ $$
 """
 
 
-# The fields a run may record with its outcome (app.services.job_store.FINISH_FIELDS).
+# The fields a run may record with its outcome (app.jobs.store.FINISH_FIELDS).
 JOB_FINISH = """
 CREATE OR REPLACE FUNCTION job_finish(
     p_job_id varchar, p_token varchar, p_outcome varchar, p_cost bigint, p_error_code varchar,

@@ -2,7 +2,7 @@
 
 Written by hand (no model changes), PostgreSQL only: an API key's monthly counter at a month
 boundary. `job_open`, `job_settle` and `job_finish` (009) replaced; they mirror, step for step,
-`app.services.api_keys.record_key_spend` and `app.services.job_store` on SQLite.
+`app.services.api_keys.record_key_spend` and `app.jobs.store` on SQLite.
 
 - A job's hold is counted in the month of the job's `created_at` (the web process passes it as
   `p_month` to `job_open_checked`), and `job_settle` gives the unused part back to that month,
@@ -147,7 +147,7 @@ END
 $$
 """
 
-# The fields a run may record with its outcome (app.services.job_store.FINISH_FIELDS).
+# The fields a run may record with its outcome (app.jobs.store.FINISH_FIELDS).
 JOB_FINISH = """
 CREATE FUNCTION job_finish(
     p_job_id varchar, p_token varchar, p_outcome varchar, p_cost bigint, p_error_code varchar,

@@ -2,7 +2,7 @@
 
 Follow a job through the layout:
 1. `api`: quote it, then `create_job` places the hold and records the job in one step
-   (`opening`, through `app.services.job_store.open_job`), then sends it to a worker (`queue` jobs) or hands it
+   (`opening`, through `store.open_job`), then sends it to a worker (`queue` jobs) or hands it
    to the web thread serving a `/v1` caller (`web` jobs); also read, list and cancel. What the
    request carries in (its start time, its pending Redis writes) comes as a `RequestScope`
    (`request_scope`), never from Flask's globals.
@@ -16,8 +16,9 @@ Follow a job through the layout:
 4. `output`: what the `/v1` endpoints read, the same for both kinds of run (`LocalRun`,
    `Relay`).
 5. `reaper`: jobs whose run died (lease expired) are finished, or sent again.
+6. `store`: a job's credit-moving steps (open, settle, finish, end unstarted), each all or
+   nothing, on PostgreSQL (PL/pgSQL functions) or SQLite (their Python twin).
 
-The store of a job's credit-moving steps is `app.services.job_store` (for now outside this
-package). Work for a worker is sent by actor name through `app.dispatch`; nothing here imports
+Work for a worker is sent by actor name through `app.dispatch`; nothing here imports
 `app.tasks`.
 """

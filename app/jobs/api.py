@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from app.errors import Conflict, HubError, NotFound, ServiceUnavailable
+from app.jobs import store
 from app.jobs.cancellation import cancel_flags
 from app.jobs.opening import open_job
 from app.jobs.request_scope import RequestScope
@@ -31,7 +32,7 @@ from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
 from app.security.authenticate import has_role
 from app.security.errors import Forbidden
-from app.services import audit, job_store
+from app.services import audit
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.prices import catalog, pricing
 from app.services.prices.history import StalePrice, forget_price
@@ -156,7 +157,7 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
 
 def _new_job(user: User, spec: JobSpec, q: Quote, *, api_key: ApiKey | None, source: str,
              executor: str) -> Job:
-    """The job's row as `job_store.open_job` inserts it (not saved)."""
+    """The job's row as `store.open_job` inserts it (not saved)."""
     request = asdict(spec)
     request.pop("type")
     if isinstance(spec, ChatSpec):
@@ -186,7 +187,7 @@ def _enqueue(job: Job) -> None:
         current_events().append(job.id, "status", {"status": "queued"})
         send_run(job.type, job.id)
     except Exception as exc:  # noqa: BLE001 — undo the hold, then report the queue as down
-        job_store.undo_open(job)
+        store.undo_open(job)
         log.error("job_enqueue_failed", job_id=job.id, error=str(exc))
         raise ServiceUnavailable("the job queue is unavailable; nothing was charged") from exc
 

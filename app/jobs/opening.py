@@ -1,23 +1,24 @@
 """Opening a job: its hold and its row, in one step, for the caller as it is now.
 
 A job request may authenticate its API key from this process's recent reads
-(`app.services.recent_reads`); the open (`job_store.open_job`) re-checks that read in the same
+(`app.services.recent_reads`); the open (`store.open_job`) re-checks that read in the same
 statement that places the hold, and refuses a stale one (`api_keys.StaleApiKey`, nothing
-held). The caller is then authenticated again here, from the database, with the refusals the
-auth decorator gives, and the open tried once more: the view never runs twice.
+held). The caller is then authenticated again from the database, with the refusals that
+authenticating the request and its view's guard give
+(`app.security.api_key_auth.reauthenticate_key`), and the open tried once more: the view
+never runs twice.
 """
 
 from __future__ import annotations
 
 import structlog
 
+from app.jobs import store
 from app.models.api_keys import ApiKey
 from app.models.jobs import Job
 from app.models.users import User
-from app.security.authenticate import two_factor_missing
-from app.security.errors import EmailNotVerified, TwoFactorSetupRequired, Unauthorized
-from app.services import api_keys, job_store
-from app.services.ledger.accounts import cache_writes_through
+from app.security.api_key_auth import reauthenticate_key
+from app.services import api_keys
 from app.services.ledger.cache import CommandWriter
 from app.services.runtime import current_settings
 
@@ -35,38 +36,18 @@ def hold_ttl_s(job_type: str) -> int:
 
 def open_job(job: Job, *, user: User, api_key: ApiKey | None, price_stamp: str,
              writer: CommandWriter | None) -> tuple[User, ApiKey | None]:
-    """Place the job's hold and insert its row (`job_store.open_job`); if the caller's reused
+    """Place the job's hold and insert its row (`store.open_job`); if the caller's reused
     key read is stale, authenticate the caller again from the database and open once more
     (nothing was held the first time). The caller as the open checked it. `writer`: what the
     balance cache's bump goes through (a request's pending writes)."""
     ttl_s = hold_ttl_s(job.type)
-    with cache_writes_through(writer):  # the balance cache's bump, if any
-        try:
-            job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
-                               price_stamp=price_stamp)
-        except api_keys.StaleApiKey:
-            log.info("job_key_stale", job_id=job.id)
-            user, api_key = _caller_from_database(api_key)
-            job_store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
-                               price_stamp=price_stamp)
+    try:
+        store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
+                       price_stamp=price_stamp, writer=writer)
+    except api_keys.StaleApiKey:
+        log.info("job_key_stale", job_id=job.id)
+        user, api_key = reauthenticate_key(api_key)
+        store.open_job(job, user=user, api_key=api_key, hold_ttl_s=ttl_s,
+                       price_stamp=price_stamp, writer=writer)
     return user, api_key
 
-
-def _caller_from_database(api_key: ApiKey) -> tuple[User, ApiKey]:
-    """The key and its owner read again from the database and checked as authenticating the
-    request checks them (`app.security.api_key_auth.principal_from_api_key`, then
-    `require_auth(verified=True)`), with the same refusals."""
-    key = api_keys.reread_key(api_key)
-    if key is None:
-        raise Unauthorized("the API key is not valid or was revoked")
-    owner = key.user
-    if not owner.is_active:
-        raise Unauthorized("this account is disabled")
-    if api_keys.is_expired(key):
-        raise Unauthorized("the API key has expired")
-    api_keys.touch_last_used(key)
-    if two_factor_missing(owner):
-        raise TwoFactorSetupRequired()
-    if not owner.is_verified:
-        raise EmailNotVerified()
-    return owner, key

@@ -8,7 +8,7 @@
 
 A `running` job with no lease and its outcome recorded is settled the same way: the cancel of a
 queued job in versions before migration 011 took two steps, and a crash between them left
-such a row (a queued job's cancel is now one transaction: `job_store.end_unstarted`).
+such a row (a queued job's cancel is now one transaction: `store.end_unstarted`).
 
 It also sends again the message of a job still `queued` long after its last send (a message lost
 by a broker): a duplicate is harmless, since only one run can claim a job.

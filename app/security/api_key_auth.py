@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from app.security.authenticate import bearer_token
+from app.models.api_keys import ApiKey
+from app.models.users import User
+from app.security.authenticate import bearer_token, check_caller
 from app.security.errors import Unauthorized
 from app.security.identity import Principal
 from app.services import api_keys
@@ -38,13 +40,31 @@ def _view_reuses_key() -> bool:
 
 def principal_from_api_key(token: str, *, reuse: bool = False) -> Principal:
     """The caller a hub API key names; Unauthorized if unknown, revoked or expired."""
-    key = api_keys.find_key(token, reuse=reuse)
+    key = checked_key(api_keys.find_key(token, reuse=reuse))
+    return Principal(user=key.user, via="api_key", token_id=str(key.id), api_key=key)
+
+
+def checked_key(key: ApiKey | None) -> ApiKey:
+    """A key found for a request (None: unknown, revoked or its secret no longer valid, as
+    `api_keys.find_key` and `reread_key` say), if it may authenticate the request, its use
+    recorded: Unauthorized if there is no key, its owner (`key.user`) is disabled or it has
+    expired."""
     if key is None:
         raise Unauthorized("the API key is not valid or was revoked")
-    user = key.user
-    if not user.is_active:
+    if not key.user.is_active:
         raise Unauthorized("this account is disabled")
     if api_keys.is_expired(key):
         raise Unauthorized("the API key has expired")
     api_keys.touch_last_used(key)
-    return Principal(user=user, via="api_key", token_id=str(key.id), api_key=key)
+    return key
+
+
+def reauthenticate_key(key: ApiKey) -> tuple[User, ApiKey]:
+    """A key reused from this process's recent reads and found stale, read again from the
+    database and checked as authenticating the request checks it (`checked_key`), then as the
+    guard of a view that reuses keys does (`require_auth(reuse_key=True)`, which is
+    `verified=True` with no roles), with the same refusals. The owner and the key as they
+    are now."""
+    fresh = checked_key(api_keys.reread_key(key))
+    check_caller(fresh.user, verified=True)
+    return fresh.user, fresh

@@ -76,6 +76,18 @@ def two_factor_missing(user: User) -> bool:
             and not user.has_two_factor)
 
 
+def check_caller(user: User, *roles: str, verified: bool = False) -> None:
+    """What a view's guard (`require_auth`) asks of the caller's account, in its order and with
+    its refusals: two-factor sign-in where it is required, one of `roles` (if given), a
+    verified email (if asked)."""
+    if two_factor_missing(user):
+        raise TwoFactorSetupRequired()
+    if not has_role(user, *roles):
+        raise Forbidden(f"this needs the {' or '.join(roles)} role")
+    if verified and not user.is_verified:
+        raise EmailNotVerified()
+
+
 def require_auth(*roles: str, api_key: bool, verified: bool = False,
                  reuse_key: bool = False) -> Callable[[F], F]:
     """Guard a view: authenticated, with one of `roles` (if given), verified (if asked).
@@ -88,23 +100,23 @@ def require_auth(*roles: str, api_key: bool, verified: bool = False,
     `reuse_key`: an API key may be authenticated from this process's recent reads
     (`app.services.recent_reads`), for a view whose only effect is a job whose open re-checks
     the key. If the open finds it stale, the job API authenticates the caller again from the
-    database and opens it once more (`app.jobs.opening`)."""
+    database, as such a view's guard does (`app.security.api_key_auth.reauthenticate_key`:
+    hence such a view is for every verified caller, no role asked), and opens it once more
+    (`app.jobs.opening`)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
     if reuse_key and not api_key:
         raise ValueError("reuse_key needs api_key=True")
+    if reuse_key and (roles or not verified):
+        raise ValueError("reuse_key needs verified=True and no roles (what a stale key's "
+                         "caller is checked against again: reauthenticate_key)")
 
     def check() -> None:
         principal = current_principal()
         if principal.via == "api_key" and not api_key:
             raise ApiKeyNotAllowed()
-        if two_factor_missing(principal.user):
-            raise TwoFactorSetupRequired()
-        if not has_role(principal.user, *roles):
-            raise Forbidden(f"this needs the {' or '.join(roles)} role")
-        if verified and not principal.user.is_verified:
-            raise EmailNotVerified()
+        check_caller(principal.user, *roles, verified=verified)
 
     def decorator(view: F) -> F:
         @functools.wraps(view)

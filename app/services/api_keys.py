@@ -304,7 +304,7 @@ def check_key_limits(api_key_id: int, model: str, amount_credits: int) -> None:
 def reserve_key_spend(api_key_id: int, owner: User, model: str, amount_credits: int, *,
                       month: str) -> None:
     """`check_key_limits` then `record_key_spend` in `month` (the job's: see
-    `app.services.job_store.open_job`), reading and locking the key row once: run inside the
+    `app.jobs.store.open_job`), reading and locking the key row once: run inside the
     hold's transaction. `owner` is the caller already loaded with the key."""
     if not db.in_transaction():
         raise RuntimeError("reserve_key_spend must run inside the hold's transaction")
@@ -320,7 +320,7 @@ def check_key_use(key: ApiKey, model: str, amount_credits: int, *,
     """Refuse (a KeyLimitError naming the limit) a spend the key's limits forbid, as `key`
     reads; the monthly cap counts `month` (default: this month). Without the key row locked,
     the caps are enforced again where the spend is made (`job_open_checked` on PostgreSQL;
-    see `app.services.job_store`), which may be the only place they are checked
+    see `app.jobs.store`), which may be the only place they are checked
     (`caps=False`: the counters `key` holds may be seconds old)."""
     if key.revoked_at is not None:
         raise KeyRevoked()

@@ -1,4 +1,4 @@
-"""A job's two credit steps (`app.services.job_store`): opening it (key limits, hold, row) and
+"""A job's two credit steps (`app.jobs.store`): opening it (key limits, hold, row) and
 settling it (hold, terminal status, usage record, key refund), each all or nothing and once.
 
 Run on PostgreSQL (one statement each: `job_open`, `job_settle`) and on SQLite (the same steps
@@ -13,13 +13,14 @@ import pytest
 
 from app import create_app
 from app.jobs import api as jobs
+from app.jobs import store
 from app.jobs.reaper import reap_stale_jobs
 from app.jobs.runs.ending import complete as _complete
 from app.models.api_keys import ApiKey
 from app.models.base import utcnow
 from app.models.jobs import Job, UsageRecord
 from app.models.ledger import LedgerEntry
-from app.services import api_keys, job_store, ledger
+from app.services import api_keys, ledger
 from app.services.ledger.checker import check_ledger
 from tests.conftest import make_settings, sqlite_app
 from tests.factories import create_user
@@ -118,7 +119,7 @@ def test_settling_charges_once_records_usage_once_and_refunds_the_key_once(store
         assert [e.type for e in closing] == ["usage", "done"]
         assert closing[0].data["cost_credits"] == 1234
         assert again == []  # the job is no longer this run's to finish
-        assert job_store.settle_job(recorded) is None  # a repeated settle moves nothing
+        assert store.settle_job(recorded) is None  # a repeated settle moves nothing
         assert (recorded.status, recorded.cost_credits) == ("succeeded", 1234)
         assert recorded.finished_at is not None and recorded.lease_expires_at is None
         usage = UsageRecord.get(UsageRecord.job == job.id)

@@ -1,7 +1,7 @@
 """The state machine of the model-based tests: every way credits move, and the job lifecycle.
 
 Rules drive the real services (the ledger, promo codes, admin adjustments, the job core:
-`app.jobs` (api, runs, reaper), `job_store`, `api_keys`) and the in-memory model
+`app.jobs` (api, runs, reaper), `app.jobs.store`, `api_keys`) and the in-memory model
 (`tests.money.model`) side by side; invariants compare the database with the model and run the
 ledger checker after every step. Each rule's work is a method of its own, so scripted
 sequences (`tests.money.scenarios`) drive the same steps.
@@ -32,6 +32,7 @@ from peewee import fn
 from app.chat.events import Usage
 from app.extensions import db
 from app.jobs import api as jobs
+from app.jobs import store
 from app.jobs.reaper import reap_stale_jobs
 from app.jobs.runs import chat, ending, web, worker
 from app.models.api_keys import ApiKey
@@ -40,7 +41,7 @@ from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job, UsageRecord
 from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.promo import PromoCode
-from app.services import api_keys, job_store, ledger, promo
+from app.services import api_keys, ledger, promo
 from app.services.ledger.adjustments import ACTION as ADJUST_ACTION
 from app.services.ledger.checker import check_ledger, report_lines
 from app.services.runtime import current_settings
@@ -579,7 +580,7 @@ class LedgerAndJobs(RuleBasedStateMachine):
 
     def settle_job_again(self, job: JobModel) -> None:
         """Settling a finished job again (the reaper, a redelivery) moves nothing."""
-        assert job_store.settle_job(Job.get_by_id(job.id)) is None
+        assert store.settle_job(Job.get_by_id(job.id)) is None
 
     # --- invariants ----------------------------------------------------------------------------
     def check_all_invariants(self) -> None:

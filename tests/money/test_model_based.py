@@ -11,8 +11,8 @@ checker. Scripted sequences (`tests.money.scenarios`) walk each lifecycle path t
 same steps and checks, so every path is covered whatever the random budget draws.
 
 Each test runs against both storage twins (`backend_app`): PostgreSQL (the PL/pgSQL functions
-of migrations 003 and 007–011 behind `job_store.postgres` and `ledger.holds.postgres`) and
-SQLite (their Python twins, `job_store.sqlite` and `ledger.holds.sqlite`), so the two are held
+of migrations 003 and 007–011 behind `app.jobs.store.postgres` and `ledger.holds.postgres`) and
+SQLite (their Python twins, `app.jobs.store.sqlite` and `ledger.holds.sqlite`), so the two are held
 to the same rules. Both draw from one seed, so they run the same generated schedule: the same
 rules with the same arguments, step for step, as long as both follow the model.
 

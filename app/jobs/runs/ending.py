@@ -14,10 +14,9 @@ import structlog
 
 from app.chat.events import Usage
 from app.events import Event
+from app.jobs import store
 from app.metrics import record_settled_job
 from app.models.jobs import Job
-from app.services import job_store
-from app.services.ledger.accounts import cache_writes_through
 from app.services.ledger.cache import CommandWriter
 from app.services.prices import pricing
 from app.services.runtime import current_events
@@ -53,11 +52,10 @@ def complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
              opening: list[tuple[str, dict]] | None = None,
              writer: CommandWriter | None = None) -> list[Event]:
     """Record the outcome (only while the run owning `token` owns the job), settle and show the
-    job terminal (`job_store.finish_job`). Returns the closing events, or none if the job was
+    job terminal (`store.finish_job`). Returns the closing events, or none if the job was
     not this run's to finish. `writer`: what the balance cache's bump goes through."""
-    with cache_writes_through(writer):
-        finished = job_store.finish_job(job_id, token, outcome=outcome,
-                                         cost_credits=cost_credits, error=error, fields=fields)
+    finished = store.finish_job(job_id, token, outcome=outcome, cost_credits=cost_credits,
+                                error=error, fields=fields, writer=writer)
     if finished is None:
         log.warning("job_complete_skipped", job_id=job_id, outcome=outcome)
         return []
@@ -67,16 +65,16 @@ def complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
 
 def settle_recorded(job: Job) -> None:
     """Settle a job whose outcome is recorded, then show it terminal. Safe to repeat."""
-    charged = job_store.settle_job(job)
+    charged = store.settle_job(job)
     if charged is not None:
         announce_finish(job, charged)
 
 
 def end_unstarted(job_id: str, token: str, *, outcome: str, error: dict[str, str] | None,
                   condition: str, params: tuple = ()) -> bool:
-    """`job_store.end_unstarted`, then the closing events; False if `condition` did not hold."""
-    ended = job_store.end_unstarted(job_id, token, outcome=outcome, error=error,
-                                    condition=condition, params=params)
+    """`store.end_unstarted`, then the closing events; False if `condition` did not hold."""
+    ended = store.end_unstarted(job_id, token, outcome=outcome, error=error,
+                                condition=condition, params=params)
     if ended is None:
         return False
     job, charged = ended

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from peewee import IntegrityError
 
 from app.extensions import db
@@ -52,24 +48,8 @@ def open_account(user_id: int) -> CreditAccount:
     return account
 
 
-# The writer a caller chose for the bumps of the ledger writes it makes (`cache_writes_through`).
-_bump_writer: ContextVar[CommandWriter | None] = ContextVar("ledger_bump_writer", default=None)
-
-
-@contextmanager
-def cache_writes_through(writer: CommandWriter | None) -> Iterator[None]:
-    """The balance-cache bumps of the ledger writes made in this block go through `writer`
-    (None: each at once). Set by the caller that was handed the writer (a job opened or
-    settled for a request, `app.jobs`), around calls that reach the ledger several layers
-    down; a parameter the ledger never looks anywhere else for."""
-    token = _bump_writer.set(writer)
-    try:
-        yield
-    finally:
-        _bump_writer.reset(token)
-
-
-def invalidate_after_commit(user_id: int) -> None:
-    """Bump the account's cached balance version once the outermost transaction commits."""
-    cache, writer = current_balance_cache(), _bump_writer.get()
+def invalidate_after_commit(user_id: int, writer: CommandWriter | None = None) -> None:
+    """Bump the account's cached balance version once the outermost transaction commits,
+    through `writer` if the caller was handed one (a request's pending writes), else at once."""
+    cache = current_balance_cache()
     db.after_commit(lambda: cache.invalidate(user_id, writer=writer))

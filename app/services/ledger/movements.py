@@ -17,6 +17,7 @@ import structlog
 from app.models.base import utcnow
 from app.models.ledger import KINDS, CreditAccount, LedgerEntry
 from app.services.ledger.accounts import create_account, invalidate_after_commit, open_account
+from app.services.ledger.cache import CommandWriter
 from app.services.ledger.errors import IdempotencyKeyReused, InsufficientCredits, InvalidMovement
 from app.services.ledger.locking import ledger_transaction, lock_account
 from app.services.ledger.results import Movement
@@ -116,9 +117,11 @@ def insufficient(available: int, required: int) -> InsufficientCredits:
 
 def record(account: CreditAccount, delta: int, *, kind: str, idempotency_key: str,
            reference: str = "", actor_id: int | None = None, memo: str = "",
-           held_delta: int = 0, shortfall: int = 0) -> Movement:
+           held_delta: int = 0, shortfall: int = 0,
+           writer: CommandWriter | None = None) -> Movement:
     """Journal `delta` on the account locked by `lock_account` and apply it (with a change of
-    `held`, for settles); raise KeyTaken if the key is used.
+    `held`, for settles); raise KeyTaken if the key is used. `writer`: what the balance cache's
+    bump goes through (`invalidate_after_commit`).
 
     The entry's time is max(now, the account's last change), so one account's entries are in
     the same order by time as by id (what keeps history cursors stable).
@@ -134,13 +137,13 @@ def record(account: CreditAccount, delta: int, *, kind: str, idempotency_key: st
      .where(CreditAccount.user == account.user_id).execute())
     account.balance, account.held, account.updated_at = balance, held, stamp
     request = MovementRequest(account.user_id, delta - shortfall, kind, idempotency_key)
-    return _moved(request, entry_id, balance, held, shortfall=shortfall)
+    return _moved(request, entry_id, balance, held, shortfall=shortfall, writer=writer)
 
 
 def _moved(request: MovementRequest, entry_id: int | None, balance: int, held: int, *,
-           shortfall: int = 0) -> Movement:
+           shortfall: int = 0, writer: CommandWriter | None = None) -> Movement:
     """The result of a movement just written; the cached balance goes once it commits."""
-    invalidate_after_commit(request.user_id)
+    invalidate_after_commit(request.user_id, writer)
     moved = request.signed_amount + shortfall
     log.info("ledger_movement", user_id=request.user_id, kind=request.kind,
              amount_credits=moved, balance=balance, held=held, entry_id=entry_id,

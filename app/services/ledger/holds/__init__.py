@@ -23,6 +23,7 @@ from app.database import Twins
 from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job
 from app.models.ledger import CreditHold
+from app.services.ledger.cache import CommandWriter
 from app.services.ledger.errors import HoldAlreadySettled, InvalidMovement
 from app.services.ledger.holds.base import HoldStore, locked_hold, set_held
 from app.services.ledger.holds.postgres import PostgresHoldStore
@@ -40,33 +41,37 @@ _STORES: Twins[HoldStore] = Twins(postgres=PostgresHoldStore(), sqlite=SqliteHol
 
 def place_hold(user_id: int, amount_credits: int, *, idempotency_key: str, purpose: str,
                reference: str = "", expires_in_s: int = 3600,
-               within: Callable[[], None] | None = None) -> HoldResult:
+               within: Callable[[], None] | None = None,
+               writer: CommandWriter | None = None) -> HoldResult:
     """Reserve `amount_credits` of the available credits until settled, released or expired.
 
     `within` runs inside the transaction once the account row is locked and the hold is
     decided, before commit (e.g. to enforce an API key's credit cap atomically with the hold);
     if it raises, nothing is held and the exception propagates. A replay returns the existing hold without calling it.
+    `writer`: what the balance cache's bump goes through (None: at once, after commit).
     """
     validate(amount_credits, idempotency_key=idempotency_key)
     if expires_in_s <= 0:
         raise InvalidMovement("expires_in_s must be positive")
     return _STORES.current().place_hold(
         user_id, amount_credits, idempotency_key=idempotency_key, purpose=purpose,
-        reference=reference, expires_in_s=expires_in_s, within=within)
+        reference=reference, expires_in_s=expires_in_s, within=within, writer=writer)
 
 
-def settle_hold(hold_id: int, actual_credits: int, *, memo: str = "") -> Movement:
+def settle_hold(hold_id: int, actual_credits: int, *, memo: str = "",
+                writer: CommandWriter | None = None) -> Movement:
     """Charge `actual_credits` as one `usage` entry and release the rest of the hold.
 
     Exactly once per hold: a second call returns the first result with replayed=True. Beyond
     the hold, the excess is taken from the available balance as far as it goes, never below
     zero, and the rest is reported as `shortfall_credits`. A hold that expired (released) can
-    still be settled: the whole charge then comes from the available balance.
+    still be settled: the whole charge then comes from the available balance. `writer`: what
+    the balance cache's bump goes through (None: at once, after commit).
     """
     if isinstance(actual_credits, bool) or not isinstance(actual_credits, int) \
             or actual_credits < 0:
         raise InvalidMovement("actual_credits must be a non-negative integer")
-    return _STORES.current().settle_hold(hold_id, actual_credits, memo)
+    return _STORES.current().settle_hold(hold_id, actual_credits, memo, writer)
 
 
 def release_hold(hold_id: int) -> HoldResult:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from app.models.base import utcnow
 from app.models.ledger import CreditAccount, CreditHold
 from app.services.ledger.accounts import invalidate_after_commit
+from app.services.ledger.cache import CommandWriter
 from app.services.ledger.errors import HoldNotFound, IdempotencyKeyReused
 from app.services.ledger.locking import lock_account
 from app.services.ledger.results import HoldResult, Movement
@@ -21,20 +22,22 @@ class HoldStore(ABC):
     @abstractmethod
     def place_hold(self, user_id: int, amount_credits: int, *, idempotency_key: str,
                    purpose: str, reference: str, expires_in_s: int,
-                   within: Callable[[], None] | None) -> HoldResult:
+                   within: Callable[[], None] | None,
+                   writer: CommandWriter | None) -> HoldResult:
         """Reserve `amount_credits` of the available credits (InsufficientCredits if short),
         with the account row locked; `within` runs once the hold is decided, before commit,
         in the same transaction (if it raises, nothing is held). A replay of the same key for
         the same account and amount returns the existing hold without calling `within`; for
-        another, IdempotencyKeyReused."""
+        another, IdempotencyKeyReused. `writer`: what the balance cache's bump goes through."""
 
     @abstractmethod
-    def settle_hold(self, hold_id: int, actual_credits: int, memo: str) -> Movement:
+    def settle_hold(self, hold_id: int, actual_credits: int, memo: str,
+                    writer: CommandWriter | None) -> Movement:
         """Charge `actual_credits` as one `usage` entry and drop the hold, exactly once (a
         second call returns the first movement, replayed). Beyond the hold, the excess comes
         from the available balance as far as it goes, the rest is the shortfall; an expired
         (released) hold is charged wholly from the available balance. HoldNotFound if there is
-        no such hold."""
+        no such hold. `writer`: what the balance cache's bump goes through."""
 
 
 def replay(key: str, hold_id: int, account_id: int, amount: int, status: str, user_id: int,
@@ -52,12 +55,12 @@ def hold_replay(hold: CreditHold, user_id: int, amount_credits: int) -> HoldResu
                   hold.status, user_id, amount_credits)
 
 
-def set_held(account: CreditAccount, held: int) -> None:
+def set_held(account: CreditAccount, held: int, writer: CommandWriter | None = None) -> None:
     stamp = max(utcnow(), account.updated_at)
     (CreditAccount.update(held=held, updated_at=stamp)
      .where(CreditAccount.user == account.user_id).execute())
     account.held, account.updated_at = held, stamp
-    invalidate_after_commit(account.user_id)
+    invalidate_after_commit(account.user_id, writer)
 
 
 def locked_hold(hold_id: int) -> tuple[CreditAccount, CreditHold]:

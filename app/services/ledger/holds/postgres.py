@@ -12,6 +12,7 @@ import structlog
 from app.extensions import db
 from app.models.base import utcnow
 from app.services.ledger.accounts import invalidate_after_commit
+from app.services.ledger.cache import CommandWriter
 from app.services.ledger.errors import HoldNotFound, IdempotencyKeyReused
 from app.services.ledger.holds.base import HoldStore, replay
 from app.services.ledger.movements import insufficient
@@ -28,7 +29,8 @@ _SETTLE = ("SELECT o_status, o_entry_id, o_user_id, o_amount, o_balance, o_held,
 class PostgresHoldStore(HoldStore):
     def place_hold(self, user_id: int, amount_credits: int, *, idempotency_key: str,
                    purpose: str, reference: str, expires_in_s: int,
-                   within: Callable[[], None] | None) -> HoldResult:
+                   within: Callable[[], None] | None,
+                   writer: CommandWriter | None) -> HoldResult:
         """`ledger_hold`: one statement; with `within`, one transaction in which the account
         row stays locked (account first, then whatever `within` locks, the same order as a
         settle)."""
@@ -47,13 +49,14 @@ class PostgresHoldStore(HoldStore):
                               user_id, amount_credits)
             if within is not None:
                 within()
-        invalidate_after_commit(user_id)
+        invalidate_after_commit(user_id, writer)
         log.info("hold_placed", user_id=user_id, hold_id=hold_id, amount_credits=amount_credits,
                  purpose=purpose, reference=reference)
         return HoldResult(hold_id=hold_id, user_id=user_id, amount_credits=amount_credits,
                           status="active", replayed=False)
 
-    def settle_hold(self, hold_id: int, actual_credits: int, memo: str) -> Movement:
+    def settle_hold(self, hold_id: int, actual_credits: int, memo: str,
+                    writer: CommandWriter | None) -> Movement:
         """`ledger_settle`: the whole settle as one statement."""
         status, entry_id, user_id, amount, balance, held, shortfall = db.execute_sql(
             _SETTLE, (hold_id, actual_credits, memo[:500], utcnow())).fetchone()
@@ -65,7 +68,7 @@ class PostgresHoldStore(HoldStore):
                             balance=balance, held=held, available=balance - held,
                             replayed=status == "replayed", shortfall_credits=shortfall)
         if not movement.replayed:
-            invalidate_after_commit(user_id)
+            invalidate_after_commit(user_id, writer)
             log.info("hold_settled", hold_id=hold_id, user_id=user_id,
                      charged_credits=-amount, shortfall_credits=shortfall)
         return movement

@@ -10,6 +10,7 @@ import structlog
 
 from app.models.base import utcnow
 from app.models.ledger import CreditAccount, CreditHold
+from app.services.ledger.cache import CommandWriter
 from app.services.ledger.errors import IdempotencyKeyReused
 from app.services.ledger.holds.base import HoldStore, hold_replay, locked_hold, set_held
 from app.services.ledger.locking import ledger_transaction, lock_account
@@ -22,7 +23,8 @@ log = structlog.get_logger(__name__)
 class SqliteHoldStore(HoldStore):
     def place_hold(self, user_id: int, amount_credits: int, *, idempotency_key: str,
                    purpose: str, reference: str, expires_in_s: int,
-                   within: Callable[[], None] | None) -> HoldResult:
+                   within: Callable[[], None] | None,
+                   writer: CommandWriter | None) -> HoldResult:
         try:
             with ledger_transaction():
                 account = lock_account(user_id)
@@ -36,12 +38,13 @@ class SqliteHoldStore(HoldStore):
                     within()
                 return _insert_hold(account, amount_credits, idempotency_key=idempotency_key,
                                     purpose=purpose, reference=reference,
-                                    expires_in_s=expires_in_s)
+                                    expires_in_s=expires_in_s, writer=writer)
         except KeyTaken:  # taken by a concurrent hold on another account, committed meanwhile
             existing = CreditHold.get(CreditHold.idempotency_key == idempotency_key)
             return hold_replay(existing, user_id, amount_credits)
 
-    def settle_hold(self, hold_id: int, actual_credits: int, memo: str) -> Movement:
+    def settle_hold(self, hold_id: int, actual_credits: int, memo: str,
+                    writer: CommandWriter | None) -> Movement:
         with ledger_transaction():
             account, hold = locked_hold(hold_id)
             if hold.status == "settled":
@@ -53,7 +56,7 @@ class SqliteHoldStore(HoldStore):
                 movement = record(account, -taken, held_delta=-reserved, kind="usage",
                                   idempotency_key=f"hold:{hold.id}:settle",
                                   reference=hold.reference, memo=memo or hold.purpose,
-                                  shortfall=actual_credits - taken)
+                                  shortfall=actual_credits - taken, writer=writer)
             except KeyTaken:
                 raise IdempotencyKeyReused(f"the key hold:{hold.id}:settle is taken") from None
             (CreditHold.update(status="settled", finished_at=utcnow(),
@@ -66,7 +69,8 @@ class SqliteHoldStore(HoldStore):
 
 
 def _insert_hold(account: CreditAccount, amount_credits: int, *, idempotency_key: str,
-                 purpose: str, reference: str, expires_in_s: int) -> HoldResult:
+                 purpose: str, reference: str, expires_in_s: int,
+                 writer: CommandWriter | None) -> HoldResult:
     now = utcnow()
     inserted = list(
         CreditHold.insert(account=account.user_id, amount_credits=amount_credits,
@@ -77,7 +81,7 @@ def _insert_hold(account: CreditAccount, amount_credits: int, *, idempotency_key
         .returning(CreditHold.id).execute())
     if not inserted:
         raise KeyTaken(idempotency_key)
-    set_held(account, account.held + amount_credits)
+    set_held(account, account.held + amount_credits, writer)
     log.info("hold_placed", user_id=account.user_id, hold_id=inserted[0].id,
              amount_credits=amount_credits, purpose=purpose, reference=reference)
     return HoldResult(hold_id=inserted[0].id, user_id=account.user_id,

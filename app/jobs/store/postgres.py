@@ -18,20 +18,21 @@ import structlog
 
 from app.errors import NotFound
 from app.extensions import db
-from app.models.api_keys import ApiKey
-from app.models.base import utcnow
-from app.models.hot_sql import column_list, model_from_row
-from app.models.jobs import Job
-from app.models.users import User
-from app.services import api_keys
-from app.services.job_store.base import (
+from app.jobs.store.base import (
     JobStore,
     check_finish_fields,
     error_fields,
     open_terms,
     show,
 )
+from app.models.api_keys import ApiKey
+from app.models.base import utcnow
+from app.models.hot_sql import column_list, model_from_row
+from app.models.jobs import Job
+from app.models.users import User
+from app.services import api_keys
 from app.services.ledger.accounts import invalidate_after_commit
+from app.services.ledger.cache import CommandWriter
 from app.services.ledger.errors import HoldNotFound, IdempotencyKeyReused
 from app.services.ledger.movements import insufficient
 from app.services.prices.history import StalePrice
@@ -53,7 +54,7 @@ class PostgresJobStore(JobStore):
     """`job_open_checked`, `job_settle` and `job_finish`, one round trip each."""
 
     def open_job(self, job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int,
-                 price_stamp: str | None = None) -> None:
+                 price_stamp: str | None = None, writer: CommandWriter | None = None) -> None:
         """Also refuses, when what the caller read before is no longer current (migration
         010): `api_keys.StaleApiKey` for a reused key read, `history.StalePrice` unless
         `price_stamp` is the model's newest price."""
@@ -86,23 +87,23 @@ class PostgresJobStore(JobStore):
         if status != "applied":  # a fresh job id cannot replay a hold
             raise IdempotencyKeyReused(f"the key {hold_key} is taken")
         job.hold_id = hold_id
-        invalidate_after_commit(user.id)
+        invalidate_after_commit(user.id, writer)
         log.info("hold_placed", user_id=user.id, hold_id=hold_id,
                  amount_credits=job.hold_credits, purpose=purpose, reference=job.id)
 
-    def settle_job(self, job: Job) -> int | None:
+    def settle_job(self, job: Job, writer: CommandWriter | None = None) -> int | None:
         finished_at = utcnow()
         status, charged, user_id, shortfall = db.execute_sql(
             _SETTLE, (job.id, finished_at)).fetchone()
         if not _settled(status, job.id, job, user_id=user_id, charged=charged,
-                        shortfall=shortfall):
+                        shortfall=shortfall, writer=writer):
             return None
         show(job, charged, finished_at)
         return charged
 
     def finish_job(self, job_id: str, token: str, *, outcome: str, cost_credits: int,
-                   error: dict[str, str] | None,
-                   fields: dict[str, Any]) -> tuple[Job, int | None] | None:
+                   error: dict[str, str] | None, fields: dict[str, Any],
+                   writer: CommandWriter | None = None) -> tuple[Job, int | None] | None:
         check_finish_fields(fields)
         error_code, error_message = error_fields(error)
         values = {Job._meta.fields[name].column_name:
@@ -117,13 +118,13 @@ class PostgresJobStore(JobStore):
             return None
         job = model_from_row(Job, row[4:]) if status != "no_job" else None
         if not _settled(status, job_id, job, user_id=user_id, charged=charged,
-                        shortfall=shortfall):
+                        shortfall=shortfall, writer=writer):
             return job, None
         return job, charged
 
 
 def _settled(status: str, job_id: str, job: Job | None, *, user_id: int, charged: int,
-             shortfall: int) -> bool:
+             shortfall: int, writer: CommandWriter | None) -> bool:
     """What `job_settle` reported: True if this call settled the job (False: already shown)."""
     if job is None or status == "no_job":
         raise HoldNotFound(f"no job {job_id}")
@@ -133,7 +134,7 @@ def _settled(status: str, job_id: str, job: Job | None, *, user_id: int, charged
         raise IdempotencyKeyReused(f"the settle key of job {job.id}'s hold is taken")
     if status == "already_shown":
         return False
-    invalidate_after_commit(user_id)
+    invalidate_after_commit(user_id, writer)
     log.info("hold_settled", hold_id=job.hold_id, user_id=user_id, charged_credits=charged,
              shortfall_credits=shortfall)
     return True

@@ -20,12 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 from app.database import Twins
+from app.jobs.store.base import FINISH_FIELDS, JobStore
+from app.jobs.store.postgres import PostgresJobStore
+from app.jobs.store.sqlite import SqliteJobStore
 from app.models.api_keys import ApiKey
 from app.models.jobs import Job
 from app.models.users import User
-from app.services.job_store.base import FINISH_FIELDS, JobStore
-from app.services.job_store.postgres import PostgresJobStore
-from app.services.job_store.sqlite import SqliteJobStore
+from app.services.ledger.cache import CommandWriter
 
 __all__ = ["FINISH_FIELDS", "JobStore", "end_unstarted", "finish_job", "open_job", "settle_job",
            "store", "undo_open"]
@@ -35,10 +36,10 @@ store = _STORES.current
 
 
 def open_job(job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int,
-             price_stamp: str | None = None) -> None:
+             price_stamp: str | None = None, writer: CommandWriter | None = None) -> None:
     """`JobStore.open_job` on the database in use."""
     store().open_job(job, user=user, api_key=api_key, hold_ttl_s=hold_ttl_s,
-                     price_stamp=price_stamp)
+                     price_stamp=price_stamp, writer=writer)
 
 
 def undo_open(job: Job) -> None:
@@ -46,17 +47,17 @@ def undo_open(job: Job) -> None:
     store().undo_open(job)
 
 
-def settle_job(job: Job) -> int | None:
+def settle_job(job: Job, writer: CommandWriter | None = None) -> int | None:
     """`JobStore.settle_job` on the database in use."""
-    return store().settle_job(job)
+    return store().settle_job(job, writer)
 
 
 def finish_job(job_id: str, token: str, *, outcome: str, cost_credits: int,
-               error: dict[str, str] | None,
-               fields: dict[str, Any]) -> tuple[Job, int | None] | None:
+               error: dict[str, str] | None, fields: dict[str, Any],
+               writer: CommandWriter | None = None) -> tuple[Job, int | None] | None:
     """`JobStore.finish_job` on the database in use."""
     return store().finish_job(job_id, token, outcome=outcome, cost_credits=cost_credits,
-                              error=error, fields=fields)
+                              error=error, fields=fields, writer=writer)
 
 
 def end_unstarted(job_id: str, token: str, *, outcome: str, error: dict[str, str] | None,

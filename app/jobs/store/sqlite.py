@@ -8,19 +8,20 @@ from datetime import datetime
 from typing import Any
 
 from app.extensions import db
-from app.models.api_keys import ApiKey
-from app.models.base import utcnow
-from app.models.hot_sql import column_list, insert_row, model_from_row
-from app.models.jobs import Job, UsageRecord
-from app.models.users import User
-from app.services import api_keys, ledger
-from app.services.job_store.base import (
+from app.jobs.store.base import (
     JobStore,
     check_finish_fields,
     error_fields,
     open_terms,
     show,
 )
+from app.models.api_keys import ApiKey
+from app.models.base import utcnow
+from app.models.hot_sql import column_list, insert_row, model_from_row
+from app.models.jobs import Job, UsageRecord
+from app.models.users import User
+from app.services import api_keys, ledger
+from app.services.ledger.cache import CommandWriter
 
 _RECORD_OUTCOME = ("UPDATE jobs SET outcome = {p}, cost_credits = {p}, error_code = {p}, "
                    "error_message = {p}{sets} WHERE id = {p} AND worker_token = {p} "
@@ -31,7 +32,7 @@ class SqliteJobStore(JobStore):
     """The steps of `job_open_checked`, `job_settle` and `job_finish` in Python."""
 
     def open_job(self, job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int,
-                 price_stamp: str | None = None) -> None:
+                 price_stamp: str | None = None, writer: CommandWriter | None = None) -> None:
         hold_key, purpose, month = open_terms(job, user=user, api_key=api_key)
         # The key's limits and reservation, the hold and the job row commit together, or none
         # does; the key first, as `job_open` checks it, so a request both over its key's
@@ -42,14 +43,15 @@ class SqliteJobStore(JobStore):
                                            month=month)
             hold = ledger.place_hold(user.id, job.hold_credits, idempotency_key=hold_key,
                                      purpose=purpose, reference=job.id,
-                                     expires_in_s=hold_ttl_s)
+                                     expires_in_s=hold_ttl_s, writer=writer)
             job.hold_id = hold.hold_id
             insert_row(Job, dict(job.__data__))
 
-    def settle_job(self, job: Job) -> int | None:
+    def settle_job(self, job: Job, writer: CommandWriter | None = None) -> int | None:
         with ledger.transaction():
             movement = ledger.settle_hold(job.hold_id, job.cost_credits or 0,
-                                          memo=f"{job.type} job {job.id} {job.outcome}")
+                                          memo=f"{job.type} job {job.id} {job.outcome}",
+                                          writer=writer)
             charged = abs(movement.amount_credits)
             finished_at = utcnow()
             shown = (Job.update(status=job.outcome, finished_at=finished_at,
@@ -65,8 +67,8 @@ class SqliteJobStore(JobStore):
         return charged
 
     def finish_job(self, job_id: str, token: str, *, outcome: str, cost_credits: int,
-                   error: dict[str, str] | None,
-                   fields: dict[str, Any]) -> tuple[Job, int | None] | None:
+                   error: dict[str, str] | None, fields: dict[str, Any],
+                   writer: CommandWriter | None = None) -> tuple[Job, int | None] | None:
         check_finish_fields(fields)
         error_code, error_message = error_fields(error)
         sets = "".join(f", {Job._meta.fields[name].column_name} = {db.param}" for name in fields)
@@ -79,7 +81,7 @@ class SqliteJobStore(JobStore):
             if row is None:
                 return None
             job = model_from_row(Job, row)
-            return job, self.settle_job(job)
+            return job, self.settle_job(job, writer)
 
 
 def _record_usage(job: Job, charged: int, finished_at: datetime) -> bool:

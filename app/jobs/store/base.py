@@ -19,6 +19,7 @@ from app.models.hot_sql import column_list, model_from_row
 from app.models.jobs import Job
 from app.models.users import User
 from app.services import api_keys, ledger
+from app.services.ledger.cache import CommandWriter
 
 # The fields a run records with its outcome (every one `job_finish` writes).
 FINISH_FIELDS = ("input_tokens", "output_tokens", "finish_reason", "upstream_ms", "result_text",
@@ -40,16 +41,17 @@ class JobStore(ABC):
 
     @abstractmethod
     def open_job(self, job: Job, *, user: User, api_key: ApiKey | None, hold_ttl_s: int,
-                 price_stamp: str | None = None) -> None:
+                 price_stamp: str | None = None, writer: CommandWriter | None = None) -> None:
         """Hold `job.hold_credits` for `job` and insert its row (setting `job.hold_id`).
 
         Refusals (nothing held, nothing inserted): InsufficientCredits (402) and the key's
         limits (`api_keys.KeyLimitError`), the key's before the credits. `job` is a new,
-        unsaved row with every other field set.
+        unsaved row with every other field set. `writer` (here and in the settles): what the
+        balance cache's bump goes through (a request's pending writes; None: at once).
         """
 
     @abstractmethod
-    def settle_job(self, job: Job) -> int | None:
+    def settle_job(self, job: Job, writer: CommandWriter | None = None) -> int | None:
         """Settle the hold of `job` (its outcome and cost recorded), show it terminal, record
         its usage and give the key the unused part of the hold back, in the month that
         reserved it. The credits charged, or None if it was already shown (a repeated
@@ -57,8 +59,8 @@ class JobStore(ABC):
 
     @abstractmethod
     def finish_job(self, job_id: str, token: str, *, outcome: str, cost_credits: int,
-                   error: dict[str, str] | None,
-                   fields: dict[str, Any]) -> tuple[Job, int | None] | None:
+                   error: dict[str, str] | None, fields: dict[str, Any],
+                   writer: CommandWriter | None = None) -> tuple[Job, int | None] | None:
         """Record the outcome (with `fields`, among FINISH_FIELDS) of a running job owned by
         `token` and `settle_job` it, all or nothing. The job as it ends and the credits
         charged (None if another settle showed it first); None if the job is not this run's
