@@ -20,8 +20,8 @@ from app.models.base import INTEGER_MAX, utcnow
 from app.models.promo import PromoCode, PromoRedemption
 from app.services import audit
 from app.services.ledger import Movement, credit
-from app.services.ledger.locking import ledger_transaction, locked
 from app.services.ledger.movements import MAX_AMOUNT_CREDITS
+from app.transactions import locked, write_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -118,7 +118,7 @@ def create_promo_code(code: str, amount_credits: int, *, max_redemptions: int,
 def redeem_promo_code(user_id: int, code: str) -> Redemption:
     """Credit the code's amount to the user, once per user, within the code's limit."""
     name = normalize(code)
-    with ledger_transaction():
+    with write_transaction():
         promo = locked(PromoCode.select().where(PromoCode.code == name)).get_or_none()
         if promo is None:
             raise PromoCodeNotFound(f"there is no promo code {name}")
@@ -154,7 +154,7 @@ def _check_redeemable(promo: PromoCode, user_id: int) -> None:
 
 def deactivate_promo_code(promo_id: int, *, actor_id: int | None, actor_label: str) -> bool:
     """Stop a code being redeemed (redemptions made stay); audited. False if already inactive."""
-    with ledger_transaction():
+    with write_transaction():
         promo = locked(PromoCode.select().where(PromoCode.id == promo_id)).get_or_none()
         if promo is None:
             raise PromoCodeNotFound(f"there is no promo code with id {promo_id}")

@@ -17,7 +17,7 @@ import structlog
 from app.errors import HubError, NotFound
 from app.models.users import ROLES, User
 from app.services import audit
-from app.services.ledger.locking import ledger_transaction, locked
+from app.transactions import locked, write_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +62,7 @@ def update_user(user_id: int, changes: Mapping[str, Any], *, actor_id: int | Non
                 actor_label: str) -> User:
     """Apply `changes` (any of name, role, is_active) and audit what actually changed."""
     values = _checked(changes)
-    with ledger_transaction():
+    with write_transaction():
         user = locked(User.select().where(User.id == user_id)).get_or_none()
         if user is None:
             raise UserNotFound(f"no user with id {user_id}")

@@ -22,10 +22,10 @@ from app.services.ledger.holds import (
     release_hold,
     settle_hold,
 )
-from app.services.ledger.locking import ledger_transaction as transaction
 from app.services.ledger.movements import credit, debit
 from app.services.ledger.results import Balance, HoldResult, Movement
 from app.services.ledger.units import CREDITS_PER_USD, charge_credits, credits_for_cents
+from app.transactions import write_transaction as transaction
 
 __all__ = [
     "CREDITS_PER_USD", "charge_credits", "credits_for_cents",

@@ -13,9 +13,9 @@ import structlog
 from app.models.users import User
 from app.services import audit
 from app.services.ledger.errors import AccountNotFound, InvalidMovement
-from app.services.ledger.locking import ledger_transaction
 from app.services.ledger.movements import credit, debit
 from app.services.ledger.results import Balance, Movement
+from app.transactions import write_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +46,7 @@ def adjust_credits(user_id: int, amount_credits: int, *, reason: str, idempotenc
     key = f"admin:{idempotency_key}"
     options = {"kind": "admin_adjustment", "idempotency_key": key, "actor_id": actor_id,
                "memo": reason[:500], "reference": f"admin:{actor_label}"[:200]}
-    with ledger_transaction():
+    with write_transaction():
         movement = credit(user_id, amount_credits, **options) if amount_credits > 0 \
             else debit(user_id, -amount_credits, **options)
         before = Balance.of(movement.balance - movement.amount_credits, movement.held)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from app.extensions import db
 from app.models.ledger import HOLD_STATUSES, KINDS
-from app.services.ledger.locking import snapshot_transaction
+from app.transactions import snapshot_transaction
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from app.models.ledger import KINDS, CreditAccount, LedgerEntry
 from app.services.ledger.accounts import create_account, invalidate_after_commit, open_account
 from app.services.ledger.cache import CommandWriter
 from app.services.ledger.errors import IdempotencyKeyReused, InsufficientCredits, InvalidMovement
-from app.services.ledger.locking import ledger_transaction, lock_account
+from app.services.ledger.locking import lock_account
 from app.services.ledger.results import Movement
 from app.services.ledger.statements import apply_movement, insert_entry, movement_transaction
+from app.transactions import write_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -97,7 +98,7 @@ def debit(user_id: int, amount_credits: int, *, kind: str, idempotency_key: str,
 def _debit_what_is_available(request: MovementRequest, *, reference: str,
                              actor_id: int | None, memo: str) -> Movement:
     try:
-        with ledger_transaction():
+        with write_transaction():
             account = lock_account(request.user_id)
             available = account.balance - account.held if account else 0
             taken = min(-request.signed_amount, available)

@@ -14,7 +14,7 @@ from app.errors import Conflict, HubError, NotFound
 from app.models.base import INTEGER_MAX, utcnow
 from app.models.payments import CreditPackage, PaymentFlag, ReconciliationRun
 from app.services import audit
-from app.services.ledger.locking import ledger_transaction, locked
+from app.transactions import locked, write_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -95,7 +95,7 @@ def create_package(slug: str, changes: dict[str, Any], *, actor_id: int | None,
     if not isinstance(slug, str) or not SLUG.match(slug):
         raise InvalidPackage("id: lower-case letters, digits, - and _ (at most 40)")
     columns = _checked(changes)
-    with ledger_transaction():
+    with write_transaction():
         if "sort_order" not in columns:
             last = CreditPackage.select(CreditPackage.sort_order).order_by(
                 CreditPackage.sort_order.desc()).first()
@@ -118,7 +118,7 @@ def update_package(slug: str, changes: dict[str, Any], *, actor_id: int | None,
     Past payments keep what they bought; a new price is charged inline until
     `flask payments sync-products` creates the matching Stripe Price."""
     _checked(changes)
-    with ledger_transaction():
+    with write_transaction():
         package = locked(CreditPackage.select().where(CreditPackage.slug == slug)).get_or_none()
         if package is None:
             raise PackageNotFound(f"no credit package {slug!r}")
@@ -148,7 +148,7 @@ def resolve_flag(flag_id: int, *, actor_id: int | None, actor_label: str) -> Pay
 
 def mark_flag_resolved(flag_id: int, *, actor_id: int | None, actor_label: str) -> bool:
     """True if this call resolved the flag (and audited it); False if it was resolved already."""
-    with ledger_transaction():
+    with write_transaction():
         flag = locked(PaymentFlag.select().where(PaymentFlag.id == flag_id)).get_or_none()
         if flag is None:
             raise FlagNotFound(f"no payment flag with id {flag_id}")

@@ -19,7 +19,6 @@ from typing import Any
 
 from app.models.payments import Payment, PaymentFlag
 from app.services.payments.charges import checked, object_id, resolve_payment
-from app.services.payments.locking import write_transaction
 from app.services.payments.reversals import (
     Change,
     credits_for,
@@ -31,6 +30,7 @@ from app.services.payments.reversals import (
     save_payment,
     void,
 )
+from app.transactions import write_transaction
 
 KEPT = frozenset({"won", "warning_closed"})  # the merchant keeps the money: the credits return
 

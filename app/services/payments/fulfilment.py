@@ -22,8 +22,8 @@ from app.models.payments import CreditPackage, Payment
 from app.services import ledger
 from app.services.payments import gateway, notifications
 from app.services.payments.errors import PaymentProviderError
-from app.services.payments.locking import locked, write_transaction
 from app.services.runtime import current_settings
+from app.transactions import locked, write_transaction
 
 log = structlog.get_logger(__name__)
 

@@ -15,7 +15,7 @@ from app.models.base import utcnow
 from app.models.payments import LowBalanceAlert, Payment
 from app.models.users import User
 from app.services import ledger
-from app.services.payments.locking import locked, write_transaction
+from app.transactions import locked, write_transaction
 
 log = structlog.get_logger(__name__)
 

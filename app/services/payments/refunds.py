@@ -23,7 +23,6 @@ from typing import Any
 from app.models.payments import Payment
 from app.services.payments import gateway
 from app.services.payments.charges import checked, object_id, resolve_payment
-from app.services.payments.locking import write_transaction
 from app.services.payments.reversals import (
     Change,
     credits_for,
@@ -36,6 +35,7 @@ from app.services.payments.reversals import (
     save_payment,
     void,
 )
+from app.transactions import write_transaction
 
 ENDED = frozenset({"failed", "canceled"})  # the money did not go back: the credits return
 

@@ -33,7 +33,7 @@ from app.models.payments import Payment, PaymentFlag, PaymentReversal
 from app.services import ledger
 from app.services.payments import notifications
 from app.services.payments.errors import WebhookPayloadInvalid
-from app.services.payments.locking import locked
+from app.transactions import locked
 
 log = structlog.get_logger(__name__)
 

@@ -31,8 +31,8 @@ from app.services.payments.errors import (
     WebhookSignatureInvalid,
 )
 from app.services.payments.fulfilment import PAID, close_session, fulfil_session
-from app.services.payments.locking import write_transaction
 from app.services.runtime import current_settings
+from app.transactions import write_transaction
 
 log = structlog.get_logger(__name__)
 

@@ -28,9 +28,9 @@ from app.services.ledger.errors import HoldAlreadySettled, InvalidMovement
 from app.services.ledger.holds.base import HoldStore, locked_hold, set_held
 from app.services.ledger.holds.postgres import PostgresHoldStore
 from app.services.ledger.holds.sqlite import SqliteHoldStore
-from app.services.ledger.locking import ledger_transaction
 from app.services.ledger.movements import validate
 from app.services.ledger.results import HoldResult, Movement
+from app.transactions import write_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +76,7 @@ def settle_hold(hold_id: int, actual_credits: int, *, memo: str = "",
 
 def release_hold(hold_id: int) -> HoldResult:
     """Release the whole hold; idempotent. A settled hold cannot be released."""
-    with ledger_transaction():
+    with write_transaction():
         account, hold = locked_hold(hold_id)
         result = HoldResult(hold_id=hold.id, user_id=hold.account_id,
                             amount_credits=hold.amount_credits, status="released",

@@ -13,9 +13,10 @@ from app.models.ledger import CreditAccount, CreditHold
 from app.services.ledger.cache import CommandWriter
 from app.services.ledger.errors import IdempotencyKeyReused
 from app.services.ledger.holds.base import HoldStore, hold_replay, locked_hold, set_held
-from app.services.ledger.locking import ledger_transaction, lock_account
+from app.services.ledger.locking import lock_account
 from app.services.ledger.movements import KeyTaken, insufficient, movement_of, record
 from app.services.ledger.results import HoldResult, Movement
+from app.transactions import write_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -26,7 +27,7 @@ class SqliteHoldStore(HoldStore):
                    within: Callable[[], None] | None,
                    writer: CommandWriter | None) -> HoldResult:
         try:
-            with ledger_transaction():
+            with write_transaction():
                 account = lock_account(user_id)
                 existing = CreditHold.get_or_none(CreditHold.idempotency_key == idempotency_key)
                 if existing is not None:
@@ -45,7 +46,7 @@ class SqliteHoldStore(HoldStore):
 
     def settle_hold(self, hold_id: int, actual_credits: int, memo: str,
                     writer: CommandWriter | None) -> Movement:
-        with ledger_transaction():
+        with write_transaction():
             account, hold = locked_hold(hold_id)
             if hold.status == "settled":
                 return movement_of(hold.settle_entry, replayed=True)
