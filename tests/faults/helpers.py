@@ -20,7 +20,6 @@ from typing import Any
 
 import dramatiq
 import httpx
-import pika
 import websocket
 from flask import Flask
 
@@ -35,6 +34,7 @@ from app.queue import install_broker
 from app.services import ledger
 from app.services.ledger.checker import check_ledger
 from app.services.prices import pricing
+from scripts.bench.cleanup import delete_rabbitmq_queues
 from tests.conftest import QUEUE_PREFIX, make_settings
 from tests.factories import auth_headers, create_user
 from tests.fake_upstream import FakeUpstream
@@ -186,26 +186,11 @@ def fault_hub(settings: Settings, log_dir: Path, *, workers: bool = True,
         app = create_app(settings)
         hub = FaultHub(settings=settings, app=app, url=f"http://127.0.0.1:{port}", web=web,
                        log_dir=log_dir, database=db.obj)
-        stack.callback(delete_queues, settings)
+        stack.callback(delete_rabbitmq_queues, settings.BROKER_URL, settings.HUB_QUEUE_PREFIX)
         stack.callback(hub.stop_workers)
         if workers:
             hub.start_workers(threads=worker_threads)
         yield hub
-
-
-def delete_queues(settings: Settings) -> None:
-    """Delete the RabbitMQ queues of this hub's prefix (they outlive the test otherwise)."""
-    from app.queue import _actors
-
-    names = {settings.HUB_QUEUE_PREFIX + actor.base_queue_name for actor in _actors}
-    conn = pika.BlockingConnection(pika.URLParameters(settings.BROKER_URL))
-    try:
-        channel = conn.channel()
-        for name in sorted(names):
-            for queue in (name, f"{name}.DQ", f"{name}.XQ"):
-                channel.queue_delete(queue)
-    finally:
-        conn.close()
 
 
 # --- clients ----------------------------------------------------------------------------------
