@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Response, jsonify, request, stream_with_context
 
-from app.chat.events import ChatError, Finish, FinishReason, Reply
-from app.chat.record import messages_to_record
-from app.chat.request import ChatRequest, TextPart
+from app.chat.events import ChatError, Finish, FinishReason, Reply, ReplyBuilder, piece_of
+from app.chat.record import messages_to_record, options_to_record
+from app.chat.request import ChatRequest
 from app.jobs import api as jobs
 from app.jobs.output import JobOutput
 from app.security import current_principal
@@ -34,16 +34,20 @@ def finish_of(usage_event: dict[str, Any], status: str) -> Finish:
     """How the reply ended, from the job's `usage` event and final status: a run that did not
     succeed (its error told apart) ends as a stop."""
     usage = usage_event.get("usage", {})
-    reason = FinishReason.of(usage_event.get("finish_reason")) if status == "succeeded" \
-        else FinishReason.STOP
-    return Finish(reason=reason, input_tokens=usage.get("input_tokens", 0),
+    provider_reason = usage_event.get("finish_reason") if status == "succeeded" else None
+    return Finish(reason=FinishReason.of(provider_reason), provider_reason=provider_reason,
+                  input_tokens=usage.get("input_tokens", 0),
                   output_tokens=usage.get("output_tokens", 0),
+                  cached_input_tokens=usage.get("cached_input_tokens", 0),
+                  cache_write_tokens=usage.get("cache_write_tokens", 0),
+                  reasoning_tokens=usage.get("reasoning_tokens", 0),
                   cost_credits=usage_event.get("cost_credits", 0))
 
 
 def sse_frames(relay: JobOutput, writer: ReplyWriter) -> Iterator[str]:
-    """The job's events as the writer's frames. A delta is handed over as its text alone (no
-    event object per chunk). The caller going away before the end cancels the job."""
+    """The job's events as the writer's frames. A delta of the first choice's text is handed
+    over as its text alone (no event object per chunk); other pieces as pieces. The caller
+    going away before the end cancels the job."""
     usage_event: dict[str, Any] = {}
     done = False
     try:
@@ -52,7 +56,12 @@ def sse_frames(relay: JobOutput, writer: ReplyWriter) -> Iterator[str]:
         for event in relay.rest():
             kind = event.type
             if kind == "delta":
-                yield text(event.data["text"])
+                data = event.data
+                plain = data.get("text")
+                if plain is not None and "choice" not in data:
+                    yield text(plain)
+                else:
+                    yield writer.piece(piece_of(data))
             elif kind == "usage":
                 usage_event = event.data
             elif kind == "error":
@@ -66,9 +75,12 @@ def sse_frames(relay: JobOutput, writer: ReplyWriter) -> Iterator[str]:
             relay.cancel()
 
 
-def whole_reply(result: dict[str, Any]) -> Reply:
-    """A collected job (`JobOutput.collect`) as a reply."""
-    return Reply(content=(TextPart(result["text"]),),
+def whole_reply(result: dict[str, Any], choices: int = 1) -> Reply:
+    """A collected job (`JobOutput.collect`) as a reply of `choices` choices."""
+    builder = ReplyBuilder()
+    for data in result["deltas"]:
+        builder.add(piece_of(data))
+    return Reply(choices=builder.choices(choices),
                  finish=finish_of(result["usage"], "failed" if result["error"] else "succeeded"))
 
 
@@ -94,4 +106,5 @@ def job_spec(chat: ChatRequest) -> jobs.ChatSpec:
     """The job core's spec of a parsed request (its messages in the stored form)."""
     return jobs.ChatSpec(model=chat.model, messages=messages_to_record(chat.messages),
                          max_tokens=chat.max_tokens, temperature=chat.temperature,
-                         top_p=chat.top_p, stop=list(chat.stop) if chat.stop else None)
+                         top_p=chat.top_p, stop=list(chat.stop) if chat.stop else None,
+                         options=options_to_record(chat), needs=chat.needs)

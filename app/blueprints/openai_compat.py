@@ -62,10 +62,11 @@ def chat_completions(json_data: Any = None) -> Response:
     relay = start_output(job, streaming=chat.stream, scope=scope)
     if chat.stream:
         relay.first_output()
-        writer = ChatCompletionWriter(job.id, chat.model, include_usage=chat.include_usage)
+        writer = ChatCompletionWriter(job.id, chat.model, include_usage=chat.include_usage,
+                                      n=chat.n)
         return sse_response(sse_frames(relay, writer), job.id, relay.overhead_ms)
     result = relay.collect()  # `created` below: when the reply is complete, as OpenAI's
-    body = ChatCompletionWriter(job.id, chat.model).body(whole_reply(result))
+    body = ChatCompletionWriter(job.id, chat.model).body(whole_reply(result, chat.n))
     return json_response(body, job.id, result)
 
 

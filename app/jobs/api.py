@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from app.chat.record import request_from_record
 from app.errors import Conflict, HubError, NotFound, ServiceUnavailable
 from app.jobs import store
 from app.jobs.cancellation import cancel_flags
@@ -60,6 +61,14 @@ class JobCancelForbidden(Forbidden):
     code = "job_cancel_forbidden"
 
 
+class MissingCapability(HubError):
+    """The request uses something the model cannot do (tools, images, structured output,
+    reasoning)."""
+
+    http_status = 400
+    code = "unsupported_capability"
+
+
 class WrongModelKind(HubError):
     """This model cannot run this kind of job."""
 
@@ -75,6 +84,9 @@ class ChatSpec:
     temperature: float | None = None
     top_p: float | None = None
     stop: list[str] | None = None
+    # the request's other choices, stored beside its messages (`app.chat.record`)
+    options: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()  # the capabilities the model must have (`ChatRequest.needs`)
     type: str = field(default="chat", init=False)
 
 
@@ -107,9 +119,15 @@ def quote(spec: JobSpec, *, reuse_price: bool = False) -> Quote:
     if model.kind != spec.type:
         raise WrongModelKind(f"model {spec.model!r} is a {model.kind} model, not {spec.type}")
     if isinstance(spec, ChatSpec):
+        lacking = [need for need in spec.needs if need not in model.capabilities]
+        if lacking:
+            raise MissingCapability(f"model {spec.model!r} does not support "
+                                    f"{', '.join(lacking)} (GET /v1/models lists what each "
+                                    "model supports)")
+        chat = request_from_record(spec.model, {"messages": [], "max_tokens": 1, **spec.options})
         q = pricing.quote_chat(spec.model, spec.messages,
                                spec.max_tokens or model.max_output_tokens,
-                               reuse_price=reuse_price)
+                               reuse_price=reuse_price, tools=chat.tools, choices=chat.n)
         return Quote(hold_credits=q.hold_credits, price_id=q.price_id, input_tokens=q.input_tokens,
                      max_tokens=q.max_output_tokens, price_stamp=q.price_stamp,
                      basis={"input_per_mtok_credits": q.input_per_mtok_credits,
@@ -159,7 +177,9 @@ def _new_job(user: User, spec: JobSpec, q: Quote, *, api_key: ApiKey | None, sou
              executor: str) -> Job:
     """The job's row as `store.open_job` inserts it (not saved)."""
     request = asdict(spec)
-    request.pop("type")
+    for name in ("type", "needs"):
+        request.pop(name)
+    request.update(request.pop("options"))
     if isinstance(spec, ChatSpec):
         request["max_tokens"] = q.max_tokens
     elif spec.size is None:

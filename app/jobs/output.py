@@ -92,22 +92,22 @@ class JobOutput(ABC):
         yield from self._events(self.head[-1].id if self.head else "0")
 
     def collect(self) -> dict[str, Any]:
-        """Wait for the whole job (non-streaming responses)."""
-        text, usage, error = [], {}, None
+        """Wait for the whole job (non-streaming responses): its delta events' data, its
+        usage event, its error."""
+        deltas, usage, error = [], {}, None
         for event in self.rest():
             if event.type == "delta":
-                text.append(event.data["text"])
+                deltas.append(event.data)
             elif event.type == "usage":
                 usage = event.data
             elif event.type == "error":
                 error = event.data
-        if error and not text:
+        if error and not deltas:
             raise UpstreamFailed(error["code"], error["message"])
         upstream_ms = usage.get("upstream_ms") or 0.0
         overhead_ms = round(_elapsed_ms(self.started_at) - upstream_ms, 2)
         record_gateway_overhead(self.api, stream=False, overhead_ms=overhead_ms)
-        return {"text": "".join(text), "usage": usage, "error": error,
-                "overhead_ms": overhead_ms}
+        return {"deltas": deltas, "usage": usage, "error": error, "overhead_ms": overhead_ms}
 
 
 @dataclass

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from app.chat.events import TextDelta, billable_text, piece_of
 from app.jobs.runs import send_run
 from app.jobs.runs.ending import chat_charge, complete, settle_recorded
 from app.models.base import utcnow
@@ -88,10 +89,12 @@ def _fail_lost(job: Job, now) -> None:
     if job.type == "video":
         complete(job.id, token, outcome="failed", cost_credits=0, error=error, fields={})
         return
-    delivered = "".join(e.data.get("text", "") for e in current_events().read(job.id, count=100_000)
-                        if e.type == "delta")
+    pieces = [piece_of(e.data) for e in current_events().read(job.id, count=100_000)
+              if e.type == "delta"]
+    text = "".join(p.text for p in pieces if isinstance(p, TextDelta) and not p.choice)
+    delivered = "".join(billable_text(p) for p in pieces)
     input_tokens, output_tokens, cost = chat_charge(job, delivered, None, "failed")
     complete(job.id, token, outcome="failed", cost_credits=cost, error=error,
               fields={"input_tokens": input_tokens, "output_tokens": output_tokens,
-                      "result_text": delivered})
+                      "result_text": text})
     log.warning("job_failed_after_lost_worker", job_id=job.id, cost_credits=cost)

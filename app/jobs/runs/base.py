@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from app.chat.events import OutputDelta, billable_text, piece_of
 from app.events import Event
 from app.extensions import db
 from app.jobs.cancellation import cancel_flags
@@ -51,6 +52,10 @@ class Delivery(Protocol):
     def deliver(self, run: Run, text: str) -> Event | None:
         """Deliver `text` (recorded in `run`); the delta event, or None if the run lost the job."""
 
+    def deliver_piece(self, run: Run, piece: OutputDelta) -> Event | None:
+        """Deliver a piece other than the first choice's text (a tool call's, reasoning,
+        another choice's text), after any text still pending, as `deliver`."""
+
     def turn(self, run: Run) -> AbstractContextManager[Any]:
         """Around each step of the run after its provider's first batch."""
 
@@ -76,7 +81,8 @@ class Run:
     deadline: float | None = None  # monotonic; a worker's run is limited by Dramatiq instead
     running_announced: bool = False
     first_token_at: datetime | None = None
-    text: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)  # the first choice's text
+    pieces: list[dict[str, Any]] = field(default_factory=list)  # every other piece's data
     delivered_chars: int = 0
     provider: dict[str, str] = field(default_factory=dict)
     lost: bool = False
@@ -122,6 +128,20 @@ class Run:
         if first:  # lets the web side tell the hub's own latency from the provider's
             data["upstream_ttft_ms"] = self.upstream_ms()
         return data
+
+    def record_piece(self, piece: OutputDelta) -> dict[str, Any]:
+        """Count a piece other than the first choice's text as delivered; its event's data."""
+        first = self.delivered_chars == 0
+        self.delivered_chars += max(1, len(billable_text(piece)))
+        data = piece.as_data()
+        self.pieces.append(data)
+        if first:
+            return {**data, "upstream_ttft_ms": self.upstream_ms()}
+        return data
+
+    def billable_text(self) -> str:
+        """Everything delivered that counts as output: the text, tool calls, reasoning."""
+        return "".join(self.text) + "".join(billable_text(piece_of(data)) for data in self.pieces)
 
     def check_time_limit(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:

@@ -17,13 +17,13 @@ import structlog
 from dramatiq.middleware import TimeLimitExceeded
 from flask import current_app
 
-from app.chat.events import TextDelta, Usage
+from app.chat.events import OUTPUT_DELTAS, TextDelta, Usage, merge_pieces
 from app.chat.record import request_from_record
 from app.chat.request import ChatRequest
 from app.events import Event
 from app.extensions import db
 from app.jobs.runs.base import RUNNING, TIME_LIMIT_ERROR, Run, RunTimeLimit
-from app.jobs.runs.ending import chat_charge, complete
+from app.jobs.runs.ending import chat_charge, complete, output_json, usage_details
 from app.jobs.streaming.coalescer import pump
 from app.models.jobs import Job
 from app.providers import router
@@ -55,9 +55,8 @@ def execute_chat(run: Run) -> Iterator[Event]:
         for batch in _provider_batches(run, chat_request(job), stop, app):
             usage = next((item for item in batch if isinstance(item, Usage)), usage)
             with run.delivery.turn(run):
-                delta = _deliver_batch(run, batch)
-            if delta is not None:
-                yield delta
+                deltas = _deliver_batch(run, batch)
+            yield from deltas
             if run.lost:
                 stop.set()
                 log.warning("job_lease_lost", job_id=job.id)
@@ -92,13 +91,34 @@ def execute_chat(run: Run) -> Iterator[Event]:
     yield from closing
 
 
-def _deliver_batch(run: Run, batch: list[Any]) -> Event | None:
-    """Deliver a batch's text (the delta event, if any) and renew the lease when due."""
-    text = "".join(item.text for item in batch if isinstance(item, TextDelta))
-    delta = run.deliver(text) if text else None
-    if not run.lost:
-        run.heartbeat()
-    return delta
+def _deliver_batch(run: Run, batch: list[Any]) -> list[Event]:
+    """Deliver a batch's output (its delta events) and renew the lease when due. A batch of
+    plain text (nearly every one) is one delivery; other pieces go one by one, in order, each
+    kind's consecutive pieces merged."""
+    texts = []
+    for item in batch:
+        if type(item) is TextDelta and not item.choice:
+            texts.append(item.text)
+        elif not isinstance(item, Usage):
+            break
+    else:
+        text = "".join(texts)
+        delta = run.deliver(text) if text else None
+        if not run.lost:
+            run.heartbeat()
+        return [delta] if delta is not None else []
+    deltas = []
+    for piece in merge_pieces([item for item in batch if isinstance(item, OUTPUT_DELTAS)]):
+        if type(piece) is TextDelta and not piece.choice:
+            delta = run.deliver(piece.text) if piece.text else None
+        else:
+            delta = run.deliver_piece(piece)
+        if delta is not None:
+            deltas.append(delta)
+        if run.lost:
+            return deltas
+    run.heartbeat()
+    return deltas
 
 
 def _provider_batches(run: Run, request: ChatRequest, stop: threading.Event,
@@ -135,7 +155,7 @@ def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
     """Charge and settle the run's ending; the closing events (none if another run ended it)."""
     run.confirm_mirror()  # the closing events follow everything the run sent
     text = "".join(run.text)
-    input_tokens, output_tokens, cost = chat_charge(run.job, text, usage, outcome)
+    input_tokens, output_tokens, cost = chat_charge(run.job, run.billable_text(), usage, outcome)
     finish_reason = usage.finish_reason if usage is not None and outcome == "succeeded" else None
     opening = [] if run.running_announced else [("status", RUNNING)]
     opening += run.delivery.catch_up(run)  # the mirror catches up before the closing events
@@ -143,6 +163,7 @@ def finish_chat(run: Run, outcome: str, *, usage: Usage | None,
         run.job.id, run.token, outcome=outcome, cost_credits=cost, error=error, opening=opening,
         writer=run.delivery.writer(),
         fields={"input_tokens": input_tokens, "output_tokens": output_tokens,
+                **usage_details(usage, outcome), "output_json": output_json(run.pieces),
                 "finish_reason": finish_reason, "upstream_ms": run.upstream_ms(),
                 "result_text": text, "delivered_chars": run.delivered_chars,
                 "provider": run.provider.get("name") or run.job.provider,

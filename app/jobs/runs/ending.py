@@ -8,6 +8,7 @@ docs/jobs.md#billing-policy-what-every-ending-costs).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
@@ -30,21 +31,43 @@ def chat_charge(job: Job, delivered_text: str, usage: Usage | None,
                 outcome: str) -> tuple[int, int, int]:
     """(input_tokens, output_tokens, cost_credits) under the billing policy (docs/jobs.md).
 
-    Provider-reported usage when the stream completed; otherwise the delivered output counted
-    with the tokenizer that sized the hold. Nothing delivered and nothing reported: no charge.
+    Provider-reported usage when the stream completed, with the prompt cache's reads and
+    writes at their own rates; otherwise the delivered output (text, tool calls, reasoning:
+    `Run.billable_text`) counted with the tokenizer that sized the hold. Nothing delivered
+    and nothing reported: no charge.
     """
     if usage is not None and outcome == "succeeded":
-        return usage.input_tokens, usage.output_tokens, pricing.chat_cost(
-            job.price_id, usage.input_tokens, usage.output_tokens)
+        return usage.input_tokens, usage.output_tokens, _cost(job, usage, usage.output_tokens)
     counted_out = pricing.count_tokens(job.model, delivered_text) if delivered_text else 0
     if usage is not None:  # ended early but the provider still reported: bill what was received
-        input_tokens, output_tokens = usage.input_tokens, min(usage.output_tokens, counted_out)
-    elif delivered_text:
-        input_tokens, output_tokens = job.prompt_tokens_estimate, counted_out
-    else:
+        output_tokens = min(usage.output_tokens, counted_out)
+        return usage.input_tokens, output_tokens, _cost(job, usage, output_tokens)
+    if not delivered_text:
         return 0, 0, 0
-    return input_tokens, output_tokens, pricing.chat_cost(job.price_id, input_tokens,
-                                                          output_tokens)
+    input_tokens = job.prompt_tokens_estimate
+    return input_tokens, counted_out, pricing.chat_cost(job.price_id, input_tokens, counted_out)
+
+
+def _cost(job: Job, usage: Usage, output_tokens: int) -> int:
+    return pricing.chat_cost(job.price_id, usage.input_tokens, output_tokens,
+                             cached_input_tokens=usage.cached_input_tokens,
+                             cache_write_tokens=usage.cache_write_tokens)
+
+
+def usage_details(usage: Usage | None, outcome: str) -> dict[str, int | None]:
+    """The job's cache and reasoning counts, as the provider reported them."""
+    if usage is None:
+        return {"cached_input_tokens": None, "cache_write_tokens": None,
+                "reasoning_tokens": None}
+    return {"cached_input_tokens": usage.cached_input_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+            "reasoning_tokens": usage.reasoning_tokens}
+
+
+def output_json(pieces: list[dict[str, Any]]) -> str | None:
+    """The reply's output beyond the first choice's text (tool calls, reasoning, other
+    choices), as the job keeps it: its delta events' data, in order."""
+    return json.dumps(pieces, separators=(",", ":")) if pieces else None
 
 
 def complete(job_id: str, token: str, *, outcome: str, cost_credits: int,
@@ -109,4 +132,8 @@ def announce_finish(job: Job, charged: int,
 def _usage_of(job: Job) -> dict[str, int]:
     if job.type == "video":
         return {"seconds": job.video_seconds or 0}
-    return {"input_tokens": job.input_tokens or 0, "output_tokens": job.output_tokens or 0}
+    usage = {"input_tokens": job.input_tokens or 0, "output_tokens": job.output_tokens or 0}
+    for name in ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens"):
+        if getattr(job, name, None):
+            usage[name] = getattr(job, name)
+    return usage

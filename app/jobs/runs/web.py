@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 
-from app.chat.events import TextDelta
+from app.chat.events import OUTPUT_DELTAS, OutputDelta
 from app.events import Event
 from app.events.base import SentEvents
 from app.extensions import db
@@ -66,7 +66,7 @@ class WebDelivery:
         with current_lease_keeper().watching(run):
             for item in stream:
                 head.append(item)
-                if isinstance(item, TextDelta):
+                if isinstance(item, OUTPUT_DELTAS):
                     break
         return head
 
@@ -84,6 +84,20 @@ class WebDelivery:
         self.mirror_pending.clear()
         events = stream_events(run, [("delta", mirrored)])
         self.confirm(run)  # its caller reads the text from this event, not from the stream
+        self.mirror_in_flight = current_events().send_many(run.job.id, events)
+        return Event("", "delta", data)
+
+    def deliver_piece(self, run: Run, piece: OutputDelta) -> Event | None:
+        """Mirrored at once, after the text still pending: the stream keeps the order."""
+        if run.delivered_chars == 0:
+            run.first_token_at = utcnow()
+        data = run.record_piece(piece)
+        self._last_mirrored_at = time.monotonic()
+        pending = [("delta", {"text": "".join(self.mirror_pending)})] if self.mirror_pending \
+            else []
+        self.mirror_pending.clear()
+        events = stream_events(run, [*pending, ("delta", data)])
+        self.confirm(run)
         self.mirror_in_flight = current_events().send_many(run.job.id, events)
         return Event("", "delta", data)
 

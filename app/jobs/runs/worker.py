@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 from dramatiq.middleware import TimeLimitExceeded
 
+from app.chat.events import OutputDelta, billable_text
 from app.events import Event
 from app.extensions import db
 from app.jobs.runs.base import RUNNING, Run, sql, stream_events
@@ -59,15 +60,28 @@ class WorkerDelivery:
         return []  # the whole stream comes through the pump
 
     def deliver(self, run: Run, text: str) -> Event | None:
+        if not self._owns_first_delivery(run, len(text)):
+            return None
+        return self._append(run, run.record_delivery(text))
+
+    def deliver_piece(self, run: Run, piece: OutputDelta) -> Event | None:
+        if not self._owns_first_delivery(run, max(1, len(billable_text(piece)))):
+            return None
+        return self._append(run, run.record_piece(piece))
+
+    def _owns_first_delivery(self, run: Run, chars: int) -> bool:
+        """Before the first delivery: record it, if the run still owns the job."""
         if run.delivered_chars == 0:
             run.first_token_at = utcnow()
             owned = db.execute_sql(sql(_FIRST_DELIVERY), (
-                len(text), run.first_token_at, run.provider.get("name"),
+                chars, run.first_token_at, run.provider.get("name"),
                 run.provider.get("channel"), run.job.id, run.token)).rowcount
             if not owned:
                 run.lost = True
-                return None
-        data = run.record_delivery(text)
+                return False
+        return True
+
+    def _append(self, run: Run, data: dict[str, Any]) -> Event:
         events = stream_events(run, [("delta", data)])
         if len(events) == 1:  # one command (a script), not a pipeline: this runs for every delta
             return Event(current_events().append(run.job.id, *events[0]), "delta", data)
