@@ -64,6 +64,8 @@ UNMETERED = {
     "service_tier": "its tiers are priced differently from the hub's price list",
     "web_search_options": "web search is billed per call, which the hub cannot meter",
     "audio": "audio output is billed at audio rates, which the hub does not price",
+    "logprobs": "the hub does not relay log probabilities yet",
+    "top_logprobs": "the hub does not relay log probabilities yet",
 }
 
 
