@@ -2,21 +2,83 @@
 
 It speaks the wire protocols the official SDKs expect:
 - OpenAI `POST /v1/chat/completions` (JSON, or SSE chunks + a usage chunk when
-  `stream_options.include_usage` + `data: [DONE]`), `GET /v1/models`, videos
-  (`POST /v1/videos`, `GET /v1/videos/<id>`, `GET /v1/videos/<id>/content`);
+  `stream_options.include_usage` + `data: [DONE]`), `POST /v1/embeddings`,
+  `POST /v1/responses`, `GET /v1/models`, videos (`POST /v1/videos`, `GET /v1/videos/<id>`,
+  `GET /v1/videos/<id>/content`);
 - Anthropic `POST /v1/messages` (JSON, or SSE events message_start, content_block_start,
   ping, content_block_delta…, content_block_stop, message_delta with usage, message_stop) and
   `POST /v1/messages/count_tokens`.
+Every request is recorded in `requests` (`requests_to(path)`); a wrong key gets a 401.
 
-Faults are queued per route with `fail_next(route, Fault(...))` and served first-in first-out:
-an HTTP status (429 with `retry-after`, 500, …), a hang (no answer until released or
-`hang_s`), a stream cut after N chunks (the connection drops mid chunked body), malformed SSE
-after N chunks, or an error event inside the stream. Replies are deterministic: chunk i is
-`WORDS[i % len(WORDS)]` (with a leading space after the first); usage is reported as
-`input_tokens = words in all messages + 3 per message`, `output_tokens = chunk_count`.
+Faults are queued per route with `fail_next(route, Fault(...))` and served first-in first-out
+(routes: chat, messages, count_tokens, embeddings, responses, models, videos.*): an HTTP status
+(429 with `retry-after`, 500, …), a hang (no answer until released or `hang_s`), a stream cut
+after N chunks (the connection drops mid chunked body), malformed SSE after N chunks, or an
+error event inside the stream. "Chunks" count every streamed delta after the opening
+events, in stream order: reasoning/thinking pieces (and Anthropic's signature_delta), text
+chunks, chat tool-call headers and argument pieces (with n > 1, one step of all choices). Embeddings serve status and hang faults; any other fault drops the connection.
 
-Reusable by other areas and benchmarks: `chunk_count`, `chunk_delay_s` (0 = "fast" mode), and
-`api_key` are attributes that can be changed between requests.
+Plain replies are deterministic: chunk i is `WORDS[i % len(WORDS)]` (with a leading space
+after the first); usage is reported as `input_tokens = words in all messages + 3 per message`
+(+ words of the system prompt + 3; the system may be a string or a list of text blocks; an
+image part, `image_url` or `image`, counts 85), `output_tokens = chunk_count`. A request that
+uses none of the features below gets exactly that reply.
+
+Chat completions features:
+- tools: with a non-empty `tools`, `tool_choice` not "none" and a last message whose role is
+  not "tool", the reply is tool calls (content null, finish_reason "tool_calls"): the named
+  function of `tool_choice`, else the first tool, or the first two tools (indexes 0, 1) when
+  `parallel_tool_calls` is not false and there are at least 2. Each call: id
+  `call_<12 hex>`, arguments `{"query": "<text of the last user message>"}`. Streamed: a role
+  chunk `{"role": "assistant", "content": null}`, then per call a header delta
+  `tool_calls=[{index, id, type, function: {name, arguments: ""}}]` and 3 argument pieces
+  `[{index, function: {arguments}}]`. completion_tokens = 3 per call. After a "tool"
+  message the reply is text.
+- `reasoning_effort` (any value but "none"): 3 `delta.reasoning_content` pieces ("Thinking",
+  " it", " over") before the content (non-streamed: `message.reasoning_content`);
+  completion_tokens + 3 and `completion_tokens_details.reasoning_tokens` = 3.
+- `cached_tokens` > 0: usage gains `prompt_tokens_details.cached_tokens` =
+  min(cached_tokens, prompt_tokens).
+- `n` > 1: every choice 0..n-1 gets the reply; streamed, each step sends one chunk per
+  choice, and each choice its own finish chunk; completion_tokens = n × per choice.
+- `logprobs: true`: each content chunk's choice has `logprobs.content` =
+  [{token, logprob: -0.1, bytes, top_logprobs: []}] (non-streamed: all of them in one list).
+- `response_format` json_object / json_schema: the text is `{"answer": "<the plain reply>"}`
+  cut into chunk_count pieces.
+
+Anthropic messages features:
+- tools: with a non-empty `tools`, `tool_choice.type` not "none" and no `tool_result` block
+  in the last user message: a text block "Let me check." then a tool_use block (id
+  `toolu_<12 hex>`, the `{"type": "tool", "name": X}` tool else the first, input
+  `{"query": last user text}`, streamed as 3 `input_json_delta` pieces); stop_reason
+  "tool_use"; output_tokens = 4 (1 text + 3 pieces).
+- `thinking` {"type": "enabled"}: a thinking block first (3 thinking_delta pieces "Thinking",
+  " it", " over", then a signature_delta `sig-<12 hex>`); output_tokens + 3.
+- `cache_read_tokens` / `cache_write_tokens` (either > 0): usage in message_start and in the
+  JSON body carries `cache_read_input_tokens` and `cache_creation_input_tokens`;
+  `input_tokens` stays the uncached count above.
+
+Embeddings: `input` a string, a list of strings, a token-id list or a list of them;
+`dimensions` (default 8); `encoding_format` "float" (default) or "base64" (little-endian
+float32). Vectors are unit length, derived from a hash of each input. usage prompt_tokens =
+total_tokens = words (or token ids) per input, at least 1 each.
+
+Responses API: `input` a string or items (messages; function_call / function_call_output
+items count the words of their arguments / output), `instructions` counted like a system
+prompt. The output is one message with the plain reply, or, with function `tools` (same choice
+rules as chat: `tool_choice` {"type": "function", "name"}, "none", parallel first two), one
+function_call item per call (id `fc_<hex>`, call_id `call_<hex>`), and text again when the
+last item is a function_call_output. Streamed as named events with `sequence_number` and no
+`[DONE]`: response.created, response.in_progress, then per item output_item.added,
+content_part.added, output_text.delta × chunk_count, output_text.done, content_part.done
+(function calls: function_call_arguments.delta × 3, function_call_arguments.done),
+output_item.done, and response.completed. usage: input_tokens,
+input_tokens_details.cached_tokens (= min(cached_tokens, input_tokens)), output_tokens
+(chunk_count, or 3 per call), output_tokens_details.reasoning_tokens (0), total_tokens.
+
+Reusable by other areas and benchmarks: `chunk_count`, `chunk_delay_s` (0 = "fast" mode),
+`first_chunk_delay_s`, `api_key`, `cached_tokens`, `cache_read_tokens` and
+`cache_write_tokens` are attributes that can be changed between requests.
 """
 
 from __future__ import annotations
