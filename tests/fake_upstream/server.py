@@ -2,49 +2,107 @@
 
 It speaks the wire protocols the official SDKs expect:
 - OpenAI `POST /v1/chat/completions` (JSON, or SSE chunks + a usage chunk when
-  `stream_options.include_usage` + `data: [DONE]`), `GET /v1/models`, videos
-  (`POST /v1/videos`, `GET /v1/videos/<id>`, `GET /v1/videos/<id>/content`);
+  `stream_options.include_usage` + `data: [DONE]`), `POST /v1/embeddings`,
+  `POST /v1/responses`, `GET /v1/models`, videos (`POST /v1/videos`, `GET /v1/videos/<id>`,
+  `GET /v1/videos/<id>/content`);
 - Anthropic `POST /v1/messages` (JSON, or SSE events message_start, content_block_start,
   ping, content_block_delta…, content_block_stop, message_delta with usage, message_stop) and
   `POST /v1/messages/count_tokens`.
+Every request is recorded in `requests` (`requests_to(path)`); a wrong key gets a 401.
 
-Faults are queued per route with `fail_next(route, Fault(...))` and served first-in first-out:
-an HTTP status (429 with `retry-after`, 500, …), a hang (no answer until released or
-`hang_s`), a stream cut after N chunks (the connection drops mid chunked body), malformed SSE
-after N chunks, or an error event inside the stream. Replies are deterministic: chunk i is
-`WORDS[i % len(WORDS)]` (with a leading space after the first); usage is reported as
-`input_tokens = words in all messages + 3 per message`, `output_tokens = chunk_count`.
+Faults are queued per route with `fail_next(route, Fault(...))` and served first-in first-out
+(routes: chat, messages, count_tokens, embeddings, responses, models, videos.*): an HTTP status
+(429 with `retry-after`, 500, …), a hang (no answer until released or `hang_s`), a stream cut
+after N chunks (the connection drops mid chunked body), malformed SSE after N chunks, or an
+error event inside the stream. "Chunks" count every streamed delta after the opening
+events, in stream order: reasoning/thinking pieces (and Anthropic's signature_delta), text
+chunks, chat tool-call headers and argument pieces (with n > 1, one step of all choices). Embeddings serve status and hang faults; any other fault drops the connection.
 
-Reusable by other areas and benchmarks: `chunk_count`, `chunk_delay_s` (0 = "fast" mode), and
-`api_key` are attributes that can be changed between requests.
+Plain replies are deterministic: chunk i is `WORDS[i % len(WORDS)]` (with a leading space
+after the first); usage is reported as `input_tokens = words in all messages + 3 per message`
+(+ words of the system prompt + 3; the system may be a string or a list of text blocks; an
+image part, `image_url` or `image`, counts 85), `output_tokens = chunk_count`. A request that
+uses none of the features below gets exactly that reply.
+
+Chat completions features:
+- tools: with a non-empty `tools`, `tool_choice` not "none" and a last message whose role is
+  not "tool", the reply is tool calls (content null, finish_reason "tool_calls"): the named
+  function of `tool_choice`, else the first tool, or the first two tools (indexes 0, 1) when
+  `parallel_tool_calls` is not false and there are at least 2. Each call: id
+  `call_<12 hex>`, arguments `{"query": "<text of the last user message>"}`. Streamed: a role
+  chunk `{"role": "assistant", "content": null}`, then per call a header delta
+  `tool_calls=[{index, id, type, function: {name, arguments: ""}}]` and 3 argument pieces
+  `[{index, function: {arguments}}]`. completion_tokens = 3 per call. After a "tool"
+  message the reply is text.
+- `reasoning_effort` (any value but "none"): 3 `delta.reasoning_content` pieces ("Thinking",
+  " it", " over") before the content (non-streamed: `message.reasoning_content`);
+  completion_tokens + 3 and `completion_tokens_details.reasoning_tokens` = 3.
+- `cached_tokens` > 0: usage gains `prompt_tokens_details.cached_tokens` =
+  min(cached_tokens, prompt_tokens).
+- `n` > 1: every choice 0..n-1 gets the reply; streamed, each step sends one chunk per
+  choice, and each choice its own finish chunk; completion_tokens = n × per choice.
+- `logprobs: true`: each content chunk's choice has `logprobs.content` =
+  [{token, logprob: -0.1, bytes, top_logprobs: []}] (non-streamed: all of them in one list).
+- `response_format` json_object / json_schema: the text is `{"answer": "<the plain reply>"}`
+  cut into chunk_count pieces.
+
+Anthropic messages features:
+- tools: with a non-empty `tools`, `tool_choice.type` not "none" and no `tool_result` block
+  in the last user message: a text block "Let me check." then a tool_use block (id
+  `toolu_<12 hex>`, the `{"type": "tool", "name": X}` tool else the first, input
+  `{"query": last user text}`, streamed as 3 `input_json_delta` pieces); stop_reason
+  "tool_use"; output_tokens = 4 (1 text + 3 pieces).
+- `thinking` {"type": "enabled"}: a thinking block first (3 thinking_delta pieces "Thinking",
+  " it", " over", then a signature_delta `sig-<12 hex>`); output_tokens + 3.
+- `cache_read_tokens` / `cache_write_tokens` (either > 0): usage in message_start and in the
+  JSON body carries `cache_read_input_tokens` and `cache_creation_input_tokens`;
+  `input_tokens` stays the uncached count above.
+
+Embeddings: `input` a string, a list of strings, a token-id list or a list of them;
+`dimensions` (default 8); `encoding_format` "float" (default) or "base64" (little-endian
+float32). Vectors are unit length, derived from a hash of each input. usage prompt_tokens =
+total_tokens = words (or token ids) per input, at least 1 each.
+
+Responses API: `input` a string or items (messages; function_call / function_call_output
+items count the words of their arguments / output), `instructions` counted like a system
+prompt. The output is one message with the plain reply, or, with function `tools` (same choice
+rules as chat: `tool_choice` {"type": "function", "name"}, "none", parallel first two), one
+function_call item per call (id `fc_<hex>`, call_id `call_<hex>`), and text again when the
+last item is a function_call_output. Streamed as named events with `sequence_number` and no
+`[DONE]`: response.created, response.in_progress, then per item output_item.added,
+content_part.added, output_text.delta × chunk_count, output_text.done, content_part.done
+(function calls: function_call_arguments.delta × 3, function_call_arguments.done),
+output_item.done, and response.completed. usage: input_tokens,
+input_tokens_details.cached_tokens (= min(cached_tokens, input_tokens)), output_tokens
+(chunk_count, or 3 per call), output_tokens_details.reasoning_tokens (0), total_tokens.
+
+Reusable by other areas and benchmarks: `chunk_count`, `chunk_delay_s` (0 = "fast" mode),
+`first_chunk_delay_s`, `api_key`, `cached_tokens`, `cache_read_tokens` and
+`cache_write_tokens` are attributes that can be changed between requests.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Literal
 
-WORDS = ("Hello", "from", "the", "fake", "upstream", "streaming", "tokens", "one", "by", "one")
+from tests.fake_upstream import replies
+from tests.fake_upstream.anthropic_messages import MessagesRoute
+from tests.fake_upstream.openai_chat import ChatRoute
+from tests.fake_upstream.openai_embeddings import EmbeddingsRoute
+from tests.fake_upstream.openai_responses import ResponsesRoute
+from tests.fake_upstream.plumbing import Fault
+from tests.fake_upstream.replies import WORDS
+
+__all__ = ["VIDEO_BYTES", "WORDS", "FakeUpstream", "Fault", "RecordedRequest"]
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 1000
-Route = Literal["chat", "models", "messages", "count_tokens", "videos.create",
-                "videos.retrieve", "videos.content"]
-
-
-@dataclass
-class Fault:
-    """One injected failure. kind: status | hang | cut | malformed | error_event."""
-
-    kind: Literal["status", "hang", "cut", "malformed", "error_event"] = "status"
-    status: int = 500
-    retry_after: str | None = None
-    after_chunks: int = 0  # for hang/cut/malformed/error_event inside a stream
-    error_type: str = ""  # the vendor's error type/code in the body
+Route = Literal["chat", "models", "messages", "count_tokens", "embeddings", "responses",
+                "videos.create", "videos.retrieve", "videos.content"]
 
 
 @dataclass
@@ -75,6 +133,9 @@ class FakeUpstream:
     first_chunk_delay_s: float = 0.0  # a model thinking before its first token
     hang_s: float = 30.0
     video_polls_to_complete: int = 2
+    cached_tokens: int = 0  # OpenAI: prompt tokens reported as read from the prompt cache
+    cache_read_tokens: int = 0  # Anthropic: cache_read_input_tokens
+    cache_write_tokens: int = 0  # Anthropic: cache_creation_input_tokens
     requests: list[RecordedRequest] = field(default_factory=list)
     _faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     _videos: dict[str, FakeVideo] = field(default_factory=dict)
@@ -154,14 +215,9 @@ class FakeUpstream:
 
     @staticmethod
     def input_tokens(messages: list[dict], system: Any = None) -> int:
-        def words(content: Any) -> int:
-            if isinstance(content, str):
-                return len(content.split())
-            return sum(len(str(p.get("text", "")).split()) for p in content or []
-                       if isinstance(p, dict))
-
-        total = sum(words(m.get("content")) + 3 for m in messages)
-        return total + (words(system) + 3 if system else 0)
+        """Words of every message's text + 3 per message (85 per image part), and of the
+        system prompt (a string or a list of text blocks) + 3."""
+        return replies.input_tokens(messages, system)
 
     def new_video(self, model: str, prompt: str, seconds: str, size: str) -> FakeVideo:
         video = FakeVideo(id=f"video_{uuid.uuid4().hex[:16]}", model=model, prompt=prompt,
@@ -183,89 +239,8 @@ class _QuietServer(ThreadingHTTPServer):
         """Clients that drop a connection (timeouts, cut streams) are expected here."""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeUpstream
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — quiet in tests
-        pass
-
-    # --- plumbing -------------------------------------------------------------------------
-    def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        content_type = self.headers.get("Content-Type", "")
-        if content_type.startswith("multipart/form-data"):
-            return _parse_multipart(raw, content_type)
-        return json.loads(raw) if raw else None
-
-    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _start_stream(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-
-    def _chunk(self, data: str) -> None:
-        raw = data.encode()
-        self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
-        self.wfile.flush()
-
-    def _end_stream(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def _cut(self) -> None:
-        """Drop the connection in the middle of the chunked body."""
-        self.wfile.flush()
-        self.close_connection = True
-        self.connection.shutdown(2)
-
-    def _hang(self) -> None:
-        self.fake._release.wait(self.fake.hang_s)
-        self.close_connection = True
-
-    def _error_status(self, fault: Fault, anthropic: bool) -> None:
-        headers = {"retry-after": fault.retry_after} if fault.retry_after else {}
-        message = f"injected {fault.status}"
-        if anthropic:
-            kind = fault.error_type or {429: "rate_limit_error", 529: "overloaded_error",
-                                        401: "authentication_error"}.get(fault.status, "api_error")
-            self._json(fault.status, {"type": "error", "error": {"type": kind,
-                                                                 "message": message}}, headers)
-        else:
-            self._json(fault.status, {"error": {"message": message, "type": "server_error",
-                                                "param": None, "code": fault.error_type or None}},
-                       headers)
-
-    def _authorized(self, anthropic: bool) -> bool:
-        bearer = self.headers.get("Authorization") == f"Bearer {self.fake.api_key}"
-        # Anthropic's SDK sends the key as x-api-key or as a bearer token, by version.
-        ok = bearer or (anthropic and self.headers.get("x-api-key") == self.fake.api_key)
-        if not ok:
-            self._error_status(Fault(status=401, error_type="invalid_api_key"), anthropic)
-        return ok
-
-    def _pre(self, route: str, anthropic: bool) -> Fault | None:
-        """Record, authenticate, and serve a pre-stream fault. Returns a stream fault, if any."""
-        fault = self.fake.take_fault(route)
-        if fault and fault.kind == "status":
-            self._error_status(fault, anthropic)
-            return Fault(kind="status")
-        if fault and fault.kind == "hang" and fault.after_chunks == 0:
-            self._hang()
-            return Fault(kind="status")
-        return fault
+class _Handler(ChatRoute, MessagesRoute, EmbeddingsRoute, ResponsesRoute):
+    """Routes each request to its route class; the videos routes live here."""
 
     # --- routes ---------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802
@@ -300,118 +275,16 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/v1/messages/count_tokens":
             if self._pre("count_tokens", True):
                 return
-            self._json(200, {"input_tokens": self.fake.input_tokens(body["messages"],
-                                                                     body.get("system"))})
+            self._json(200, {"input_tokens": replies.input_tokens(body["messages"],
+                                                                   body.get("system"))})
+        elif self.path == "/v1/embeddings":
+            self._embeddings(body)
+        elif self.path == "/v1/responses":
+            self._responses(body)
         elif self.path == "/v1/videos":
             self._video_create(body)
         else:
             self._json(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
-
-    def _stream_fault(self, fault: Fault | None, index: int, openai_style: bool) -> bool:
-        """Serve an in-stream fault due before chunk `index`; True when the stream must end."""
-        if fault is None or fault.after_chunks != index:
-            return False
-        if fault.kind == "cut":
-            self._cut()
-        elif fault.kind == "hang":
-            self._hang()
-            self._cut()
-        elif fault.kind == "malformed":
-            self._chunk("data: {\"choices\": [ this is not json\n\n" if openai_style else
-                        "event: content_block_delta\ndata: {not json\n\n")
-            self._end_stream()
-        elif fault.kind == "error_event":
-            if openai_style:
-                self._chunk('data: {"error": {"message": "injected error event", '
-                            '"type": "server_error"}}\n\n')
-            else:
-                self._chunk('event: error\ndata: {"type": "error", "error": {"type": '
-                            '"overloaded_error", "message": "Overloaded"}}\n\n')
-            self._end_stream()
-        return True
-
-    def _chat(self, body: dict) -> None:
-        fault = self._pre("chat", False)
-        if fault and fault.kind == "status":
-            return
-        fake = self.fake
-        usage = {"prompt_tokens": fake.input_tokens(body["messages"]),
-                 "completion_tokens": fake.chunk_count}
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "created": int(time.time()),
-                "model": body["model"]}
-        if not body.get("stream"):
-            self._json(200, {**base, "object": "chat.completion", "usage": usage, "choices": [
-                {"index": 0, "finish_reason": "stop",
-                 "message": {"role": "assistant", "content": fake.reply_text()}}]})
-            return
-        self._start_stream()
-
-        def event(choices: list, extra: dict | None = None) -> None:
-            payload = {**base, "object": "chat.completion.chunk", "choices": choices,
-                       **(extra or {})}
-            self._chunk(f"data: {json.dumps(payload)}\n\n")
-
-        event([{"index": 0, "delta": {"role": "assistant", "content": ""},
-                "finish_reason": None}])
-        for index, text in enumerate(fake.chunks()):
-            if self._stream_fault(fault, index, openai_style=True):
-                return
-            if index and fake.chunk_delay_s:
-                time.sleep(fake.chunk_delay_s)
-            if not index and fake.first_chunk_delay_s:
-                time.sleep(fake.first_chunk_delay_s)
-            event([{"index": 0, "delta": {"content": text}, "finish_reason": None}])
-        if self._stream_fault(fault, fake.chunk_count, openai_style=True):
-            return
-        event([{"index": 0, "delta": {}, "finish_reason": "stop"}])
-        if (body.get("stream_options") or {}).get("include_usage"):
-            event([], {"usage": usage})
-        self._chunk("data: [DONE]\n\n")
-        self._end_stream()
-
-    def _messages(self, body: dict) -> None:
-        fault = self._pre("messages", True)
-        if fault and fault.kind == "status":
-            return
-        fake = self.fake
-        input_tokens = fake.input_tokens(body["messages"], body.get("system"))
-        message_id = f"msg_{uuid.uuid4().hex[:12]}"
-        if not body.get("stream"):
-            self._json(200, {"id": message_id, "type": "message", "role": "assistant",
-                             "model": body["model"], "stop_reason": "end_turn",
-                             "stop_sequence": None,
-                             "content": [{"type": "text", "text": fake.reply_text()}],
-                             "usage": {"input_tokens": input_tokens,
-                                       "output_tokens": fake.chunk_count}})
-            return
-        self._start_stream()
-
-        def event(name: str, data: dict) -> None:
-            self._chunk(f"event: {name}\ndata: {json.dumps(data)}\n\n")
-
-        event("message_start", {"type": "message_start", "message": {
-            "id": message_id, "type": "message", "role": "assistant", "model": body["model"],
-            "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": input_tokens, "output_tokens": 1}}})
-        event("content_block_start", {"type": "content_block_start", "index": 0,
-                                      "content_block": {"type": "text", "text": ""}})
-        event("ping", {"type": "ping"})
-        for index, text in enumerate(fake.chunks()):
-            if self._stream_fault(fault, index, openai_style=False):
-                return
-            if index and fake.chunk_delay_s:
-                time.sleep(fake.chunk_delay_s)
-            event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                          "delta": {"type": "text_delta", "text": text}})
-        if self._stream_fault(fault, fake.chunk_count, openai_style=False):
-            return
-        event("content_block_stop", {"type": "content_block_stop", "index": 0})
-        event("message_delta", {"type": "message_delta",
-                                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                "usage": {"output_tokens": fake.chunk_count}})
-        event("message_stop", {"type": "message_stop"})
-        self._end_stream()
 
     # --- videos ---------------------------------------------------------------------------
     def _video_json(self, video: FakeVideo) -> dict:
@@ -456,18 +329,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(VIDEO_BYTES)))
         self.end_headers()
         self.wfile.write(VIDEO_BYTES)
-
-
-def _parse_multipart(raw: bytes, content_type: str) -> dict[str, str]:
-    boundary = content_type.split("boundary=", 1)[1].strip().strip('"').encode()
-    fields: dict[str, str] = {}
-    for part in raw.split(b"--" + boundary):
-        head, _, value = part.partition(b"\r\n\r\n")
-        if b'name="' not in head:
-            continue
-        name = head.split(b'name="', 1)[1].split(b'"', 1)[0].decode()
-        fields[name] = value.removesuffix(b"\r\n").decode()
-    return fields
 
 
 def _lower(headers: Any) -> dict[str, str]:
