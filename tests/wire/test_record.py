@@ -31,6 +31,9 @@ def test_a_stored_job_request_reads_back() -> None:
 
 def test_every_vendor_word_for_an_ending_maps_to_one_reason() -> None:
     assert {word: FinishReason.of(word).value for word in (
-        "stop", "end_turn", "stop_sequence", "length", "max_tokens", "tool_use", None)} == {
+        "stop", "end_turn", "stop_sequence", "length", "max_tokens", "tool_use", "tool_calls",
+        "function_call", "content_filter", "refusal", "pause_turn", None)} == {
         "stop": "stop", "end_turn": "stop", "stop_sequence": "stop", "length": "length",
-        "max_tokens": "length", "tool_use": "stop", None: "stop"}
+        "max_tokens": "length", "tool_use": "tool_calls", "tool_calls": "tool_calls",
+        "function_call": "tool_calls", "content_filter": "content_filter",
+        "refusal": "content_filter", "pause_turn": "stop", None: "stop"}
