@@ -4,13 +4,14 @@ the other vendor's shape, and the first vendor's passthrough parameters stay beh
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
-from dataclasses import replace
 
 from app.providers import anthropic_chat, openai_chat
 from app.providers.catalog import builtin_spec
-from app.wire import anthropic_messages, openai_chat as openai_wire
+from app.wire import anthropic_messages
+from app.wire import openai_chat as openai_wire
 
 GPT = builtin_spec("gpt-4o")
 PNG = "iVBORw0KGgo="
