@@ -58,8 +58,26 @@ def test_openai_style_messages_become_a_system_prompt_and_alternating_turns() ->
 
 
 def test_an_unknown_role_is_refused() -> None:
-    with pytest.raises(ProviderBadRequest, match="unsupported message role 'tool'"):
-        to_anthropic(messages_from_record([{"role": "tool", "content": "x"}]))
+    with pytest.raises(ProviderBadRequest, match="unsupported message role 'narrator'"):
+        to_anthropic(messages_from_record([{"role": "narrator", "content": "x"}]))
+
+
+def test_a_tool_turn_is_a_user_turn_of_tool_results_merged_with_the_next_user_turn() -> None:
+    _system, turns = to_anthropic(messages_from_record([
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": [
+            {"type": "tool_call", "id": "c1", "name": "weather", "arguments": '{"city":"Oslo"}'}]},
+        {"role": "tool", "content": [{"type": "tool_result", "tool_call_id": "c1",
+                                      "content": [{"type": "text", "text": "-3C"}]}]},
+        {"role": "user", "content": "And tomorrow?"}]))
+    assert turns == [
+        {"role": "user", "content": [{"type": "text", "text": "Weather?"}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "weather",
+                                           "input": {"city": "Oslo"}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "c1",
+             "content": [{"type": "text", "text": "-3C"}]},
+            {"type": "text", "text": "And tomorrow?"}]}]
 
 
 def test_stream_yields_deltas_then_usage_from_the_start_and_delta_events(upstream) -> None:

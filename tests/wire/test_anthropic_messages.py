@@ -27,7 +27,7 @@ def test_a_body_becomes_the_hubs_request() -> None:
         model="claude-haiku-4-5", max_tokens=64, temperature=0.5, top_p=0.9, stop=("END",),
         messages=(text_message("system", "Be brief."), text_message("user", "Hello"),
                   text_message("assistant", "Hi."), text_message("user", "And now?")),
-        stream=True)
+        stream=True, extra_format="anthropic")
 
 
 def test_a_request_round_trips_through_the_adapters_body() -> None:
@@ -43,7 +43,7 @@ def test_a_request_round_trips_through_the_adapters_body() -> None:
     ({"messages": []}, "messages: a non-empty list is required"),
     ({"messages": [{"role": "system", "content": "x"}]},
      "messages.0.role: must be user or assistant"),
-    ({"system": 3}, "system: content must be a string or a list of text parts"),
+    ({"system": 3}, "system: must be a string or a list of text blocks"),
     ({"temperature": 1.5}, "temperature: must be a number from 0 to 1"),
     ({"stop_sequences": ["a"] * 5}, "stop_sequences: a string or up to 4 strings"),
 ])
@@ -55,10 +55,17 @@ def test_a_faulty_body_is_refused_with_its_first_fault(change, message) -> None:
 
 @pytest.mark.parametrize("text", TRICKY)
 def test_a_text_frame_is_the_whole_event_serialised(text) -> None:
+    """The first text delta opens the text block; the next ones are the delta event alone."""
     data = {"type": "content_block_delta", "index": 0,
             "delta": {"type": "text_delta", "text": text}}
-    assert MessagesWriter("job1", "claude-haiku-4-5").text(text) == \
-        f"event: content_block_delta\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    start = {"type": "content_block_start", "index": 0,
+             "content_block": {"type": "text", "text": ""}}
+    writer = MessagesWriter("job1", "claude-haiku-4-5")
+    delta = f"event: content_block_delta\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    assert writer.text(text) == \
+        f"event: content_block_start\ndata: {json.dumps(start, separators=(',', ':'))}\n\n" \
+        + delta
+    assert writer.text(text) == delta
 
 
 @pytest.mark.parametrize("reason", list(FinishReason))
@@ -70,8 +77,12 @@ def test_a_reply_stream_round_trips_through_the_adapters_reader(reason) -> None:
         "message_start", "content_block_start", *["content_block_delta"] * len(TRICKY),
         "content_block_stop", "message_delta", "message_stop"]
     assert events[0]["message"]["id"] == "msg_job1"
-    assert events[-2]["usage"] == {"output_tokens": 5, "input_tokens": 12, "cost_credits": 9}
-    stop_reason = {"stop": "end_turn", "length": "max_tokens"}[reason.value]
+    assert events[-2]["usage"] == {"output_tokens": 5, "input_tokens": 12, "cost_credits": 9,
+                                   "cache_read_input_tokens": 0,
+                                   "cache_creation_input_tokens": 0}
+    stop_reason = {FinishReason.STOP: "end_turn", FinishReason.LENGTH: "max_tokens",
+                   FinishReason.TOOL_CALLS: "tool_use",
+                   FinishReason.CONTENT_FILTER: "refusal"}[reason]
     assert list(read_stream(events)) == [*map(TextDelta, TRICKY), Usage(12, 5, stop_reason)]
     assert FinishReason.of(stop_reason) is reason
 
@@ -85,8 +96,9 @@ def test_an_error_is_an_error_event() -> None:
 
 def test_a_whole_reply_is_one_message() -> None:
     body = MessagesWriter("job1", "claude-haiku-4-5").body(
-        Reply((TextPart("Hello"),), Finish(FinishReason.LENGTH, 3, 4, 2)))
+        Reply(((TextPart("Hello"),),), Finish(FinishReason.LENGTH, 3, 4, 2)))
     assert body == {"id": "msg_job1", "type": "message", "role": "assistant",
                     "model": "claude-haiku-4-5", "content": [{"type": "text", "text": "Hello"}],
                     "stop_reason": "max_tokens", "stop_sequence": None,
-                    "usage": {"input_tokens": 3, "output_tokens": 4, "cost_credits": 2}}
+                    "usage": {"input_tokens": 3, "output_tokens": 4, "cost_credits": 2,
+                              "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}}

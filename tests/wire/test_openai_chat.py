@@ -30,10 +30,11 @@ def test_a_body_becomes_the_hubs_request() -> None:
     request = parse_request({**BODY, "stream": True, "stream_options": {"include_usage": True}})
     assert request == ChatRequest(
         model="gpt-4o", max_tokens=40, temperature=0.5, top_p=0.9, stop=("END", "STOP"),
-        messages=(text_message("system", "Be brief."), text_message("user", "Hello"),
+        messages=(text_message("system", "Be brief."),
+                  Message("user", (TextPart("Hel"), TextPart("lo"))),
                   text_message("assistant", "Hi."), text_message("user", "And now?")),
-        stream=True, include_usage=True)
-    assert request.messages[1].content == (TextPart("Hello"),)
+        stream=True, include_usage=True, extra_format="openai")
+    assert request.messages[1].text == "Hello"  # the parts are kept as sent
     assert parse_request({**BODY, "stream_options": {"include_usage": True}}).include_usage \
         is False  # only a stream reports usage in a chunk of its own
 
@@ -43,17 +44,19 @@ def test_a_request_round_trips_through_the_adapters_body(param) -> None:
     request = parse_request(BODY)
     body = request_body(request, replace(builtin_spec("gpt-4o"), max_tokens_param=param))
     assert body[param] == 40
-    assert json.loads(json.dumps(body))["messages"][1] == {"role": "user", "content": "Hello"}
+    assert json.loads(json.dumps(body))["messages"][1] == BODY["messages"][1]
     assert parse_request(body) == request
 
 
 @pytest.mark.parametrize(("change", "message"), [
+    ({"messages": [{"role": "narrator", "content": "x"}]},
+     "messages[0].role: must be one of system, developer, user, assistant, tool"),
     ({"messages": [{"role": "tool", "content": "x"}]},
-     "messages[0].role: must be one of system, developer, user, assistant"),
+     "messages[0].tool_call_id: required in a tool message"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
-     "messages[0].content: only text content is supported"),
-    ({"n": 2}, "n: only 1 is supported"),
-    ({"tools": [{"type": "function"}]}, "tools: tool calling is not supported"),
+     "messages[0].content[0].image_url.url: an http(s) URL or a data:image/ URL is required"),
+    ({"n": 9}, "n: must be an integer from 1 to 8"),
+    ({"tools": [{"type": "function"}]}, "tools[0].function: required"),
     ({"max_tokens": 0}, "max_tokens: must be a positive integer"),
     ({"temperature": 3}, "temperature: must be a number from 0 to 2"),
     ({"stop": ["a", ""]}, "stop: a string or up to 4 strings"),
@@ -82,10 +85,14 @@ def test_a_reply_stream_round_trips_through_the_adapters_reader(reason) -> None:
     chunks = list(payloads(sent))
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
     assert chunks[-1]["usage"] == {"prompt_tokens": 12, "completion_tokens": 5,
-                                   "total_tokens": 17, "cost_credits": 9}
-    assert list(read_stream(chunks)) == [*map(TextDelta, texts),
-                                         Usage(12, 5, {"stop": "stop",
-                                                       "length": "length"}[reason.value])]
+                                   "total_tokens": 17, "cost_credits": 9,
+                                   "prompt_tokens_details": {"cached_tokens": 0},
+                                   "completion_tokens_details": {"reasoning_tokens": 0}}
+    word = {FinishReason.STOP: "stop", FinishReason.LENGTH: "length",
+            FinishReason.TOOL_CALLS: "tool_calls",
+            FinishReason.CONTENT_FILTER: "content_filter"}[reason]
+    assert list(read_stream(chunks)) == [*map(TextDelta, texts), Usage(12, 5, word)]
+    assert FinishReason.of(word) is reason
 
 
 def test_usage_is_sent_only_when_asked_and_an_error_in_openais_shape() -> None:
@@ -102,13 +109,15 @@ def test_usage_is_sent_only_when_asked_and_an_error_in_openais_shape() -> None:
 
 def test_a_whole_reply_is_one_chat_completion() -> None:
     body = ChatCompletionWriter("job1", "gpt-4o", created=5).body(
-        Reply((TextPart("Hello"),), Finish(FinishReason.LENGTH, 3, 4, 2)))
+        Reply(((TextPart("Hello"),),), Finish(FinishReason.LENGTH, 3, 4, 2)))
     assert body == {"id": "chatcmpl-job1", "object": "chat.completion", "created": 5,
                     "model": "gpt-4o",
                     "choices": [{"index": 0, "message": {"role": "assistant",
                                                          "content": "Hello"},
-                                 "finish_reason": "length"}],
+                                 "logprobs": None, "finish_reason": "length"}],
                     "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7,
+                              "prompt_tokens_details": {"cached_tokens": 0},
+                              "completion_tokens_details": {"reasoning_tokens": 0},
                               "cost_credits": 2}}
 
 
