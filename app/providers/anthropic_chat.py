@@ -88,8 +88,10 @@ def _block(part: ContentPart) -> dict[str, Any]:
         return {"type": "tool_use", "id": part.id, "name": part.name,
                 "input": _tool_input(part.arguments)}
     if isinstance(part, ToolResultPart):
-        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id,
-                                 "content": [_block(p) for p in part.content]}
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id}
+        content = [_block(p) for p in part.content if not _empty_text(p)]
+        if content:  # Anthropic refuses an empty text block; a result may have none
+            block["content"] = content
         if part.is_error:
             block["is_error"] = True
         return _cached(block, part.cache_control)
@@ -98,12 +100,20 @@ def _block(part: ContentPart) -> dict[str, Any]:
     return {"type": "thinking", "thinking": part.text, "signature": part.signature or ""}
 
 
+def _empty_text(part: ContentPart) -> bool:
+    return isinstance(part, TextPart) and not part.text
+
+
 def _blocks(message: Message) -> list[dict[str, Any]]:
-    """A turn's blocks; reasoning without a signature (another vendor's) is left out, as
-    Anthropic accepts back only its own signed thinking."""
-    return [_block(part) for part in message.content
-            if not (isinstance(part, ReasoningPart) and part.signature is None
-                    and part.redacted is None)]
+    """A turn's blocks. Left out: reasoning without a signature (another vendor's), as
+    Anthropic accepts back only its own signed thinking, and empty text beside other blocks
+    (OpenAI clients send `content: ""` with tool calls; Anthropic refuses empty text)."""
+    parts = [part for part in message.content
+             if not (isinstance(part, ReasoningPart) and part.signature is None
+                     and part.redacted is None)]
+    if len(parts) > 1:
+        parts = [part for part in parts if not _empty_text(part)] or parts[:1]
+    return [_block(part) for part in parts]
 
 
 def to_anthropic(messages: Iterable[Message]) -> tuple[str | list[dict[str, Any]],
@@ -161,16 +171,24 @@ def thinking_budget(request: ChatRequest) -> int | None:
 
 
 def request_body(request: ChatRequest) -> dict[str, Any]:
-    """The messages body for a request, as the SDK takes it (sampling in `extra_body`)."""
+    """The messages body for a request, as the SDK takes it (sampling in `extra_body`).
+
+    Thinking asked as OpenAI's effort (a GPT-shaped request) is asked only where Anthropic
+    allows it: not with a forced tool choice, and without a sampling temperature or top_p."""
     system, messages = to_anthropic(request.messages)
     params: dict[str, Any] = {"model": request.model, "messages": messages,
                               "max_tokens": request.max_tokens}
     if system:
         params["system"] = system
+    choice = _tool_choice(request)
+    budget = thinking_budget(request)
+    mapped = budget is not None and request.thinking_budget is None
+    if mapped and choice is not None and choice["type"] in ("any", "tool"):
+        budget = None
     # This SDK version no longer declares temperature/top_p; the API still takes them.
     sampling = {name: value for name, value in (("temperature", request.temperature),
                                                 ("top_p", request.top_p))
-                if value is not None}
+                if value is not None and not (mapped and budget is not None)}
     if request.extra_format == "anthropic":
         sampling = {**request.extra, **sampling}
     if sampling:
@@ -181,10 +199,8 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
         params["tools"] = [_cached({"name": tool.name, "input_schema": tool.parameters or {
             "type": "object"}, **({"description": tool.description} if tool.description
                                   else {})}, tool.cache_control) for tool in request.tools]
-    choice = _tool_choice(request)
     if choice is not None and (request.tools or choice["type"] == "none"):
         params["tool_choice"] = choice
-    budget = thinking_budget(request)
     if budget is not None:
         params["thinking"] = {"type": "enabled", "budget_tokens": budget}
     return params
@@ -196,6 +212,14 @@ def _usage_counts(usage: dict[str, Any]) -> tuple[int, int, int]:
     read = usage.get("cache_read_input_tokens") or 0
     written = usage.get("cache_creation_input_tokens") or 0
     return (usage.get("input_tokens") or 0) + read + written, read, written
+
+
+CACHE_COUNTS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+def _count(usage: dict[str, Any], name: str, default: int) -> int:
+    value = usage.get(name)
+    return default if value is None else value
 
 
 def read_stream(events: Iterable[dict[str, Any]]) -> Iterator[OutputDelta | Usage]:
@@ -235,10 +259,16 @@ def read_stream(events: Iterable[dict[str, Any]]) -> Iterator[OutputDelta | Usag
             usage = (event.get("message") or {}).get("usage") or {}
             input_tokens, cached, written = _usage_counts(usage)
             output_tokens = usage.get("output_tokens") or 0
-        elif kind == "message_delta":
+        elif kind == "message_delta":  # its counts are cumulative: they replace the start's
             stop_reason = (event.get("delta") or {}).get("stop_reason")
             usage = event.get("usage") or {}
             output_tokens = usage.get("output_tokens", output_tokens)
+            if any(usage.get(name) is not None for name in CACHE_COUNTS):
+                uncached = input_tokens - cached - written
+                read = _count(usage, "cache_read_input_tokens", cached)
+                wrote = _count(usage, "cache_creation_input_tokens", written)
+                input_tokens = _count(usage, "input_tokens", uncached) + read + wrote
+                cached, written = read, wrote
         elif kind == "message_stop":
             stopped = True
         elif kind == "error":

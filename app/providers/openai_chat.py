@@ -79,12 +79,17 @@ def _messages(message: Message) -> list[dict[str, Any]]:
         if calls:
             body["tool_calls"] = [{"id": call.id, "type": "function", "function": {
                 "name": call.name, "arguments": call.arguments}} for call in calls]
+        if message.name:
+            body["name"] = message.name
         return [body]
     results = [part for part in message.content if isinstance(part, ToolResultPart)]
     rest = tuple(part for part in message.content if not isinstance(part, ToolResultPart))
-    out = [{"role": "tool", "tool_call_id": result.tool_call_id,
-            "content": _content(result.content) if result.content else ""}
-           for result in results]
+    out: list[dict[str, Any]] = [{"role": "tool", "tool_call_id": result.tool_call_id,
+                                  "content": result.text} for result in results]
+    images = tuple(part for result in results for part in result.content
+                   if isinstance(part, ImagePart))
+    if images:  # a tool message takes text only: the results' images follow as a user turn
+        rest = images + rest
     if rest or not results:
         body = {"role": "user" if message.role == "tool" else message.role,
                 "content": _content(rest)}
@@ -133,7 +138,7 @@ def request_body(request: ChatRequest, spec: ModelSpec) -> dict[str, Any]:
             for tool in request.tools]
         if request.parallel_tool_calls is not None:
             params["parallel_tool_calls"] = request.parallel_tool_calls
-    if request.tool_choice is not None:
+    if request.tool_choice is not None and request.tools:
         params["tool_choice"] = _tool_choice(request.tool_choice)
     if request.response_format is not None:
         params["response_format"] = request.response_format
@@ -173,6 +178,9 @@ def _choice_pieces(choice: dict[str, Any]) -> Iterator[OutputDelta]:
                             id=call.get("id"), name=function.get("name"), choice=index)
 
 
+PLAIN_KEYS = frozenset({"role", "content", "refusal"})  # a delta of text only
+
+
 def read_stream(chunks: Iterable[dict[str, Any]]) -> Iterator[OutputDelta | Usage]:
     """A chat completions stream's decoded chunks as output pieces, then one Usage (when the
     stream reported it). Raises ProviderUnavailable on an error chunk or a stream that ends
@@ -186,7 +194,7 @@ def read_stream(chunks: Iterable[dict[str, Any]]) -> Iterator[OutputDelta | Usag
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
             content = delta.get("content")
-            if content and len(delta) <= 2 and not choice.get("index"):  # plain text: most chunks
+            if content and delta.keys() <= PLAIN_KEYS and not choice.get("index"):  # most chunks
                 yield TextDelta(content)
             elif delta:
                 yield from _choice_pieces(choice)

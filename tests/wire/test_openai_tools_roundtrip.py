@@ -169,8 +169,6 @@ def test_modalities_of_text_alone_pass_through() -> None:
     assert parse_request({**BODY, "modalities": ["text"]}).extra["modalities"] == ["text"]
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: openai_chat._messages drops an assistant "
-                   "turn's name; see the wiretests report")
 def test_an_assistant_turns_name_reaches_openai() -> None:
     message = {"role": "assistant", "name": "helper", "content": "Hi."}
     body = request_body(parse_request({**BODY, "messages": [BODY["messages"][1], message]}),

@@ -64,9 +64,6 @@ def test_openai_stream_of_tool_calls_reasoning_and_two_choices() -> None:
         Usage(120, 40, "tool_calls", cached_input_tokens=100, reasoning_tokens=12)]
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: openai_chat.read_stream's plain-text fast "
-                   "path drops reasoning sent in the same delta as content; see the "
-                   "wiretests report")
 def test_openai_reasoning_beside_content_in_one_delta_is_kept() -> None:
     chunks = [chunk(0, {"reasoning_content": "so.", "content": "Hi"}, "stop")]
     assert list(openai_chat.read_stream(chunks)) == [ReasoningDelta("so."), TextDelta("Hi")]
@@ -187,9 +184,6 @@ def test_a_messages_stream_reads_back_through_the_anthropic_adapter() -> None:
     assert (read[-1].output_tokens, read[-1].finish_reason) == (30, "tool_use")
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: anthropic_chat.read_stream ignores the "
-                   "cumulative input and cache counts of message_delta; see the wiretests "
-                   "report")
 def test_the_anthropic_adapter_reads_the_final_usage_of_message_delta() -> None:
     """The hub's writer can only estimate the prompt in message_start; the real counts come in
     message_delta (cumulative, as Anthropic documents), which the SDK takes."""
