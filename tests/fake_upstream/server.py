@@ -21,7 +21,11 @@ Reusable by other areas and benchmarks: `chunk_count`, `chunk_delay_s` (0 = "fas
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import math
+import struct
 import threading
 import time
 import uuid
@@ -33,7 +37,7 @@ from typing import Any, Literal
 WORDS = ("Hello", "from", "the", "fake", "upstream", "streaming", "tokens", "one", "by", "one")
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 1000
 Route = Literal["chat", "models", "messages", "count_tokens", "videos.create",
-                "videos.retrieve", "videos.content"]
+                "videos.retrieve", "videos.content", "embeddings"]
 
 
 @dataclass
@@ -304,6 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                                      body.get("system"))})
         elif self.path == "/v1/videos":
             self._video_create(body)
+        elif self.path == "/v1/embeddings":
+            self._embeddings(body)
         else:
             self._json(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
 
@@ -414,6 +420,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._end_stream()
 
     # --- videos ---------------------------------------------------------------------------
+    def _embeddings(self, body: dict) -> None:
+        """Deterministic unit vectors from a hash of each input (`dimensions`, default 8), as
+        floats or base64 float32; prompt_tokens = words across inputs (at least 1 per input)."""
+        if self._pre("embeddings", False):
+            return
+        raw = body["input"]
+        inputs = [raw] if isinstance(raw, str) or (raw and isinstance(raw[0], int)) else raw
+        dimensions = body.get("dimensions") or 8
+        data, tokens = [], 0
+        for index, item in enumerate(inputs):
+            text = item if isinstance(item, str) else " ".join(str(t) for t in item)
+            tokens += max(1, len(text.split()))
+            digest = hashlib.sha256(text.encode()).digest()
+            values = [digest[i % len(digest)] - 127.5 for i in range(dimensions)]
+            norm = math.sqrt(sum(v * v for v in values)) or 1.0
+            vector = [v / norm for v in values]
+            if body.get("encoding_format") == "base64":
+                vector = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        self._json(200, {"object": "list", "data": data, "model": body["model"],
+                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
     def _video_json(self, video: FakeVideo) -> dict:
         done = video.polls >= self.fake.video_polls_to_complete
         status = ("failed" if video.fail else "completed") if done else \
