@@ -269,3 +269,27 @@ def test_the_job_shows_in_the_users_history(hub_app, client, base_url, user, ups
         [("embedding", "succeeded", {"input_tokens": 3, "output_tokens": 0})]
     filtered = httpx.get(f"{base_url}/api/jobs?type=embedding", headers=headers).json()
     assert len(filtered["items"]) == 1
+
+
+def test_the_offline_local_model_embeds_deterministically_in_the_embedded_hub(
+        tmp_path, migrated_database) -> None:
+    with sqlite_app(tmp_path, BROKER_URL="", OPENAI_API_KEY="") as app:
+        with app.app_context():
+            user = create_user()
+            ledger.credit(user.id, FUNDS, kind="promo", idempotency_key="local-embedding")
+        headers = auth_headers(user, app.extensions["hub"].settings.SECRET_KEY)
+        client = app.test_client()
+        body = {"model": "local-embedding", "input": ["offline", "offline", "other"],
+                "dimensions": 64}
+        first = client.post("/v1/embeddings", headers=headers, json=body).json
+        again = client.post("/v1/embeddings", headers=headers, json=body).json
+        vectors = [d["embedding"] for d in first["data"]]
+        assert [len(v) for v in vectors] == [64, 64, 64] and all(map(_unit, vectors))
+        assert vectors[0] == vectors[1] != vectors[2]
+        assert [d["embedding"] for d in again["data"]] == vectors
+        tokens = sum(count_text("o200k_base", t) for t in body["input"])
+        assert first["usage"]["prompt_tokens"] == tokens
+        with app.app_context():
+            assert ledger.get_balance(user.id).balance == \
+                FUNDS - 2 * first["usage"]["cost_credits"]
+            assert check_ledger().violations == []
