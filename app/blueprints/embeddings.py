@@ -13,11 +13,13 @@ from typing import Any
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Integer, Raw, String
+from apiflask.validators import Range
 from flask import Response
 
 from app.blueprints.compat_common import caller, json_body, json_response
 from app.blueprints.request_scope import current_request_scope
 from app.jobs.embeddings import Embeddings, create_embeddings
+from app.models.base import INTEGER_MAX
 from app.providers.embedding import EmbeddingInput, EmbeddingRequest
 from app.security import require_auth
 from app.wire.base import InvalidRequest, positive_int
@@ -33,7 +35,7 @@ class EmbeddingIn(Schema):
     input = Raw(required=True, metadata={"description": "a string, a list of strings, a list "
                                          "of token ids, or a list of token-id lists"})
     encoding_format = String(metadata={"description": "float (default) or base64"})
-    dimensions = Integer()
+    dimensions = Integer(validate=Range(min=1, max=INTEGER_MAX))
     user = String()
 
 
