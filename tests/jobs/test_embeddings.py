@@ -22,7 +22,7 @@ from app.models.jobs import Job, UsageRecord
 from app.providers.tokens import count_text
 from app.services import api_keys, ledger
 from app.services.ledger.checker import check_ledger
-from tests.conftest import _truncate_all_tables, sqlite_app
+from tests.conftest import REDIS_PREFIX, _truncate_all_tables, sqlite_app
 from tests.factories import auth_headers, create_user
 from tests.fake_upstream import Fault
 from tests.jobs.conftest import UPSTREAM, job_settings, token_of
@@ -35,16 +35,20 @@ FUNDS = 1_000_000
 def _upstream_settings() -> dict[str, object]:
     return {"OPENAI_API_KEY": UPSTREAM.api_key, "OPENAI_BASE_URL": UPSTREAM.openai_base_url,
             "HUB_JOB_LEASE_S": 3, "HUB_PROVIDER_RETRY_INITIAL_S": 0.01,
-            "HUB_PROVIDER_RETRY_MAX_S": 0.05, "HUB_PROVIDER_MAX_ATTEMPTS": 1,
+            "HUB_PROVIDER_RETRY_MAX_S": 0.05, "HUB_PROVIDER_MAX_ATTEMPTS": 2,
+            "HUB_BREAKER_FAILURE_THRESHOLD": 2, "HUB_BREAKER_COOLDOWN_S": 60,
             "HUB_PROVIDER_TIMEOUT_S": 1.0}
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
-def hub_app(request, tmp_path, migrated_database, fake_upstream_server) -> Iterator:
+def hub_app(request, tmp_path, migrated_database, fake_upstream_server,
+            redis_client) -> Iterator:
     if request.param == "postgres":
         app = create_app(job_settings(BROKER_URL="", **_upstream_settings()))
         yield app
         _truncate_all_tables()
+        for key in redis_client.scan_iter(match=f"{REDIS_PREFIX}breaker:*"):
+            redis_client.delete(key)  # breakers live in Redis: each test starts closed
     else:
         with sqlite_app(tmp_path, BROKER_URL="", **_upstream_settings()) as app:
             yield app
@@ -209,7 +213,7 @@ def test_a_chat_model_here_and_an_embedding_model_on_chat_are_refused_before_a_h
     (Fault(status=500), 502), (Fault(status=429), 429), (Fault(status=400), 400)])
 def test_an_upstream_failure_costs_nothing_and_uses_chats_statuses(
         hub_app, client, upstream, user, fault, status) -> None:
-    upstream.fail_next("embeddings", fault)
+    upstream.fail_next("embeddings", fault, times=2)  # every attempt
     with pytest.raises(openai.APIStatusError) as info:
         client.embeddings.create(model="text-embedding-3-small", input="hello")
     assert info.value.status_code == status
@@ -222,7 +226,7 @@ def test_an_upstream_failure_costs_nothing_and_uses_chats_statuses(
 
 
 def test_an_upstream_timeout_is_504_and_costs_nothing(hub_app, client, user, upstream) -> None:
-    upstream.fail_next("embeddings", Fault(kind="hang"))
+    upstream.fail_next("embeddings", Fault(kind="hang"), times=2)
     upstream.hang_s = 3.0  # past the channel's timeout (HUB_PROVIDER_TIMEOUT_S)
     try:
         with pytest.raises(openai.APIStatusError) as info:
@@ -232,6 +236,30 @@ def test_an_upstream_timeout_is_504_and_costs_nothing(hub_app, client, user, ups
     assert info.value.status_code == 504
     [job] = _jobs(hub_app, user)
     assert (job.status, job.error_code, job.cost_credits) == ("failed", "provider_timeout", 0)
+    after = _balance(hub_app, user)
+    assert (after.balance, after.held) == (FUNDS, 0)
+
+
+def test_the_router_retries_and_the_job_is_charged_once(hub_app, client, user,
+                                                        upstream) -> None:
+    upstream.fail_next("embeddings", Fault(status=500))
+    result = client.embeddings.create(model="text-embedding-3-small", input="one two")
+    assert len(upstream.requests_to("/v1/embeddings")) == 2
+    [job] = _jobs(hub_app, user)
+    assert (job.status, job.cost_credits) == ("succeeded", result.usage.model_extra["cost_credits"])
+    assert _balance(hub_app, user).balance == FUNDS - job.cost_credits
+
+
+def test_an_open_breaker_refuses_at_no_cost_without_calling_upstream(
+        hub_app, client, user, upstream) -> None:
+    upstream.fail_next("embeddings", Fault(status=500), times=2)  # opens the breaker
+    with pytest.raises(openai.APIStatusError):
+        client.embeddings.create(model="text-embedding-3-small", input="first")
+    with pytest.raises(openai.APIStatusError) as info:
+        client.embeddings.create(model="text-embedding-3-small", input="second")
+    assert info.value.status_code == 502 and info.value.body["code"] == "no_provider_available"
+    assert len(upstream.requests_to("/v1/embeddings")) == 2  # the second never left the hub
+    assert [(j.status, j.cost_credits) for j in _jobs(hub_app, user)] == [("failed", 0)] * 2
     after = _balance(hub_app, user)
     assert (after.balance, after.held) == (FUNDS, 0)
 
