@@ -52,6 +52,8 @@ def record_settled_job(job: Job, charged_credits: int) -> None:
     JOBS_FINISHED.labels(job.type, job.model, job.provider or "", job.outcome,
                          job.executor).inc()
     CREDITS_CHARGED.labels(job.type, job.model).inc(charged_credits)
+    if job.type == "embedding":
+        TOKENS.labels(job.model, "input").inc(job.input_tokens or 0)
     if job.type == "chat":
         TOKENS.labels(job.model, "input").inc(job.input_tokens or 0)
         TOKENS.labels(job.model, "output").inc(job.output_tokens or 0)

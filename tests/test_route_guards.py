@@ -77,6 +77,7 @@ def test_every_page_declares_its_access(app) -> None:
 # docs/security.md ("API key scopes").
 API_KEY_ROUTES = {
     ("POST", "/v1/chat/completions"), ("POST", "/v1/messages"), ("GET", "/v1/models"),
+    ("POST", "/v1/embeddings"),
     ("POST", "/api/jobs/quote"), ("POST", "/api/jobs"), ("GET", "/api/jobs"),
     ("GET", "/api/jobs/<job_id>"), ("POST", "/api/jobs/<job_id>/cancel"),
     ("GET", "/api/jobs/<job_id>/content"), ("GET", "/api/credits/balance"), ("GET", "/api/me"),

@@ -33,7 +33,8 @@ class JobAdmin(UserEmailColumn, ReadOnlyModelView):
                       EmailFilter(Job.user, "User e-mail"),
                       FilterEqual(Job.model, "Model"),
                       FilterEqual(Job.type, "Type", options=[("chat", "chat"),
-                                                             ("video", "video")]),
+                                                             ("video", "video"),
+                                                             ("embedding", "embedding")]),
                       DateTimeBetweenFilter(Job.created_at, "Created"))
     column_sortable_list = ("created_at", "cost_credits")
     column_default_sort = ("created_at", True)

@@ -14,6 +14,7 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.credits import bp as credits_bp
     from app.blueprints.docs import bp as docs_bp
+    from app.blueprints.embeddings import bp as embeddings_bp
     from app.blueprints.google import bp as google_bp
     from app.blueprints.jobs import bp as jobs_bp
     from app.blueprints.live_pages import bp as live_pages_bp
@@ -32,6 +33,7 @@ def register_blueprints(app: APIFlask) -> None:
     app.register_blueprint(ws_bp)
     app.register_blueprint(openai_bp)
     app.register_blueprint(anthropic_bp)
+    app.register_blueprint(embeddings_bp)
     app.register_blueprint(credits_bp)
     app.register_blueprint(admin_credits_bp)
     app.register_blueprint(auth_bp)

@@ -14,7 +14,7 @@ from app.blueprints.request_scope import current_request_scope
 from app.jobs import api as jobs
 from app.jobs.api import ChatSpec, VideoSpec
 from app.models.base import INTEGER_MAX
-from app.models.jobs import JOB_TYPES, TERMINAL_STATUSES, Job
+from app.models.jobs import JOB_TYPES, QUEUED_JOB_TYPES, TERMINAL_STATUSES, Job
 from app.security import current_principal, require_auth
 
 bp = APIBlueprint("jobs", __name__, url_prefix="/api/jobs", tag="Jobs")
@@ -26,7 +26,7 @@ class MessageIn(Schema):
 
 
 class JobIn(Schema):
-    type = String(required=True, validate=OneOf(JOB_TYPES))
+    type = String(required=True, validate=OneOf(QUEUED_JOB_TYPES))
     model = String(required=True, validate=Length(min=1, max=100))
     messages = List(Nested(MessageIn), validate=Length(min=1, max=1000))
     max_tokens = Integer(validate=Range(min=1, max=INTEGER_MAX))
@@ -111,7 +111,7 @@ def _iso(value) -> str | None:
 
 def job_view(job: Job) -> dict:
     terminal = job.status in TERMINAL_STATUSES
-    if job.type == "chat":
+    if job.type != "video":  # chat and embeddings count tokens; only chat has a text
         usage = {"input_tokens": job.input_tokens or 0, "output_tokens": job.output_tokens or 0}
         result = {"text": job.result_text} if terminal and job.result_text is not None else None
     else:

@@ -14,7 +14,7 @@ bp = APIBlueprint("models", __name__, tag="Models")
 
 
 class ModelsQuery(Schema):
-    kind = String(validate=OneOf(["chat", "video"]))
+    kind = String(validate=OneOf(["chat", "video", "embedding"]))
 
 
 class PriceOut(Schema):

@@ -72,8 +72,8 @@ def chat_completions(json_data: Any = None) -> Response:
 
 @bp.get("/models")
 @require_auth(api_key=True)
-@bp.doc(summary="Every enabled chat model, in OpenAI's list shape")
+@bp.doc(summary="Every enabled chat and embedding model, in OpenAI's list shape")
 def list_models() -> dict:
     return {"object": "list",
             "data": [{"id": m.id, "object": "model", "created": 0, "owned_by": m.provider}
-                     for m in catalog.list_models(kind="chat")]}
+                     for m in catalog.list_models() if m.kind in ("chat", "embedding")]}

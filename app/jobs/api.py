@@ -31,10 +31,12 @@ from app.models.api_keys import ApiKey
 from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
+from app.providers.embedding import EmbeddingInput, inputs_of
 from app.security.authenticate import has_role
 from app.security.errors import Forbidden
 from app.services import audit
 from app.services.cursors import decode_cursor, encode_cursor
+from app.services.embedding_pricing import quote_embedding
 from app.services.prices import catalog, pricing
 from app.services.prices.history import StalePrice, forget_price
 from app.services.runtime import current_events, current_settings
@@ -99,7 +101,19 @@ class VideoSpec:
     type: str = field(default="video", init=False)
 
 
-JobSpec = ChatSpec | VideoSpec
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """An embeddings request (`/v1/embeddings`): run by the web thread serving it, never
+    queued. Its row keeps the parameters, not the inputs (`_new_job`)."""
+
+    model: str
+    input: EmbeddingInput
+    encoding_format: str = "float"
+    dimensions: int | None = None
+    type: str = field(default="embedding", init=False)
+
+
+JobSpec = ChatSpec | VideoSpec | EmbeddingSpec
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,11 @@ def quote(spec: JobSpec, *, reuse_price: bool = False) -> Quote:
                      max_tokens=q.max_output_tokens, price_stamp=q.price_stamp,
                      basis={"input_per_mtok_credits": q.input_per_mtok_credits,
                             "output_per_mtok_credits": q.output_per_mtok_credits})
+    if isinstance(spec, EmbeddingSpec):
+        eq = quote_embedding(spec.model, spec.input, spec.dimensions, reuse_price=reuse_price)
+        return Quote(hold_credits=eq.hold_credits, price_id=eq.price_id,
+                     input_tokens=eq.input_tokens, price_stamp=eq.price_stamp,
+                     basis={"input_per_mtok_credits": eq.input_per_mtok_credits})
     vq = pricing.video_quote(spec.model, spec.seconds, spec.size, reuse_price=reuse_price)
     return Quote(hold_credits=vq.hold_credits, price_id=vq.price_id, price_stamp=vq.price_stamp,
                  basis={"per_second_credits": vq.per_second_credits})
@@ -147,11 +166,12 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
     """Hold the worst-case price, record the job and enqueue it; 402 and nothing queued if short.
 
     `api_key` (the caller's, if it came with one) must allow the spend; the hold counts against
-    its caps. With `executor="web"` (chat only) the job is recorded already claimed by the
+    its caps. With `executor="web"` (chat; embeddings only run so) the job is recorded already claimed by the
     caller, which must run it at once (`app.jobs.runs.web.adopt` then `execute_chat`); nothing
     is enqueued. `scope`: the request this job is opened for (its writes go through it).
     """
-    if executor not in EXECUTORS or (executor == "web" and not isinstance(spec, ChatSpec)):
+    if executor not in EXECUTORS or (executor == "web" and isinstance(spec, VideoSpec)) or \
+            (executor == "queue" and isinstance(spec, EmbeddingSpec)):
         raise ValueError(f"no {executor!r} executor for {spec.type} jobs")
     writer = scope.pending_writes() if scope is not None else None
     for attempt in range(PRICE_ATTEMPTS):
@@ -176,13 +196,18 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
 def _new_job(user: User, spec: JobSpec, q: Quote, *, api_key: ApiKey | None, source: str,
              executor: str) -> Job:
     """The job's row as `store.open_job` inserts it (not saved)."""
-    request = asdict(spec)
-    for name in ("type", "needs"):
-        request.pop(name)
-    request.update(request.pop("options"))
+    if isinstance(spec, EmbeddingSpec):  # the inputs are the caller's data: only their count
+        request: dict[str, Any] = {"model": spec.model, "inputs": len(inputs_of(spec.input)),
+                                   "encoding_format": spec.encoding_format,
+                                   "dimensions": spec.dimensions}
+    else:
+        request = asdict(spec)
+        for name in ("type", "needs"):
+            request.pop(name, None)
+        request.update(request.pop("options", {}))
     if isinstance(spec, ChatSpec):
         request["max_tokens"] = q.max_tokens
-    elif spec.size is None:
+    elif isinstance(spec, VideoSpec) and spec.size is None:
         request["size"] = (catalog.model_spec(spec.model).video_sizes or ("1280x720",))[0]
     now = utcnow()
     job = Job(id=new_job_id(), user=user.id, api_key_id=api_key.id if api_key else None,

@@ -30,7 +30,7 @@ def hold_ttl_s(job_type: str) -> int:
     queued or running job (it lives as long as the job: docs/guarantees.md); this only bounds
     a hold whose job row is gone."""
     settings = current_settings()
-    limit_s = settings.HUB_CHAT_TIME_LIMIT_S if job_type == "chat" else settings.HUB_VIDEO_TIME_LIMIT_S
+    limit_s = settings.HUB_VIDEO_TIME_LIMIT_S if job_type == "video" else settings.HUB_CHAT_TIME_LIMIT_S
     return limit_s + 2 * settings.HUB_JOB_LEASE_S + 300
 
 

@@ -1,4 +1,4 @@
-"""Generation jobs (chat and video) and the usage record written when each one is settled."""
+"""Generation jobs (chat, video and embeddings) and the usage record written when each one is settled."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from peewee import (
 from app.models.base import BaseModel, utcnow
 from app.models.users import User
 
-JOB_TYPES = ("chat", "video")
+JOB_TYPES = ("chat", "video", "embedding")
+QUEUED_JOB_TYPES = ("chat", "video")  # what `POST /api/jobs` creates (embeddings: /v1 only)
 ACTIVE_STATUSES = ("queued", "running")
 TERMINAL_STATUSES = ("succeeded", "failed", "canceled")
 
@@ -30,7 +31,7 @@ class Job(BaseModel):
     id = CharField(primary_key=True, max_length=32, default=new_job_id)
     user = ForeignKeyField(User, backref="jobs", on_delete="CASCADE", index=True)
     api_key_id = IntegerField(null=True, index=True)
-    type = CharField(max_length=8)
+    type = CharField(max_length=16)  # chat, video, embedding (16 since migration 015)
     status = CharField(max_length=12, default="queued", index=True)
     model = CharField(max_length=100)
     provider = CharField(max_length=40, null=True)

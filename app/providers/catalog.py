@@ -40,6 +40,8 @@ class ModelSpec:
     video_sizes: tuple[str, ...] = ()
     max_tokens_param: str = "max_completion_tokens"  # OpenAI's current name; servers vary
     image_tokens: int = DEFAULT_IMAGE_TOKENS
+    max_dimensions: int | None = None  # embeddings: the largest `dimensions` (None: not accepted)
+    max_input_tokens: int | None = None  # embeddings: the most tokens in one input
 
     def info(self, price: Price | None = None) -> ModelInfo:
         return ModelInfo(id=self.id, provider=self.provider, kind=self.kind, label=self.label,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.config.channels import ChannelConfig
 from app.providers.base import ChatProvider, VideoProvider
+from app.providers.embedding import EmbeddingProvider
 
 
 @dataclass
@@ -13,6 +14,7 @@ class Channel:
     config: ChannelConfig
     chat: ChatProvider
     video: VideoProvider | None
+    embeddings: EmbeddingProvider | None = None
 
     @property
     def id(self) -> str:

@@ -31,10 +31,11 @@ AdapterFactory = Callable[[ChannelConfig, Settings], Channel]
 # Anthropic key never loads the Anthropic SDK.
 def _openai_channel(config: ChannelConfig, settings: Settings) -> Channel:
     from app.providers.openai_chat import OpenAIChat, build_client
+    from app.providers.openai_embeddings import OpenAIEmbeddings
     from app.providers.sora import SoraVideo
 
     client = build_client(config, settings.HUB_PROVIDER_CONNECT_TIMEOUT_S)
-    return Channel(config, OpenAIChat(client), SoraVideo(client))
+    return Channel(config, OpenAIChat(client), SoraVideo(client), OpenAIEmbeddings(client))
 
 
 def _anthropic_channel(config: ChannelConfig, settings: Settings) -> Channel:
@@ -46,9 +47,10 @@ def _anthropic_channel(config: ChannelConfig, settings: Settings) -> Channel:
 
 def _local_channel(config: ChannelConfig, settings: Settings) -> Channel:
     from app.providers.local import LocalChat, LocalVideo
+    from app.providers.local_embeddings import LocalEmbeddings
 
     return Channel(config, LocalChat(token_delay_s=settings.HUB_LOCAL_TOKEN_DELAY_S),
-                   LocalVideo(render_s=settings.HUB_LOCAL_VIDEO_RENDER_S))
+                   LocalVideo(render_s=settings.HUB_LOCAL_VIDEO_RENDER_S), LocalEmbeddings())
 
 
 ADAPTER_FACTORIES: dict[ProviderKind, AdapterFactory] = {

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 from app.chat.events import TextDelta, Usage
 from app.chat.request import ChatRequest
+from app.providers.embedding import EmbeddingRequest, EmbeddingResult
 from app.providers.registry import current_registry
 from app.providers.routing import OnProvider, Router
 from app.providers.video import RoutedVideo
@@ -33,6 +34,14 @@ def stream_chat(request: ChatRequest, *, on_provider: OnProvider | None = None,
 def complete_chat(request: ChatRequest) -> tuple[str, Usage]:
     """The whole reply at once, with the same retries and fallback as `stream_chat`."""
     return current_router().complete_chat(request)
+
+
+def embed(request: EmbeddingRequest, *,
+          on_provider: OnProvider | None = None) -> EmbeddingResult:
+    """Embeddings for the request's inputs, routed, retried and falling back as chat is;
+    calls `on_provider(provider, channel_id)` for each channel tried. Raises ProviderError
+    subclasses."""
+    return current_router().embed(request, on_provider=on_provider)
 
 
 def video_provider(model: str, *, on_provider: OnProvider | None = None) -> RoutedVideo:

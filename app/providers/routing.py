@@ -34,6 +34,7 @@ from app.metrics import PROVIDER_ATTEMPTS
 from app.providers.breaker import CLOSED, BreakerStore
 from app.providers.catalog import Catalog, ModelSpec
 from app.providers.channel import Channel
+from app.providers.embedding import EmbeddingRequest, EmbeddingResult
 from app.providers.errors import (
     ModelNotFound,
     NoProviderAvailable,
@@ -237,6 +238,17 @@ class Router:
                         f"the reply broke off after text was delivered: {exc.message}") from exc
         finally:
             stream.close()
+
+    def embed(self, request: EmbeddingRequest, *,
+              on_provider: OnProvider | None = None) -> EmbeddingResult:
+        """Embeddings from a channel of the model (or of an embedding model among its
+        fallbacks), with the same retries and breakers as chat."""
+        def call(channel: Channel, spec: ModelSpec) -> EmbeddingResult:
+            if channel.embeddings is None or spec.kind != "embedding":
+                raise ProviderUnavailable(f"{channel.provider} cannot embed with {spec.id}")
+            return channel.embeddings.embed(replace(request, model=spec.id), spec)
+
+        return self.serve(request.model, call, on_provider)
 
     def complete_chat(self, request: ChatRequest) -> tuple[str, Usage]:
         return self.serve(request.model, lambda channel, spec: channel.chat.complete_chat(

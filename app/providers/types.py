@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ModelKind = Literal["chat", "video"]
+ModelKind = Literal["chat", "video", "embedding"]
 VideoState = Literal["queued", "in_progress", "completed", "failed"]
 
 

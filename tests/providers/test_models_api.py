@@ -23,7 +23,11 @@ def test_without_keys_only_the_local_models_are_offered(make_hub) -> None:
          "label": "Local demo video (offline, built in: a fixed test clip, not an AI)",
          "price": {"per_second_credits": 100}, "context_window": None,
          "max_output_tokens": None, "capabilities": ["video"], "video_seconds": [4, 8, 12],
-         "video_sizes": ["720x1280", "1280x720"]}]}
+         "video_sizes": ["720x1280", "1280x720"]},
+        {"id": "local-embedding", "provider": "local", "kind": "embedding",
+         "label": "Local demo embeddings (offline, built in: deterministic vectors, not an AI)",
+         "price": {"input_per_mtok_credits": 1_000, "output_per_mtok_credits": 0},
+         "context_window": 8191, "max_output_tokens": None, "capabilities": ["embedding"]}]}
 
 
 def test_configured_providers_add_their_models(make_hub) -> None:
@@ -87,7 +91,8 @@ def test_channels_come_from_json_with_weights_and_extra_models(make_hub, monkeyp
 
     hub = make_hub(HUB_PROVIDER_CHANNELS=channels, OPENAI_API_KEY="", ANTHROPIC_API_KEY="")
     items = hub.app.test_client().get("/api/models").get_json()["items"]
-    assert [m["id"] for m in items] == ["local-echo", "local-video", "llama-3.1-8b"]
+    assert [m["id"] for m in items] == ["local-echo", "local-video", "local-embedding",
+                                        "llama-3.1-8b"]
     assert items[-1]["price"] == {"input_per_mtok_credits": 500, "output_per_mtok_credits": 800}
 
 

@@ -2,16 +2,20 @@
 import { api, credits } from "./hub-api.js";
 
 const list = document.getElementById("recent-jobs");
+const LABELS = { chat: "Chat", video: "Video", embedding: "Embedding" };
 const BADGES = { succeeded: "text-bg-success", failed: "text-bg-danger", canceled: "text-bg-secondary",
                  running: "text-bg-primary", queued: "text-bg-info" };
 
 function item(job) {
   const li = document.createElement("li");
   li.className = "list-group-item px-0 d-flex flex-wrap align-items-center gap-2";
-  const link = document.createElement("a");
-  link.href = `/${job.type === "video" ? "video" : "chat"}?job=${encodeURIComponent(job.id)}`;
+  // an embedding (from /v1/embeddings) has no page of its own: its line is not a link
+  const link = document.createElement(job.type === "embedding" ? "span" : "a");
+  if (job.type !== "embedding") {
+    link.href = `/${job.type === "video" ? "video" : "chat"}?job=${encodeURIComponent(job.id)}`;
+  }
   link.className = "text-break";
-  link.textContent = `${job.type === "video" ? "Video" : "Chat"} · ${job.model}`;
+  link.textContent = `${LABELS[job.type] || "Chat"} · ${job.model}`;
   const badge = document.createElement("span");
   badge.className = `badge ${BADGES[job.status] || "text-bg-light"}`;
   badge.textContent = job.status;
