@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import pytest
-
 from app.providers import anthropic_chat, openai_chat
 from app.providers.catalog import builtin_spec
 from app.wire import anthropic_messages

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pydantic
-import pytest
 from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import Message, RawMessageStreamEvent
 from openai.lib.streaming.chat import ChatCompletionStreamState
