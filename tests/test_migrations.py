@@ -6,12 +6,13 @@ import subprocess
 import sys
 
 import pytest
+from peewee_migrate import Router
 
 from app import create_app, migrations
 from app.config import load_settings
 from app.extensions import db
 from app.runtime_checks import prepare_process
-from tests.conftest import ADMIN_URL, RUN_ID, _admin_connection, _with_database
+from tests.conftest import ADMIN_URL, RUN_ID, _admin_connection, _with_database, make_settings
 from tests.workers import PROJECT_ROOT
 
 
@@ -62,3 +63,66 @@ def test_db_cli_on_a_fresh_sqlite_file(tmp_path) -> None:
     again = flask("db", "upgrade")
     assert "the schema is up to date" in again.stdout
     assert flask("db", "status").returncode == 0
+
+
+MIGRATION_014 = "014_prompt_caching_usage"
+COLUMNS_014 = {"jobs": {"cached_input_tokens", "cache_write_tokens", "reasoning_tokens",
+                        "output_json"},
+               "model_prices": {"cached_input_per_mtok_credits", "cache_write_per_mtok_credits"}}
+
+
+def _columns(table: str) -> set[str]:
+    return {column.name for column in db.get_columns(table)}
+
+
+def _job_finish_source() -> str:
+    return db.execute_sql("SELECT prosrc FROM pg_proc WHERE proname = 'job_finish'").fetchone()[0]
+
+
+def _down_to_before_014() -> None:
+    """Roll back the newest migrations until 014 is undone."""
+    router = Router(db, migrate_dir=migrations.MIGRATIONS_DIR)
+    while MIGRATION_014 in router.done:
+        router.rollback()
+
+
+def _assert_014_applied(postgres: bool) -> None:
+    for table, columns in COLUMNS_014.items():
+        assert columns <= _columns(table)
+    if postgres:
+        assert "cached_input_tokens = j.cached_input_tokens" in _job_finish_source()
+
+
+def _assert_014_undone(postgres: bool) -> None:
+    for table, columns in COLUMNS_014.items():
+        assert not columns & _columns(table)
+    if postgres:
+        previous = _job_finish_source()
+        assert "cached_input_tokens" not in previous
+        assert "first_token_at = j.first_token_at" in previous  # 011's function is back
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_migration_014_goes_up_down_and_up_again(backend, request, tmp_path) -> None:
+    if backend == "postgres":
+        url = request.getfixturevalue("empty_postgres")
+    else:
+        url = f"sqlite:///{tmp_path}/hub.sqlite3"
+    app = create_app(load_settings(HUB_ENV="test", SECRET_KEY="m" * 40, DATABASE_URL=url,
+                                   REDIS_URL="", BROKER_URL=""))
+    postgres = backend == "postgres"
+    try:
+        with app.app_context(), db.connection_context():
+            migrations.upgrade()
+            _assert_014_applied(postgres)
+
+            _down_to_before_014()
+            _assert_014_undone(postgres)
+            assert MIGRATION_014 in migrations.pending_migrations()
+
+            migrations.upgrade()
+            _assert_014_applied(postgres)
+    finally:
+        if not db.is_closed():
+            db.close()
+        create_app(make_settings())

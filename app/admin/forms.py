@@ -44,6 +44,10 @@ class SetPriceForm(FlaskForm):
                                           validators=[Optional(), PRICE_RANGE])
     output_per_mtok_credits = IntegerField("Output, credits per 1M tokens",
                                            validators=[Optional(), PRICE_RANGE])
+    cached_input_per_mtok_credits = IntegerField(
+        "Cached input, credits per 1M tokens", validators=[Optional(), PRICE_RANGE])
+    cache_write_per_mtok_credits = IntegerField(
+        "Cache write, credits per 1M tokens", validators=[Optional(), PRICE_RANGE])
     per_second_credits = IntegerField("Video, credits per second",
                                       validators=[Optional(), PRICE_RANGE])
     reason = StringField("Reason", validators=[InputRequired(), Length(min=1, max=200)])
@@ -56,7 +60,8 @@ class SetPriceForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         prices = (self.input_per_mtok_credits.data, self.output_per_mtok_credits.data,
-                  self.per_second_credits.data)
+                  self.cached_input_per_mtok_credits.data,
+                  self.cache_write_per_mtok_credits.data, self.per_second_credits.data)
         if all(price is None for price in prices):
             self.input_per_mtok_credits.errors.append("give at least one price")
             return False

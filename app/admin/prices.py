@@ -56,6 +56,8 @@ class PricesView(StaffView):
             row = set_price(specs[form.model_id.data],
                             input_per_mtok_credits=form.input_per_mtok_credits.data,
                             output_per_mtok_credits=form.output_per_mtok_credits.data,
+                            cached_input_per_mtok_credits=form.cached_input_per_mtok_credits.data,
+                            cache_write_per_mtok_credits=form.cache_write_per_mtok_credits.data,
                             per_second_credits=form.per_second_credits.data,
                             reason=form.reason.data.strip(), actor_id=current_user.id,
                             actor_label=current_user.email)
@@ -71,14 +73,25 @@ class PricesView(StaffView):
 
 class PriceHistoryAdmin(ReadOnlyModelView):
     column_list = ("model_id", "version", "id", "input_per_mtok_credits",
-                   "output_per_mtok_credits", "per_second_credits", "reason", "created_at")
+                   "output_per_mtok_credits", "cached_input_per_mtok_credits",
+                   "cache_write_per_mtok_credits", "per_second_credits", "reason", "created_at")
     column_labels = {"model_id": "Model", "id": "price_id",
                      "input_per_mtok_credits": "Input / 1M tokens",
                      "output_per_mtok_credits": "Output / 1M tokens",
+                     "cached_input_per_mtok_credits": "Cached input / 1M tokens",
+                     "cache_write_per_mtok_credits": "Cache write / 1M tokens",
                      "per_second_credits": "Per second"}
+    column_formatters = {  # an unset cache rate charges the input rate
+        "cached_input_per_mtok_credits": lambda v, c, m, n: _cache_rate(m, n),
+        "cache_write_per_mtok_credits": lambda v, c, m, n: _cache_rate(m, n)}
     column_filters = (FilterEqual(ModelPrice.model_id, "Model",
                                   options=[(s.id, s.id) for s in BUILTIN_MODELS]),)
     column_searchable_list = ("model_id", "reason")
     column_sortable_list = ("model_id", "version", "created_at")
     column_default_sort = [("model_id", False), ("version", True)]
     column_type_formatters = DATETIME_FORMATTERS
+
+
+def _cache_rate(row: ModelPrice, name: str) -> str:
+    value = getattr(row, name)
+    return "= input" if value is None else f"{value:,}"

@@ -8,7 +8,7 @@ from apiflask.validators import OneOf
 
 from app.providers.types import ModelInfo
 from app.security import public
-from app.services.prices.catalog import list_models
+from app.services.prices.catalog import chat_rates, list_models
 
 bp = APIBlueprint("models", __name__, tag="Models")
 
@@ -20,6 +20,10 @@ class ModelsQuery(Schema):
 class PriceOut(Schema):
     input_per_mtok_credits = Integer()
     output_per_mtok_credits = Integer()
+    cached_input_per_mtok_credits = Integer(metadata={
+        "description": "chat: per 1M prompt tokens read from the provider's prompt cache"})
+    cache_write_per_mtok_credits = Integer(metadata={
+        "description": "chat: per 1M prompt tokens written to the provider's prompt cache"})
     per_second_credits = Integer()
 
 
@@ -47,8 +51,7 @@ def _shape(model: ModelInfo) -> dict:
         extra = {"video_seconds": list(model.video_seconds),
                  "video_sizes": list(model.video_sizes)}
     else:
-        price = {"input_per_mtok_credits": model.price.input_per_mtok_credits,
-                 "output_per_mtok_credits": model.price.output_per_mtok_credits}
+        price = chat_rates(model.price)
     return {"id": model.id, "provider": model.provider, "kind": model.kind, "label": model.label,
             "price": price, "context_window": model.context_window,
             "max_output_tokens": model.max_output_tokens,

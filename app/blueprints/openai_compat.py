@@ -30,6 +30,7 @@ from app.blueprints.request_scope import current_request_scope
 from app.jobs import api as jobs
 from app.jobs.output import compat_executor, start_output
 from app.models.base import INTEGER_MAX
+from app.providers.types import ModelInfo
 from app.security import require_auth
 from app.services.prices import catalog
 from app.wire.openai_chat import ChatCompletionWriter, parse_request
@@ -72,8 +73,16 @@ def chat_completions(json_data: Any = None) -> Response:
 
 @bp.get("/models")
 @require_auth(api_key=True)
-@bp.doc(summary="Every enabled chat and embedding model, in OpenAI's list shape")
+@bp.doc(summary="Every enabled chat and embedding model, in OpenAI's list shape (with the hub's "
+                "capabilities, limits and price in credits)")
 def list_models() -> dict:
-    return {"object": "list",
-            "data": [{"id": m.id, "object": "model", "created": 0, "owned_by": m.provider}
-                     for m in catalog.list_models() if m.kind in ("chat", "embedding")]}
+    return {"object": "list", "data": [_model_entry(m) for m in catalog.list_models()
+                                       if m.kind in ("chat", "embedding")]}
+
+
+def _model_entry(model: ModelInfo) -> dict[str, Any]:
+    """OpenAI's model object plus the hub's fields (OpenAI's SDKs keep unknown fields)."""
+    return {"id": model.id, "object": "model", "created": 0, "owned_by": model.provider,
+            "capabilities": list(model.capabilities), "context_window": model.context_window,
+            "max_output_tokens": model.max_output_tokens,
+            "price": catalog.chat_rates(model.price)}

@@ -65,6 +65,12 @@ class Job(BaseModel):
     started_at = DateTimeField(null=True)
     first_token_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
+    # what the provider reported beyond input/output (migration 014); `input_tokens` is the
+    # whole prompt, cached and cache-written tokens included
+    cached_input_tokens = IntegerField(null=True)
+    cache_write_tokens = IntegerField(null=True)
+    reasoning_tokens = IntegerField(null=True)
+    output_json = TextField(null=True)  # the reply's structured output, tool calls, reasoning
 
     class Meta:
         table_name = "jobs"

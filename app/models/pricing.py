@@ -15,6 +15,9 @@ class ModelPrice(BaseModel):
     input_per_mtok_credits = BigIntegerField(default=0)
     output_per_mtok_credits = BigIntegerField(default=0)
     per_second_credits = BigIntegerField(default=0)
+    # prompt caching (migration 014); NULL: the input rate
+    cached_input_per_mtok_credits = BigIntegerField(null=True)
+    cache_write_per_mtok_credits = BigIntegerField(null=True)
     reason = CharField(max_length=200, default="")
     created_at = DateTimeField(default=utcnow)
 

@@ -2,9 +2,12 @@
 
 The built-in models are data (`app/data/models.json`). A model is offered when at least one
 enabled channel serves it (`app.config.channels`); a channel may add models of its own. Default
-prices here seed the price history the first time a model is priced (`app.services.prices`);
-operators change prices with `flask prices set`, which adds a new version and never rewrites an
-old one. The current app's catalog is `app.providers.registry.current_catalog()`.
+prices here (with their prompt-caching rates) seed the price history the first time a model is
+priced (`app.services.prices`); operators change prices with `flask prices set`, which adds a
+new version and never rewrites an old one. The current app's catalog is
+`app.providers.registry.current_catalog()`.
+Capabilities are names from `app.providers.capabilities`; an unknown one is an error
+(`UnknownCapability`) when the catalog loads.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.config.channels import ChannelConfig
+from app.providers.capabilities import check_capabilities
 from app.providers.errors import ModelNotFound
 from app.providers.types import ModelInfo, ModelKind, Price
 
@@ -42,6 +46,14 @@ class ModelSpec:
     image_tokens: int = DEFAULT_IMAGE_TOKENS
     max_dimensions: int | None = None  # embeddings: the largest `dimensions` (None: not accepted)
     max_input_tokens: int | None = None  # embeddings: the most tokens in one input
+
+    def __post_init__(self) -> None:
+        # every model is built here (the catalog file and channels' extra models alike)
+        object.__setattr__(self, "capabilities", check_capabilities(self.id, self.capabilities))
+
+    def supports(self, capability: str) -> bool:
+        """Whether the model can do `capability` (a name from `app.providers.capabilities`)."""
+        return capability in self.capabilities
 
     def info(self, price: Price | None = None) -> ModelInfo:
         return ModelInfo(id=self.id, provider=self.provider, kind=self.kind, label=self.label,

@@ -167,10 +167,12 @@ def test_a_price_set_in_the_back_office_is_audited(admin, services) -> None:
         (admin.user.id, "model", "local-echo", "cost went up")
     assert json.loads(entry.before) == {
         "version": first.version, "price_id": first.id, "input_per_mtok_credits": 1_000,
-        "output_per_mtok_credits": 2_000, "per_second_credits": 0}
+        "output_per_mtok_credits": 2_000, "per_second_credits": 0,
+        "cached_input_per_mtok_credits": None, "cache_write_per_mtok_credits": None}
     assert json.loads(entry.after) == {
         "version": new.version, "price_id": new.id, "input_per_mtok_credits": 1_000,
-        "output_per_mtok_credits": 3_000, "per_second_credits": 0}
+        "output_per_mtok_credits": 3_000, "per_second_credits": 0,
+        "cached_input_per_mtok_credits": None, "cache_write_per_mtok_credits": None}
 
 
 def test_a_promo_code_created_in_the_back_office_is_audited(admin, services) -> None:

@@ -63,3 +63,21 @@ def test_a_price_larger_than_its_column_is_refused(admin, services) -> None:
 
     assert response.status_code == 422 and b"Number must be between" in response.data
     assert ModelPrice.select().count() == count
+
+
+def test_admin_sets_cache_rates_and_both_views_show_them(admin, services) -> None:
+    page = admin.get("/admin/prices/").data
+    assert b"Cached input / 1M tokens" in page and b"= input" in page  # local-echo: unset
+
+    response = admin.post("/admin/prices/", {"model_id": "local-echo",
+                                             "cached_input_per_mtok_credits": "250",
+                                             "cache_write_per_mtok_credits": "1250",
+                                             "reason": "cache rates"})
+
+    assert response.status_code == 302
+    newest = price_history("local-echo")[-1]
+    assert (newest.input_per_mtok_credits, newest.cached_input_per_mtok_credits,
+            newest.cache_write_per_mtok_credits) == (1_000, 250, 1_250)
+    assert b"1,250" in admin.get("/admin/prices/").data
+    versions = admin.get("/admin/price-history/?search=local-echo").data
+    assert b"Cache write / 1M tokens" in versions and b"1,250" in versions

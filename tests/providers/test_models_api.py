@@ -17,7 +17,8 @@ def test_without_keys_only_the_local_models_are_offered(make_hub) -> None:
     assert response.get_json() == {"items": [
         {"id": "local-echo", "provider": "local", "kind": "chat",
          "label": "Local demo model (offline, built in: echoes your prompt, not an AI)",
-         "price": {"input_per_mtok_credits": 1_000, "output_per_mtok_credits": 2_000},
+         "price": {"input_per_mtok_credits": 1_000, "output_per_mtok_credits": 2_000,
+                   "cached_input_per_mtok_credits": 1_000, "cache_write_per_mtok_credits": 1_000},
          "context_window": 8192, "max_output_tokens": 4096, "capabilities": ["chat"]},
         {"id": "local-video", "provider": "local", "kind": "video",
          "label": "Local demo video (offline, built in: a fixed test clip, not an AI)",
@@ -35,8 +36,16 @@ def test_configured_providers_add_their_models(make_hub) -> None:
     items = {m["id"]: m for m in client.get("/api/models").get_json()["items"]}
     assert {"gpt-4o", "gpt-5", "claude-sonnet-4-5", "sora-2", "sora-2-pro",
             "local-echo"} <= set(items)
-    assert items["claude-sonnet-4-5"]["price"] == {"input_per_mtok_credits": 300_000,
-                                                   "output_per_mtok_credits": 1_500_000}
+    assert items["claude-sonnet-4-5"]["price"] == {
+        "input_per_mtok_credits": 300_000, "output_per_mtok_credits": 1_500_000,
+        "cached_input_per_mtok_credits": 30_000, "cache_write_per_mtok_credits": 375_000}
+    assert items["gpt-4o"]["price"] == {  # OpenAI: half price cached, no cache-write premium
+        "input_per_mtok_credits": 250_000, "output_per_mtok_credits": 1_000_000,
+        "cached_input_per_mtok_credits": 125_000, "cache_write_per_mtok_credits": 250_000}
+    assert items["gpt-5"]["capabilities"] == ["chat", "vision", "tools", "structured_output",
+                                              "reasoning", "prompt_caching"]
+    assert items["claude-sonnet-4-5"]["capabilities"] == ["chat", "vision", "tools",
+                                                          "reasoning", "prompt_caching"]
     assert items["sora-2"]["price"] == {"per_second_credits": 10_000}
     videos = client.get("/api/models?kind=video").get_json()["items"]
     assert {m["kind"] for m in videos} == {"video"}
@@ -62,7 +71,9 @@ def test_an_operator_changes_a_price_from_the_cli(make_hub) -> None:
     assert "gpt-4o: version 2" in result.output
     items = {m["id"]: m for m in hub.app.test_client().get("/api/models").get_json()["items"]}
     assert items["gpt-4o"]["price"] == {"input_per_mtok_credits": 300_000,
-                                        "output_per_mtok_credits": 1_000_000}
+                                        "output_per_mtok_credits": 1_000_000,
+                                        "cached_input_per_mtok_credits": 125_000,
+                                        "cache_write_per_mtok_credits": 300_000}
     listing = runner.invoke(args=["prices", "list", "--all"])
     assert "gpt-4o" in listing.output and "300000" in listing.output
     history = runner.invoke(args=["prices", "history", "gpt-4o"])
@@ -93,7 +104,9 @@ def test_channels_come_from_json_with_weights_and_extra_models(make_hub, monkeyp
     items = hub.app.test_client().get("/api/models").get_json()["items"]
     assert [m["id"] for m in items] == ["local-echo", "local-video", "local-embedding",
                                         "llama-3.1-8b"]
-    assert items[-1]["price"] == {"input_per_mtok_credits": 500, "output_per_mtok_credits": 800}
+    assert items[-1]["price"] == {"input_per_mtok_credits": 500, "output_per_mtok_credits": 800,
+                                  "cached_input_per_mtok_credits": 500,
+                                  "cache_write_per_mtok_credits": 500}
 
 
 def test_a_channel_without_a_key_is_disabled() -> None:

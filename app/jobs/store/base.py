@@ -1,8 +1,8 @@
 """The interface of a job's credit steps (`JobStore`), and the steps both databases share.
 
 `postgres.PostgresJobStore` runs each step as one call of a PL/pgSQL function (migrations 009
-to 011); `sqlite.SqliteJobStore` runs the same steps as statements in one `BEGIN IMMEDIATE`
-transaction. Both are held to the same rules by the money-path model-based tests.
+to 011; `job_finish` as of 014); `sqlite.SqliteJobStore` runs the same steps as statements in
+one `BEGIN IMMEDIATE` transaction. Both are held to the same rules by the money-path model-based tests.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from app.services.ledger.cache import CommandWriter
 
 # The fields a run records with its outcome (every one `job_finish` writes).
 FINISH_FIELDS = ("input_tokens", "output_tokens", "finish_reason", "upstream_ms", "result_text",
-                 "delivered_chars", "provider", "channel", "first_token_at")
+                 "delivered_chars", "provider", "channel", "first_token_at",
+                 "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "output_json")
 
 # Ends a job no run has started (`end_unstarted`), where its `condition` holds.
 _END_UNSTARTED = ("UPDATE jobs SET status = 'running', outcome = {p}, cost_credits = 0, "

@@ -1,10 +1,10 @@
 """A job's credit steps on PostgreSQL: each one statement, a call of a PL/pgSQL function.
 
-`job_open_checked`, `job_settle` and `job_finish` (migrations 009 to 011) run outside any
-transaction, so the rows all of an account's jobs share (its credit account, its API key) are
-locked only while the server runs the function, never while a client round trip is in flight:
-one caller's concurrent requests do not queue behind each other's network hops. They move
-credits through the ledger's functions (`ledger_hold`, `ledger_settle`).
+`job_open_checked`, `job_settle` and `job_finish` (migrations 009 to 011; `job_finish` as of
+014) run outside any transaction, so the rows all of an account's jobs share (its credit
+account, its API key) are locked only while the server runs the function, never while a client
+round trip is in flight: one caller's concurrent requests do not queue behind each other's
+network hops. They move credits through the ledger's functions (`ledger_hold`, `ledger_settle`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.providers.catalog import ModelSpec
 from app.providers.registry import current_catalog
-from app.providers.types import ModelInfo
+from app.providers.types import ModelInfo, Price
 from app.services.prices.history import current_prices
 
 
@@ -19,3 +19,12 @@ def list_models(kind: str | None = None) -> list[ModelInfo]:
     prices = current_prices(specs)
     return [spec.info(prices[spec.id]) for spec in specs]
 
+
+
+def chat_rates(price: Price) -> dict[str, int]:
+    """A chat model's rates as `/api/models` and `/v1/models` show them: a cache rate the price
+    leaves unset is shown as what it charges, the input rate."""
+    return {"input_per_mtok_credits": price.input_per_mtok_credits,
+            "output_per_mtok_credits": price.output_per_mtok_credits,
+            "cached_input_per_mtok_credits": price.effective_cached_input_per_mtok_credits,
+            "cache_write_per_mtok_credits": price.effective_cache_write_per_mtok_credits}

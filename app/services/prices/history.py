@@ -43,8 +43,14 @@ class PriceNotFound(ProviderError):
 def as_price(row: ModelPrice) -> Price:
     return Price(input_per_mtok_credits=row.input_per_mtok_credits,
                  output_per_mtok_credits=row.output_per_mtok_credits,
-                 per_second_credits=row.per_second_credits, price_id=row.id)
+                 per_second_credits=row.per_second_credits, price_id=row.id,
+                 cached_input_per_mtok_credits=row.cached_input_per_mtok_credits,
+                 cache_write_per_mtok_credits=row.cache_write_per_mtok_credits)
 
+
+# Every rate of a version (the columns `set_price` copies forward and audits).
+PRICE_FIELDS = ("input_per_mtok_credits", "output_per_mtok_credits", "per_second_credits",
+                "cached_input_per_mtok_credits", "cache_write_per_mtok_credits")
 
 _NEWEST_ONE = "model_id = {p} ORDER BY version DESC LIMIT 1"
 _BY_ID = "id = {p}"
@@ -69,11 +75,8 @@ def _seed(spec: ModelSpec) -> ModelPrice:
     default = spec.default_price
     try:
         with db.atomic():  # a savepoint inside a caller's transaction
-            row = ModelPrice.create(model_id=spec.id, version=1,
-                                    input_per_mtok_credits=default.input_per_mtok_credits,
-                                    output_per_mtok_credits=default.output_per_mtok_credits,
-                                    per_second_credits=default.per_second_credits,
-                                    reason="catalog default")
+            row = ModelPrice.create(model_id=spec.id, version=1, reason="catalog default",
+                                    **{name: getattr(default, name) for name in PRICE_FIELDS})
         log.info("price_seeded", model=spec.id, price_id=row.id)
         return row
     except IntegrityError:
@@ -125,16 +128,17 @@ def price_version(price_id: int) -> Price:
     return as_price(row)
 
 
-PRICE_FIELDS = ("input_per_mtok_credits", "output_per_mtok_credits", "per_second_credits")
-
-
 def set_price(spec: ModelSpec, *, input_per_mtok_credits: int | None = None,
               output_per_mtok_credits: int | None = None, per_second_credits: int | None = None,
+              cached_input_per_mtok_credits: int | None = None,
+              cache_write_per_mtok_credits: int | None = None,
               reason: str, actor_id: int | None, actor_label: str) -> ModelPrice:
-    """Add a new price version; fields left out keep the newest version's value. The version
-    and its audit entry (the price before and after, the reason) commit together."""
+    """Add a new price version; fields left out keep the newest version's value (a cache rate
+    never set stays unset: the input rate). The version and its audit entry (the price before
+    and after, the reason) commit together."""
     given = dict(zip(PRICE_FIELDS, (input_per_mtok_credits, output_per_mtok_credits,
-                                    per_second_credits), strict=True))
+                                    per_second_credits, cached_input_per_mtok_credits,
+                                    cache_write_per_mtok_credits), strict=True))
     current_prices([spec])  # seeds version 1 of a model never priced
     for attempt in range(5):  # two operators at once: the loser takes the next version
         try:
@@ -156,12 +160,12 @@ def set_price(spec: ModelSpec, *, input_per_mtok_credits: int | None = None,
     raise ProviderError(f"could not add a price version for {spec.id}; try again")
 
 
-def _audited(row: ModelPrice) -> dict[str, int]:
+def _audited(row: ModelPrice) -> dict[str, int | None]:
     return {"version": row.version, "price_id": row.id,
             **{name: getattr(row, name) for name in PRICE_FIELDS}}
 
 
-def _pick(value: int | None, current: int) -> int:
+def _pick(value: int | None, current: int | None) -> int | None:
     return current if value is None else value
 
 

@@ -4,11 +4,22 @@ Prices are integer credits per million tokens (input and output) or per second o
 stored with history (`app.services.prices.history`). A quote names the price version it used; the
 settlement passes that id back, so a later price change never rewrites a charge.
 
-Rounding: each direction is rounded up to the next whole credit on its own,
-`ceil(input_tokens × input_price / 1e6) + ceil(output_tokens × output_price / 1e6)`, so a
+Prompt caching: a price may give prompt tokens read from the provider's cache
+(`cached_input_per_mtok_credits`) and prompt tokens written to it
+(`cache_write_per_mtok_credits`) rates of their own; a rate left unset is the input rate, and
+tokens without a rate of their own are billed with the uncached prompt. The reported prompt
+count is the whole prompt (OpenAI's `prompt_tokens`: cached and written tokens included).
+
+Rounding: each part is rounded up to the next whole credit on its own — the uncached prompt,
+the cached prompt, the cache writes and the output, each `ceil(tokens × rate / 1e6)` — so a
 request that used any tokens costs at least one credit and the hub never charges a fraction.
-The hold uses the same formula with `max_tokens` as the output, so the settled cost of a
-reply within `max_tokens` never exceeds its hold when the input count was exact.
+With no caching that is `ceil(input × input_rate / 1e6) + ceil(output × output_rate / 1e6)`.
+
+The hold prices the whole counted prompt at the dearest prompt rate (the input rate or the
+cache-write rate, whichever is higher; a cached rate above input too), `max_tokens` (for each
+choice) at the output rate, plus one credit for each prompt part with a rate of its own (each
+of those may round up by less than a credit), so the settled cost of a reply within `max_tokens`
+never exceeds its hold when the input count was exact, however the provider split the prompt.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ from app.providers.errors import ContextWindowExceeded, InvalidModelRequest
 from app.providers.image_tokens import image_tokens
 from app.providers.router import current_router
 from app.providers.tokens import count_messages, count_text, count_tools
-from app.providers.types import ChatQuote, VideoQuote
+from app.providers.types import ChatQuote, Price, VideoQuote
 from app.services.prices.catalog import model_spec
 from app.services.prices.history import current_prices, price_version
 from app.services.runtime import current_settings
@@ -86,20 +97,61 @@ def quote_chat(model_id: str, messages: list[dict[str, Any]], max_tokens: int, *
                                  f"({max_tokens}) exceed {model_id}'s context window of "
                                  f"{spec.context_window} tokens")
     price = current_prices([spec], reuse=reuse_price)[spec.id]
-    hold = credits_for_tokens(input_tokens, price.input_per_mtok_credits) + \
-        credits_for_tokens(max_tokens * choices, price.output_per_mtok_credits)
-    return ChatQuote(hold_credits=hold, input_tokens=input_tokens, max_output_tokens=max_tokens,
+    return ChatQuote(hold_credits=chat_hold_at(price, input_tokens, max_tokens * choices),
+                     input_tokens=input_tokens, max_output_tokens=max_tokens,
                      price_id=price.price_id,  # type: ignore[arg-type]
                      input_per_mtok_credits=price.input_per_mtok_credits,
                      output_per_mtok_credits=price.output_per_mtok_credits, model_id=model_id,
-                     input_tokens_exact=exact, price_stamp=price.stamp)
+                     input_tokens_exact=exact, price_stamp=price.stamp,
+                     prompt_hold_per_mtok_credits=prompt_hold_rate(price))
 
 
-def chat_cost(price_id: int, input_tokens: int, output_tokens: int) -> int:
-    """The charge for provider-reported usage at the price version the hold used."""
-    price = price_version(price_id)
-    return credits_for_tokens(input_tokens, price.input_per_mtok_credits) + \
+def prompt_hold_rate(price: Price) -> int:
+    """The rate a hold prices every prompt token at: the dearest a prompt token can cost."""
+    return max(price.input_per_mtok_credits, price.effective_cached_input_per_mtok_credits,
+               price.effective_cache_write_per_mtok_credits)
+
+
+def _own_rate_parts(price: Price) -> int:
+    """The prompt parts with a rate of their own besides the uncached input (0 to 2)."""
+    return (price.cached_input_per_mtok_credits is not None) + \
+        (price.cache_write_per_mtok_credits is not None)
+
+
+def chat_hold_at(price: Price, input_tokens: int, max_tokens: int) -> int:
+    """The worst-case charge of `input_tokens` of prompt (split however the provider caches
+    them) and `max_tokens` of output at `price`; see the module docstring."""
+    return credits_for_tokens(input_tokens, prompt_hold_rate(price)) + \
+        (_own_rate_parts(price) if input_tokens else 0) + \
+        credits_for_tokens(max_tokens, price.output_per_mtok_credits)
+
+
+def chat_cost_at(price: Price, input_tokens: int, output_tokens: int, *,
+                 cached_input_tokens: int = 0, cache_write_tokens: int = 0) -> int:
+    """The charge for usage at `price`. `input_tokens` is the whole prompt; the cached and
+    written counts are clamped to it (cached first), the rest is billed as uncached input."""
+    if min(input_tokens, output_tokens, cached_input_tokens, cache_write_tokens) < 0:
+        raise ValueError("token counts cannot be negative")
+    cached = min(cached_input_tokens, input_tokens)
+    written = min(cache_write_tokens, input_tokens - cached)
+    uncached = input_tokens - cached - written
+    if price.cached_input_per_mtok_credits is None:
+        uncached, cached = uncached + cached, 0
+    if price.cache_write_per_mtok_credits is None:
+        uncached, written = uncached + written, 0
+    return credits_for_tokens(uncached, price.input_per_mtok_credits) + \
+        credits_for_tokens(cached, price.effective_cached_input_per_mtok_credits) + \
+        credits_for_tokens(written, price.effective_cache_write_per_mtok_credits) + \
         credits_for_tokens(output_tokens, price.output_per_mtok_credits)
+
+
+def chat_cost(price_id: int, input_tokens: int, output_tokens: int, *,
+              cached_input_tokens: int = 0, cache_write_tokens: int = 0) -> int:
+    """The charge for provider-reported usage at the price version the hold used.
+    `input_tokens`: the whole prompt, cached and cache-written tokens included."""
+    return chat_cost_at(price_version(price_id), input_tokens, output_tokens,
+                        cached_input_tokens=cached_input_tokens,
+                        cache_write_tokens=cache_write_tokens)
 
 
 def video_quote(model_id: str, seconds: int, size: str | None = None, *,
