@@ -28,7 +28,7 @@ def test_without_keys_only_the_local_models_are_offered(make_hub) -> None:
         {"id": "local-embedding", "provider": "local", "kind": "embedding",
          "label": "Local demo embeddings (offline, built in: deterministic vectors, not an AI)",
          "price": {"input_per_mtok_credits": 1_000, "output_per_mtok_credits": 0},
-         "context_window": 8191, "max_output_tokens": None, "capabilities": ["embedding"]}]}
+         "context_window": 8191, "max_output_tokens": None, "capabilities": ["embeddings"]}]}
 
 
 def test_configured_providers_add_their_models(make_hub) -> None:

@@ -111,6 +111,9 @@ class Run:
     def deliver(self, text: str) -> Event | None:
         return self.delivery.deliver(self, text)
 
+    def deliver_piece(self, piece: OutputDelta) -> Event | None:
+        return self.delivery.deliver_piece(self, piece)
+
     def confirm_mirror(self, *, quiet: bool = False) -> None:
         """Wait for what was sent to the event stream (raises if it refused it, unless `quiet`:
         then it is only logged)."""
