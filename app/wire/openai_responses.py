@@ -187,7 +187,8 @@ def _part(part: Any, where: str, role: str) -> ContentPart:
         raise InvalidRequest(f"{where}.type: {kind} parts are not supported (text and images "
                              "are)")
     allowed = " or ".join(texts + (("input_image",) if role == "user" else ()))
-    raise InvalidRequest(f"{where}.type: must be {allowed} in a {role} message")
+    raise InvalidRequest(f"{where}.type: must be {allowed} in "
+                         f"{'an' if role == 'assistant' else 'a'} {role} message")
 
 
 def _image(part: dict[str, Any], where: str) -> ImagePart:
@@ -412,7 +413,9 @@ class ResponsesWriter:
         if status == "incomplete" and finish is not None:
             incomplete = {"reason": "max_output_tokens" if finish.reason is FinishReason.LENGTH
                           else "content_filter"}
-        error = {"code": self._error.code, "message": self._error.message} \
+        # `code` in a response's error is one of OpenAI's words; the hub's own code went out
+        # in the `error` event before it
+        error = {"code": "server_error", "message": self._error.message} \
             if status == "failed" and self._error else None
         return {"id": self.id, "object": "response", "created_at": self.created_at,
                 "status": status, "error": error, "incomplete_details": incomplete,
