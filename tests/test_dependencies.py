@@ -44,6 +44,9 @@ DEV_USED_WITHOUT_IMPORT = {
     "pip-audit": "command: scripts/audit_dependencies.py runs it (.ci/run)",
     "bandit": "command: tests/test_static_checks.py runs `python -m bandit`",
     "import-linter": "command: tests/providers/test_import_contracts.py runs `lint-imports`",
+    # langchain-core's InMemoryVectorStore (tests/jobs/test_third_party_clients.py) ranks by
+    # cosine similarity with numpy, an optional dependency it does not declare.
+    "numpy": "langchain-core's InMemoryVectorStore similarity",
 }
 
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==\S+$")
