@@ -8,7 +8,7 @@ from apiflask.validators import OneOf
 
 from app.providers.types import ModelInfo
 from app.security import public
-from app.services.prices.catalog import chat_rates, list_models
+from app.services.prices.catalog import list_models, model_rates
 
 bp = APIBlueprint("models", __name__, tag="Models")
 
@@ -47,11 +47,9 @@ class ModelsOut(Schema):
 def _shape(model: ModelInfo) -> dict:
     extra: dict = {}
     if model.kind == "video":
-        price = {"per_second_credits": model.price.per_second_credits}
         extra = {"video_seconds": list(model.video_seconds),
                  "video_sizes": list(model.video_sizes)}
-    else:
-        price = chat_rates(model.price)
+    price = model_rates(model.kind, model.price)
     return {"id": model.id, "provider": model.provider, "kind": model.kind, "label": model.label,
             "price": price, "context_window": model.context_window,
             "max_output_tokens": model.max_output_tokens,

@@ -85,4 +85,4 @@ def _model_entry(model: ModelInfo) -> dict[str, Any]:
     return {"id": model.id, "object": "model", "created": 0, "owned_by": model.provider,
             "capabilities": list(model.capabilities), "context_window": model.context_window,
             "max_output_tokens": model.max_output_tokens,
-            "price": catalog.chat_rates(model.price)}
+            "price": catalog.model_rates(model.kind, model.price)}

@@ -27,7 +27,7 @@ def test_without_keys_only_the_local_models_are_offered(make_hub) -> None:
          "video_sizes": ["720x1280", "1280x720"]},
         {"id": "local-embedding", "provider": "local", "kind": "embedding",
          "label": "Local demo embeddings (offline, built in: deterministic vectors, not an AI)",
-         "price": {"input_per_mtok_credits": 1_000, "output_per_mtok_credits": 0},
+         "price": {"input_per_mtok_credits": 1_000},
          "context_window": 8191, "max_output_tokens": None, "capabilities": ["embeddings"]}]}
 
 

@@ -21,6 +21,16 @@ def list_models(kind: str | None = None) -> list[ModelInfo]:
 
 
 
+def model_rates(kind: str, price: Price) -> dict[str, int]:
+    """A model's price as `/api/models` and `/v1/models` show it, by kind: per second of
+    video, per input token of embeddings, the token rates of chat."""
+    if kind == "video":
+        return {"per_second_credits": price.per_second_credits}
+    if kind == "embedding":
+        return {"input_per_mtok_credits": price.input_per_mtok_credits}
+    return chat_rates(price)
+
+
 def chat_rates(price: Price) -> dict[str, int]:
     """A chat model's rates as `/api/models` and `/v1/models` show them: a cache rate the price
     leaves unset is shown as what it charges, the input rate."""
