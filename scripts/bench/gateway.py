@@ -14,7 +14,8 @@ total time (p50/p95), completed requests per second, and the hub's CPU milliseco
 streamed tool call (one function tool; the added time to its first `delta.tool_calls`) and a
 non-streamed `/v1/embeddings` batch (16 inputs of ~100 tokens, base64; the added latency, p50
 and p95) — see `scripts.bench.gateway_workloads`. Each is measured, interleaved the same way,
-at every level and delay; every row names its `workload`.
+at every level and delay (an embeddings reply comes after one delay, not per chunk);
+every row names its `workload`.
 
 Creates its own database (dropped at the end) and Redis/queue prefixes; everything on 127.0.0.1.
 `--smoke`: one level, one delay, one pair of three requests, one process of each kind (and the
