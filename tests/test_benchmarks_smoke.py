@@ -62,24 +62,34 @@ def test_ledger_benchmark_smoke() -> None:
 GATEWAY_SIDE = ("ttft_p50_ms", "ttft_p95_ms", "total_p50_ms", "total_p95_ms", "completions_per_s")
 
 
+BATCH_SIDE = ("total_p50_ms", "total_p95_ms", "requests_per_s")
+
+
 def check_gateway_row(row: dict) -> None:
     assert row["concurrency"] == 1 and row["upstream_delay_ms"] == 0 and row["callers"] == 1
+    streamed = row["workload"] in ("chat", "tools")
     for side in ("direct", "hub"):
-        assert all(is_number(row[side][name]) for name in GATEWAY_SIDE), row
-    for name in ("hub_added_ttft_p50_ms", "hub_reported_overhead_p50_ms",
-                 "hub_cpu_ms_per_request"):
+        assert all(is_number(row[side][name])
+                   for name in (GATEWAY_SIDE if streamed else BATCH_SIDE)), row
+    added = ("hub_added_ttft_p50_ms",) if streamed else ("hub_added_p50_ms", "hub_added_p95_ms")
+    for name in (*added, "hub_reported_overhead_p50_ms", "hub_cpu_ms_per_request"):
         assert is_number(row[name]), (name, row)
     assert set(row["cpu_ms_per_request"]) == {"web", "worker", "postgres", "redis", "rabbitmq"}
     assert all(is_number(ms) for ms in row["cpu_ms_per_request"].values()), row
 
 
 @pytest.mark.slow
-def test_gateway_benchmark_smoke() -> None:
-    out = run_smoke("gateway")
+def test_gateway_benchmark_smoke_with_every_workload() -> None:
+    """Streamed text, a streamed tool call and an embeddings batch, against one hub (the
+    default, chat alone, runs in the A/B smoke below)."""
+    out = run_smoke("gateway", "--workloads", "chat,tools,embeddings")
     rows = json_lines(out)
     report = json.loads(out[out.index("\n[") + 1:])  # the whole report, after the live rows
-    assert len(rows) == 1 and report == rows, out
-    check_gateway_row(report[0])
+    assert report == rows and [row["workload"] for row in rows] == ["chat", "tools",
+                                                                   "embeddings"], out
+    for row in rows:
+        check_gateway_row(row)
+    assert rows[2]["inputs"] == 16, rows[2]
 
 
 @pytest.mark.slow
@@ -91,6 +101,7 @@ def test_ab_gateway_smoke_with_one_checkout_on_both_sides() -> None:
     assert [(r["pair"], r["side"]) for r in runs] == [(1, "A"), (1, "B")], out
     assert sorted(m["side"] for m in medians) == ["A", "B"], out
     for line in runs + medians:
+        assert line["workload"] == "chat", line
         assert line["concurrency"] == 1 and line["upstream_delay_ms"] == 0, line
         assert all(is_number(line[name]) for name in (
             "added_ttft_p50_ms", "throughput_ratio", "completions_per_s",

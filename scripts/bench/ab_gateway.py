@@ -4,7 +4,9 @@ BASE_DIR NEW_DIR [--pairs N] [gateway arguments…]`.
 Runs `scripts.bench.gateway` from each checkout in turn (A, B, A, B…: interleaved pairs, so
 slow drift of the machine hits both alike), each run measuring its own direct-to-upstream
 baseline, and prints one JSON line per run plus the medians per side of the hub's added time
-to first token, its throughput relative to the direct path, and its CPU per request.
+to first token, its throughput relative to the direct path, and its CPU per request, per
+workload (`--workloads`, passed on to the gateway; an embeddings batch reports its added
+latency, `added_p50_ms`, instead of a first token's).
 `--smoke`: one pair of `gateway --smoke` runs (the same checkout may be both sides).
 """
 
@@ -32,10 +34,15 @@ def run_once(checkout: Path, extra: list[str]) -> list[dict]:
 
 
 def figures(row: dict) -> dict:
-    return {"added_ttft_p50_ms": row["hub_added_ttft_p50_ms"],
-            "throughput_ratio": round(row["hub"]["completions_per_s"]
-                                      / row["direct"]["completions_per_s"], 3),
-            "completions_per_s": row["hub"]["completions_per_s"],
+    if "hub_added_ttft_p50_ms" in row:  # a stream
+        added = {"added_ttft_p50_ms": row["hub_added_ttft_p50_ms"]}
+        rate = "completions_per_s"
+    else:  # a batch, not streamed
+        added = {"added_p50_ms": row["hub_added_p50_ms"], "added_p95_ms": row["hub_added_p95_ms"]}
+        rate = "requests_per_s"
+    return {**added,
+            "throughput_ratio": round(row["hub"][rate] / row["direct"][rate], 3),
+            rate: row["hub"][rate],
             "cpu_ms_per_request": row["hub_cpu_ms_per_request"],
             **{f"{part}_cpu_ms": ms for part, ms in row["cpu_ms_per_request"].items()}}
 
@@ -53,19 +60,24 @@ def main() -> None:
         args.pairs = 1 if args.smoke else 3
     if args.smoke:
         extra = ["--smoke", *extra]
-    results: dict[tuple[str, int, float], list[dict]] = {}
+    results: dict[tuple[str, str, int, float], list[dict]] = {}
     for pair in range(args.pairs):
         for side, checkout in (("A", args.base), ("B", args.new)):
             for row in run_once(checkout, extra):
-                key = (side, row["concurrency"], row["upstream_delay_ms"])
+                # a checkout from before `--workloads` measures chat only
+                key = (side, row.get("workload", "chat"), row["concurrency"],
+                       row["upstream_delay_ms"])
                 results.setdefault(key, []).append(figures(row))
-                print(json.dumps({"pair": pair + 1, "side": side, "concurrency": key[1],
-                                  "upstream_delay_ms": key[2], **figures(row)}), flush=True)
-    for (side, level, delay), runs in sorted(results.items(), key=lambda kv: kv[0][1:] + kv[0][:1]):
+                print(json.dumps({"pair": pair + 1, "side": side, "workload": key[1],
+                                  "concurrency": key[2], "upstream_delay_ms": key[3],
+                                  **figures(row)}), flush=True)
+    for (side, workload, level, delay), runs in sorted(results.items(),
+                                                       key=lambda kv: kv[0][1:] + kv[0][:1]):
         medians = {name: round(statistics.median(run[name] for run in runs), 3)
                    for name in runs[0]}
-        print(json.dumps({"median_of": len(runs), "side": side, "concurrency": level,
-                          "upstream_delay_ms": delay, **medians}), flush=True)
+        print(json.dumps({"median_of": len(runs), "side": side, "workload": workload,
+                          "concurrency": level, "upstream_delay_ms": delay, **medians}),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,16 @@ overhead) and with 20 ms between chunks (a realistic model). Reports time to fir
 total time (p50/p95), completed requests per second, and the hub's CPU milliseconds per request
 (web + worker processes; PostgreSQL, Redis and RabbitMQ reported apart).
 
+`--workloads chat,tools,embeddings` (default `chat`, the figures every earlier note has) adds a
+streamed tool call (one function tool; the added time to its first `delta.tool_calls`) and a
+non-streamed `/v1/embeddings` batch (16 inputs of ~100 tokens, base64; the added latency, p50
+and p95) — see `scripts.bench.gateway_workloads`. Each is measured, interleaved the same way,
+at every level and delay (an embeddings reply comes after one delay, not per chunk);
+every row names its `workload`.
+
 Creates its own database (dropped at the end) and Redis/queue prefixes; everything on 127.0.0.1.
-`--smoke`: one level, one delay, one pair of three requests, one process of each kind.
+`--smoke`: one level, one delay, one pair of three requests, one process of each kind (and the
+chosen workloads).
 """
 
 from __future__ import annotations
@@ -35,11 +43,12 @@ import aiohttp
 import httpx
 import psycopg2
 
+from scripts.bench.gateway_workloads import Workload, one_request, parse_workloads
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
-MODEL = "gpt-4o-mini"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -130,41 +139,16 @@ def wait_until_idle(meter: CpuMeter, timeout_s: float = 60.0) -> None:
 
 
 # --- the load --------------------------------------------------------------------------------
-def _has_text(payload: str) -> bool:
-    """Whether an SSE chunk carries generated text (the first token, for TTFT)."""
-    choices = json.loads(payload).get("choices") or [{}]
-    return bool(choices[0].get("delta", {}).get("content"))
-
-
-async def one_request(session: aiohttp.ClientSession, url: str,
-                      headers: dict) -> tuple[float, float, float | None]:
-    body = {"model": MODEL, "stream": True, "max_tokens": 100,
-            "messages": [{"role": "user", "content": "benchmark"}]}
-    start = time.perf_counter()
-    ttft = None
-    async with session.post(url, json=body, headers=headers) as response:
-        if response.status != 200:
-            raise RuntimeError(f"{url}: HTTP {response.status}: {await response.text()}")
-        reported = response.headers.get("X-Hub-Overhead-Ms")  # the hub's own account
-        async for raw in response.content:  # one SSE line at a time
-            line = raw.rstrip(b"\r\n")
-            if line == b"data: [DONE]":
-                break
-            if ttft is None and line.startswith(b"data: {") and _has_text(line[6:]):
-                ttft = time.perf_counter() - start
-    total = time.perf_counter() - start
-    return ((ttft if ttft is not None else total) * 1000, total * 1000,
-            float(reported) if reported is not None else None)
-
-
-async def run_round(url: str, headers: list[dict], concurrency: int, requests: int) -> dict:
-    """`requests` streamed requests, `concurrency` at a time, over kept-alive connections;
+async def run_round(workload: Workload, base_url: str, headers: list[dict], concurrency: int,
+                    requests: int) -> dict:
+    """`requests` requests of `workload`, `concurrency` at a time, over kept-alive connections;
     concurrent client i sends as caller `headers[i % len(headers)]`.
 
     The load generator is aiohttp's client: it costs a fraction of httpx's CPU per streamed
     line, and its CPU is taken from the same two cores as the hub's."""
     results: list[tuple[float, float, float | None]] = []
     remaining = requests
+    url = base_url + workload.path
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=120)) as session:
@@ -172,7 +156,7 @@ async def run_round(url: str, headers: list[dict], concurrency: int, requests: i
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
-                results.append(await one_request(session, url, caller))
+                results.append(await one_request(session, workload, url, caller))
 
         start = time.perf_counter()
         await asyncio.gather(*(worker(headers[i % len(headers)]) for i in range(concurrency)))
@@ -251,6 +235,10 @@ def main() -> None:
                         help="hub users (one API key each) the concurrent clients send as; 1: "
                              "every request is one account's, whose row each hold and settle "
                              "locks in turn")
+    parser.add_argument("--workloads", default="chat",
+                        help="comma-separated, measured in this order at each level: chat "
+                             "(streamed text), tools (a streamed tool call), embeddings (a "
+                             "batch of 16 inputs); default chat")
     parser.add_argument("--profile-dir", default="",
                         help="record py-spy stacks of the hub's processes during hub rounds here")
     args = parse_sizes(parser, {
@@ -263,6 +251,7 @@ def main() -> None:
                           "gunicorn processes (WEB_CONCURRENCY)"),
     })
     warm_up = (1, 2) if args.smoke else (4, 20)  # (concurrency, requests) per path
+    workloads = parse_workloads(args.workloads)
 
     run_id = uuid.uuid4().hex[:8]
     db_name, prefix = f"hub_bench_gw_{run_id}", f"bench{run_id}:"
@@ -288,14 +277,16 @@ def main() -> None:
                     meter = CpuMeter({"web": web.pid, "worker": workers.pid})
                     # start-up work (imports, tokenizers) is not billed
                     wait_until_idle(meter, timeout_s=2.0 if args.smoke else 60.0)
-                    direct = (f"{upstream_url}/v1/chat/completions",
-                              [{"Authorization": "Bearer sk-fake-upstream"}])
-                    via_hub = (f"http://127.0.0.1:{hub_port}/v1/chat/completions",
+                    direct = (upstream_url, [{"Authorization": "Bearer sk-fake-upstream"}])
+                    via_hub = (f"http://127.0.0.1:{hub_port}",
                                [{"Authorization": f"Bearer {token}"} for token in tokens])
-                    asyncio.run(run_round(*via_hub, *warm_up))  # warm up both paths
-                    asyncio.run(run_round(*direct, *warm_up))
+                    for workload in workloads:  # warm up both paths
+                        asyncio.run(run_round(workload, *via_hub, *warm_up))
+                        asyncio.run(run_round(workload, *direct, *warm_up))
                     for level in [int(c) for c in args.levels.split(",")]:
-                        report.append(measure(level, delay_ms, args, direct, via_hub, meter))
+                        for workload in workloads:
+                            report.append(measure(level, delay_ms, workload, args, direct,
+                                                  via_hub, meter))
     finally:
         admin_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         from scripts.bench.cleanup import delete_rabbitmq_queues, delete_redis_keys
@@ -326,17 +317,20 @@ def _stop_profilers(procs: list[subprocess.Popen]) -> None:
         proc.wait(timeout=30)
 
 
-def measure(level: int, delay_ms: float, args, direct, via_hub, meter: CpuMeter) -> dict:
+def measure(level: int, delay_ms: float, workload: Workload, args, direct, via_hub,
+            meter: CpuMeter) -> dict:
+    """One level of one workload: `args.rounds` pairs of rounds, direct then through the hub."""
     requests = args.requests or max(30, 4 * level)
     samples: dict[str, list] = {"direct": [], "hub": []}
     elapsed = {"direct": 0.0, "hub": 0.0}
     cpu: dict[str, float] = {}
     for _ in range(args.rounds):
         for name, target in (("direct", direct), ("hub", via_hub)):
-            profilers = _start_profilers(args.profile_dir, list(meter.roots.values()), f"c{level}-d{delay_ms:g}") \
+            label = f"{workload.name}-c{level}-d{delay_ms:g}"
+            profilers = _start_profilers(args.profile_dir, list(meter.roots.values()), label) \
                 if name == "hub" and args.profile_dir else []
             before = meter.sample()
-            result = asyncio.run(run_round(*target, level, requests))
+            result = asyncio.run(run_round(workload, *target, level, requests))
             after = meter.sample()
             _stop_profilers(profilers)
             samples[name].extend(result["results"])
@@ -344,7 +338,26 @@ def measure(level: int, delay_ms: float, args, direct, via_hub, meter: CpuMeter)
             if name == "hub":
                 for part in after:
                     cpu[part] = cpu.get(part, 0.0) + after[part] - before[part]
-    row = {"concurrency": level, "upstream_delay_ms": delay_ms, "callers": args.callers}
+    row = {"workload": workload.name, "concurrency": level, "upstream_delay_ms": delay_ms,
+           "callers": args.callers}
+    row.update(stream_figures(samples, elapsed) if workload.streamed
+               else batch_figures(samples, elapsed, workload))
+    # what the hub itself measured between taking the request and its first token (or, for a
+    # batch, its answer) going out (X-Hub-Overhead-Ms): the rest of the added time is before
+    # the app sees the request
+    reported = [r[2] for r in samples["hub"] if r[2] is not None]
+    row["hub_reported_overhead_p50_ms"] = round(statistics.median(reported), 2) if reported else None
+    count = len(samples["hub"])
+    per_request = {part: round(seconds * 1000 / count, 2) for part, seconds in cpu.items()}
+    row["hub_cpu_ms_per_request"] = round(per_request["web"] + per_request["worker"], 2)
+    row["cpu_ms_per_request"] = per_request
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def stream_figures(samples: dict[str, list], elapsed: dict[str, float]) -> dict:
+    """A streamed workload's figures per path, and the added time to the first delta."""
+    row: dict = {}
     for name in ("direct", "hub"):
         ttft = [r[0] for r in samples[name]]
         total = [r[1] for r in samples[name]]
@@ -353,16 +366,23 @@ def measure(level: int, delay_ms: float, args, direct, via_hub, meter: CpuMeter)
                      "total_p50_ms": round(statistics.median(total), 2),
                      "total_p95_ms": round(pct(total, 0.95), 2),
                      "completions_per_s": round(len(total) / elapsed[name], 1)}
-    count = len(samples["hub"])
     row["hub_added_ttft_p50_ms"] = round(row["hub"]["ttft_p50_ms"] - row["direct"]["ttft_p50_ms"], 2)
-    # what the hub itself measured between taking the request and its first token going out
-    # (X-Hub-Overhead-Ms): the rest of the added time is before the app sees the request
-    reported = [r[2] for r in samples["hub"] if r[2] is not None]
-    row["hub_reported_overhead_p50_ms"] = round(statistics.median(reported), 2) if reported else None
-    per_request = {part: round(seconds * 1000 / count, 2) for part, seconds in cpu.items()}
-    row["hub_cpu_ms_per_request"] = round(per_request["web"] + per_request["worker"], 2)
-    row["cpu_ms_per_request"] = per_request
-    print(json.dumps(row), flush=True)
+    return row
+
+
+def batch_figures(samples: dict[str, list], elapsed: dict[str, float],
+                  workload: Workload) -> dict:
+    """A non-streamed batch's latency per path and the added latency, p50 and p95 (each the
+    difference of the two paths' percentiles, not a percentile of differences)."""
+    row: dict = {"inputs": len(workload.body["input"])}
+    for name in ("direct", "hub"):
+        total = [r[1] for r in samples[name]]
+        row[name] = {"total_p50_ms": round(statistics.median(total), 2),
+                     "total_p95_ms": round(pct(total, 0.95), 2),
+                     "requests_per_s": round(len(total) / elapsed[name], 1)}
+    for q in ("p50", "p95"):
+        row[f"hub_added_{q}_ms"] = round(row["hub"][f"total_{q}_ms"]
+                                         - row["direct"][f"total_{q}_ms"], 2)
     return row
 
 
