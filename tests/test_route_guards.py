@@ -78,6 +78,7 @@ def test_every_page_declares_its_access(app) -> None:
 API_KEY_ROUTES = {
     ("POST", "/v1/chat/completions"), ("POST", "/v1/messages"), ("GET", "/v1/models"),
     ("POST", "/v1/embeddings"),
+    ("POST", "/v1/responses"),
     ("POST", "/api/jobs/quote"), ("POST", "/api/jobs"), ("GET", "/api/jobs"),
     ("GET", "/api/jobs/<job_id>"), ("POST", "/api/jobs/<job_id>/cancel"),
     ("GET", "/api/jobs/<job_id>/content"), ("GET", "/api/credits/balance"), ("GET", "/api/me"),
