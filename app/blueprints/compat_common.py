@@ -80,7 +80,7 @@ def whole_reply(result: dict[str, Any], choices: int = 1) -> Reply:
     builder = ReplyBuilder()
     for data in result["deltas"]:
         builder.add(piece_of(data))
-    return Reply(choices=builder.choices(choices),
+    return Reply(choices=builder.choices(choices), logprobs=builder.choice_logprobs(choices),
                  finish=finish_of(result["usage"], "failed" if result["error"] else "succeeded"))
 
 

@@ -76,8 +76,23 @@ class ReasoningDelta:
         return data
 
 
-OutputDelta = TextDelta | ToolCallDelta | ReasoningDelta
-OUTPUT_DELTAS = (TextDelta, ToolCallDelta, ReasoningDelta)
+@dataclass(frozen=True, slots=True)
+class LogprobsDelta:
+    """The log probabilities of the text just delivered (OpenAI's `logprobs.content` entries,
+    kept as the vendor sent them); not output the caller pays for."""
+
+    content: tuple[dict[str, Any], ...]
+    choice: int = 0
+
+    def as_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"logprobs": list(self.content)}
+        if self.choice:
+            data["choice"] = self.choice
+        return data
+
+
+OutputDelta = TextDelta | ToolCallDelta | ReasoningDelta | LogprobsDelta
+OUTPUT_DELTAS = (TextDelta, ToolCallDelta, ReasoningDelta, LogprobsDelta)
 
 
 def piece_of(data: dict[str, Any]) -> OutputDelta:
@@ -87,6 +102,8 @@ def piece_of(data: dict[str, Any]) -> OutputDelta:
         call = data["tool_call"]
         return ToolCallDelta(index=call.get("index", 0), arguments=call.get("arguments", ""),
                              id=call.get("id"), name=call.get("name"), choice=choice)
+    if "logprobs" in data:
+        return LogprobsDelta(tuple(data["logprobs"]), choice=choice)
     if "reasoning" in data or "redacted" in data:
         return ReasoningDelta(text=data.get("reasoning", ""), signature=data.get("signature"),
                               redacted=data.get("redacted"), choice=choice)
@@ -100,6 +117,8 @@ def billable_text(piece: OutputDelta) -> str:
         return piece.text
     if isinstance(piece, ToolCallDelta):
         return (piece.name or "") + piece.arguments
+    if isinstance(piece, LogprobsDelta):
+        return ""
     return piece.text
 
 
@@ -117,6 +136,9 @@ def merge_pieces(items: list[Any]) -> list[Any]:
                 and item.id is None and item.name is None:
             merged[-1] = ToolCallDelta(last.index, last.arguments + item.arguments, id=last.id,
                                        name=last.name, choice=last.choice)
+        elif isinstance(item, LogprobsDelta) and isinstance(last, LogprobsDelta) \
+                and last.choice == item.choice:
+            merged[-1] = LogprobsDelta(last.content + item.content, choice=item.choice)
         elif isinstance(item, ReasoningDelta) and isinstance(last, ReasoningDelta) \
                 and last.choice == item.choice and last.signature is None \
                 and last.redacted is None and item.redacted is None:
@@ -195,6 +217,7 @@ class Reply:
 
     choices: tuple[tuple[ContentPart, ...], ...]
     finish: Finish
+    logprobs: tuple[tuple[dict[str, Any], ...] | None, ...] = ()  # each choice's, if asked
 
     @property
     def content(self) -> tuple[ContentPart, ...]:
@@ -211,9 +234,13 @@ class ReplyBuilder:
     text joined, each tool call's arguments joined, reasoning joined up to its signature."""
 
     parts: dict[int, list[Any]] = field(default_factory=dict)
+    logprobs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _calls: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def add(self, piece: OutputDelta) -> None:
+        if isinstance(piece, LogprobsDelta):
+            self.logprobs.setdefault(piece.choice, []).extend(piece.content)
+            return
         parts = self.parts.setdefault(piece.choice, [])
         last = parts[-1] if parts else None
         if isinstance(piece, TextDelta):
@@ -242,5 +269,13 @@ class ReplyBuilder:
         count = max(n, max(self.parts, default=0) + 1)
         return tuple(tuple(self.parts.get(i, ())) for i in range(count))
 
+    def choice_logprobs(self, n: int = 1) -> tuple[tuple[dict[str, Any], ...] | None, ...]:
+        """Each choice's log probabilities (None where none came)."""
+        if not self.logprobs:
+            return ()
+        count = max(n, max(self.parts, default=0) + 1)
+        return tuple(tuple(self.logprobs[i]) if i in self.logprobs else None
+                     for i in range(count))
 
-ChatEvent = TextDelta | ToolCallDelta | ReasoningDelta | Usage | Finish | ChatError
+
+ChatEvent = TextDelta | ToolCallDelta | ReasoningDelta | LogprobsDelta | Usage | Finish | ChatError

@@ -166,6 +166,8 @@ class ChatRequest:
             needs.append("structured_output")
         if self.reasoning_effort not in (None, "none", "minimal") or self.thinking_budget:
             needs.append("reasoning")
+        if self.extra.get("logprobs") and self.extra_format == "openai":
+            needs.append("logprobs")
         return tuple(needs)
 
 

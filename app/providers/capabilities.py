@@ -17,9 +17,10 @@ REASONING = "reasoning"  # reasoning / extended thinking tokens
 EMBEDDINGS = "embeddings"
 VIDEO = "video"  # makes videos
 PROMPT_CACHING = "prompt_caching"  # the provider caches prompt prefixes (cheaper cached reads)
+LOGPROBS = "logprobs"  # returns the log probabilities of its output tokens
 
 CAPABILITIES: tuple[str, ...] = (CHAT, VISION, TOOLS, STRUCTURED_OUTPUT, REASONING, EMBEDDINGS,
-                                 VIDEO, PROMPT_CACHING)
+                                 VIDEO, PROMPT_CACHING, LOGPROBS)
 
 
 class UnknownCapability(ValueError):

@@ -13,7 +13,14 @@ from typing import Any
 import httpx2
 import openai
 
-from app.chat.events import OutputDelta, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from app.chat.events import (
+    LogprobsDelta,
+    OutputDelta,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 from app.chat.request import (
     ChatRequest,
     ContentPart,
@@ -172,6 +179,9 @@ def _choice_pieces(choice: dict[str, Any]) -> Iterator[OutputDelta]:
     content = delta.get("content")
     if content:
         yield TextDelta(content, choice=index)
+    logprobs = (choice.get("logprobs") or {}).get("content")
+    if logprobs:
+        yield LogprobsDelta(tuple(logprobs), choice=index)
     for call in delta.get("tool_calls") or ():
         function = call.get("function") or {}
         yield ToolCallDelta(index=call.get("index") or 0, arguments=function.get("arguments") or "",
@@ -194,9 +204,10 @@ def read_stream(chunks: Iterable[dict[str, Any]]) -> Iterator[OutputDelta | Usag
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
             content = delta.get("content")
-            if content and delta.keys() <= PLAIN_KEYS and not choice.get("index"):  # most chunks
+            if content and delta.keys() <= PLAIN_KEYS and not choice.get("index") \
+                    and not choice.get("logprobs"):  # plain text: nearly every chunk
                 yield TextDelta(content)
-            elif delta:
+            elif delta or choice.get("logprobs"):
                 yield from _choice_pieces(choice)
             if choice.get("finish_reason") and (finish_reason is None or not choice.get("index")):
                 finish_reason = choice["finish_reason"]

@@ -18,6 +18,7 @@ from app.chat.events import (
     ChatError,
     Finish,
     FinishReason,
+    LogprobsDelta,
     OutputDelta,
     Reply,
     TextDelta,
@@ -280,8 +281,8 @@ class MessagesWriter:
     def piece(self, piece: OutputDelta) -> str:
         if isinstance(piece, TextDelta):
             return self.text(piece.text) if not piece.choice else ""  # one choice only
-        if piece.choice:
-            return ""
+        if piece.choice or isinstance(piece, LogprobsDelta):
+            return ""  # one choice, and no log probabilities, in Anthropic's format
         if isinstance(piece, ToolCallDelta):
             frames = ""
             if self._open != ("tool_use", piece.index):

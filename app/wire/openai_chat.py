@@ -19,6 +19,7 @@ from app.chat.events import (
     ChatError,
     Finish,
     FinishReason,
+    LogprobsDelta,
     OutputDelta,
     ReasoningDelta,
     Reply,
@@ -64,8 +65,6 @@ UNMETERED = {
     "service_tier": "its tiers are priced differently from the hub's price list",
     "web_search_options": "web search is billed per call, which the hub cannot meter",
     "audio": "audio output is billed at audio rates, which the hub does not price",
-    "logprobs": "the hub does not relay log probabilities yet",
-    "top_logprobs": "the hub does not relay log probabilities yet",
 }
 
 
@@ -294,11 +293,13 @@ class ChatCompletionWriter:
         self._text_tail = '},"finish_reason":null}]}\n\n'
 
     def _chunk(self, delta: dict, finish: str | None, usage: dict | None = None,
-               choices: bool = True, index: int = 0) -> str:
+               choices: bool = True, index: int = 0, logprobs: list | None = None) -> str:
+        choice: dict[str, Any] = {"index": index, "delta": delta, "finish_reason": finish}
+        if logprobs is not None:
+            choice["logprobs"] = {"content": logprobs}
         body: dict[str, Any] = {"id": self.id, "object": "chat.completion.chunk",
                                 "created": self.created, "model": self.model,
-                                "choices": [{"index": index, "delta": delta,
-                                             "finish_reason": finish}] if choices else []}
+                                "choices": [choice] if choices else []}
         if usage is not None:
             body["usage"] = usage
         return f"data: {_compact(body)}\n\n"
@@ -313,6 +314,8 @@ class ChatCompletionWriter:
     def piece(self, piece: OutputDelta) -> str:
         if isinstance(piece, TextDelta):
             return self._chunk({"content": piece.text}, None, index=piece.choice)
+        if isinstance(piece, LogprobsDelta):
+            return self._chunk({}, None, index=piece.choice, logprobs=list(piece.content))
         if isinstance(piece, ReasoningDelta):
             if not piece.text:
                 return ""  # a signature: OpenAI's format has no place for one
@@ -342,9 +345,12 @@ class ChatCompletionWriter:
 
     def body(self, reply: Reply) -> dict[str, Any]:
         choices = reply.choices or ((),)
+        logprobs = reply.logprobs or (None,) * len(choices)
         return {"id": self.id, "object": "chat.completion", "created": self.created,
                 "model": self.model,
-                "choices": [{"index": i, "message": _message_body(content), "logprobs": None,
+                "choices": [{"index": i, "message": _message_body(content),
+                             "logprobs": {"content": list(logprobs[i])}
+                             if i < len(logprobs) and logprobs[i] is not None else None,
                              "finish_reason": FINISH_REASONS[reply.finish.reason]}
                             for i, content in enumerate(choices)],
                 "usage": _usage(reply.finish)}

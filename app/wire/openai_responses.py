@@ -25,6 +25,7 @@ from app.chat.events import (
     ChatError,
     Finish,
     FinishReason,
+    LogprobsDelta,
     OutputDelta,
     ReasoningDelta,
     Reply,
@@ -486,8 +487,8 @@ class ResponsesWriter:
         return f'{self._text_head}{json.dumps(text)},"sequence_number":{self._seq}}}\n\n'
 
     def piece(self, piece: OutputDelta) -> str:
-        if piece.choice:
-            return ""  # one output only
+        if piece.choice or isinstance(piece, LogprobsDelta):
+            return ""  # one output only; log probabilities are not asked for here
         if isinstance(piece, TextDelta):
             return self.text(piece.text)
         if isinstance(piece, ReasoningDelta):

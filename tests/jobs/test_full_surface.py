@@ -405,3 +405,33 @@ def test_cancelled_reasoning_charges_the_reasoning_delivered(app, anthropic_clie
     assert job.cost_credits > 0
     assert balance(app, funded_user).balance == before - job.cost_credits
     assert balance(app, funded_user).held == 0
+
+
+# --- log probabilities ---------------------------------------------------------------------
+
+def test_log_probabilities_are_relayed_streamed_and_not(openai_client, upstream) -> None:
+    completion = openai_client.chat.completions.create(
+        model="gpt-4o-mini", max_tokens=50, logprobs=True, top_logprobs=2,
+        messages=[{"role": "user", "content": "hi"}])
+    tokens = [entry.token for entry in completion.choices[0].logprobs.content]
+    assert "".join(tokens) == completion.choices[0].message.content
+    sent = _upstream_body(upstream, "/v1/chat/completions")
+    assert sent["logprobs"] is True and sent["top_logprobs"] == 2
+    chunks = list(openai_client.chat.completions.create(
+        model="gpt-4o-mini", max_tokens=50, logprobs=True, stream=True,
+        messages=[{"role": "user", "content": "hi"}]))
+    streamed = [entry.token for c in chunks if c.choices and c.choices[0].logprobs
+                for entry in c.choices[0].logprobs.content]
+    assert streamed == tokens
+
+
+def test_log_probabilities_from_a_model_without_them_are_refused(app, openai_client,
+                                                                  funded_user) -> None:
+    before = balance(app, funded_user).balance
+    with pytest.raises(openai.BadRequestError) as refused:
+        openai_client.chat.completions.create(
+            model="claude-haiku-4-5", max_tokens=50, logprobs=True,
+            messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.body["code"] == "unsupported_capability"
+    assert "logprobs" in refused.value.message
+    assert balance(app, funded_user).balance == before

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.chat.events import (
+    LogprobsDelta,
     ReasoningDelta,
     ReplyBuilder,
     TextDelta,
@@ -77,3 +78,15 @@ def test_everything_delivered_is_billable_text() -> None:
                                        ToolCallDelta(0, '"x"'), ReasoningDelta("hmm"),
                                        ReasoningDelta("", signature="s"))] == \
         ["hi", "clock{}", '"x"', "hmm", ""]
+
+
+def test_log_probabilities_round_trip_and_are_not_billed() -> None:
+    piece = LogprobsDelta(({"token": "Hi", "logprob": -0.1, "bytes": [72, 105],
+                            "top_logprobs": []},), choice=1)
+    assert piece_of(piece.as_data()) == piece
+    assert billable_text(piece) == ""
+    builder = ReplyBuilder()
+    builder.add(TextDelta("Hi", choice=1))
+    builder.add(piece)
+    assert builder.choice_logprobs(2) == (None, piece.content)
+    assert merge_pieces([piece, piece]) == [LogprobsDelta(piece.content * 2, choice=1)]
