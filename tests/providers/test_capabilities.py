@@ -24,8 +24,10 @@ def test_every_builtin_model_names_known_capabilities() -> None:
 
 
 @pytest.mark.parametrize(("model_id", "expected"), [
-    ("gpt-4o", {"chat", "vision", "tools", "structured_output", "prompt_caching"}),
-    ("gpt-4.1-mini", {"chat", "vision", "tools", "structured_output", "prompt_caching"}),
+    ("gpt-4o", {"chat", "vision", "tools", "structured_output", "prompt_caching",
+                "logprobs"}),
+    ("gpt-4.1-mini", {"chat", "vision", "tools", "structured_output", "prompt_caching",
+                      "logprobs"}),
     ("gpt-5", {"chat", "vision", "tools", "structured_output", "reasoning", "prompt_caching"}),
     ("claude-opus-4-5", {"chat", "vision", "tools", "reasoning", "prompt_caching"}),
     ("local-echo", {"chat"}),  # an echo: no images read, no tools called
