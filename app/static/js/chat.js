@@ -82,7 +82,8 @@ function follow(jobId, target, onSettled) {
   stream = new JobStream(jobId, {
     onEvent: (event) => {
       if (event.type === "delta") {
-        target.body.textContent += event.data.text;
+        // the first choice's text; other pieces (tool calls, reasoning) are not shown here yet
+        if (typeof event.data.text === "string" && !event.data.choice) target.body.textContent += event.data.text;
         log.scrollTop = log.scrollHeight;
       } else if (event.type === "status") {
         statusLine.textContent = event.data.status === "running" ? "Writing…" : "Waiting for a worker…";
