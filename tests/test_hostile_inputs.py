@@ -137,7 +137,8 @@ def test_a_signed_deeply_nested_webhook_is_an_invalid_payload(app, client) -> No
 @pytest.fixture
 def ws_url(app) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     yield f"ws://127.0.0.1:{server.server_port}/ws/jobs/no-such-job"
     server.shutdown()

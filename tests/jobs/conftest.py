@@ -71,7 +71,8 @@ def settings(migrated_database, fake_upstream_server):
 def hub(app, job_workers) -> Iterator[str]:
     """The hub served over real HTTP (threaded werkzeug), for SDKs and WebSocket clients."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

@@ -57,7 +57,8 @@ def hub_app(request, tmp_path, migrated_database, fake_upstream_server,
 @pytest.fixture
 def base_url(hub_app) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, hub_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

@@ -63,7 +63,8 @@ def served(request, backend, settings, upstream, tmp_path) -> Iterator[Served]:
             user = create_user()
         fund(app, user, 10_000_000)
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
         thread.start()
         url = f"http://127.0.0.1:{server.server_port}"
         try:
