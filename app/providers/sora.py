@@ -13,13 +13,13 @@ from app.providers.base import VideoProvider, write_atomically
 from app.providers.catalog import ModelSpec
 from app.providers.openai_chat import mapped_errors
 from app.providers.types import VideoRequest, VideoStatus
+from app.providers.video import FIRST_FRAME_EXTENSIONS
 
 STATUSES = {"queued": "queued", "in_progress": "in_progress", "completed": "completed",
             "failed": "failed"}
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
 # error codes of a render OpenAI's safety system stopped
 REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
-FRAME_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
 class SoraVideo(VideoProvider):
@@ -34,7 +34,7 @@ class SoraVideo(VideoProvider):
             extra["size"] = request.size
         if request.first_frame is not None:
             frame = request.first_frame
-            name = f"first_frame.{FRAME_EXTENSIONS.get(frame.mime_type, 'png')}"
+            name = f"first_frame.{FIRST_FRAME_EXTENSIONS.get(frame.mime_type, 'png')}"
             extra["input_reference"] = (name, frame.data, frame.mime_type)
         with mapped_errors():
             video = self.client.videos.create(model=spec.id, prompt=request.prompt,  # type: ignore[arg-type]

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from app.config.channels import ChannelConfig
+from app.providers.catalog import builtin_spec
 from app.providers.errors import ProviderBadRequest, ProviderTimeout, ProviderUnavailable
 from app.providers.openai_chat import build_client
 from app.providers.router import video_provider
 from app.providers.sora import SoraVideo
-from app.providers.catalog import builtin_spec
 from app.providers.types import VideoImage, VideoRequest, VideoStatus
 from app.providers.video import video_storage_path, wait_for_video
 from tests.fake_upstream import Fault
 from tests.fake_upstream.server import VIDEO_BYTES
-
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # binary, not UTF-8
 
