@@ -151,7 +151,7 @@ def job_view(job: Job) -> dict:
 @bp.input(JobIn, arg_name="data")
 @bp.output(QuoteOut)
 @bp.doc(summary="The hold a job would place and its price basis, without running it",
-        responses=[200, 404, 422])
+        responses=[200, 400, 404, 422])
 def quote_job(data: dict) -> dict:
     q = jobs.quote(spec_from(data))
     return {"model": data["model"], "hold_credits": q.hold_credits, "price": q.basis,
@@ -163,7 +163,7 @@ def quote_job(data: dict) -> dict:
 @bp.input(JobIn, arg_name="data")
 @bp.output(JobCreatedOut, status_code=202)
 @bp.doc(summary="Create a chat or video job (holds its worst-case price first)",
-        responses=[202, 402, 403, 404, 422])
+        responses=[202, 400, 402, 403, 404, 422])
 def create_job(data: dict) -> dict:
     principal = current_principal()
     job = jobs.create_job(principal.user, spec_from(data), api_key=principal.api_key,
