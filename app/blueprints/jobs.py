@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
@@ -13,6 +11,7 @@ from marshmallow import ValidationError, validates_schema
 from app.blueprints.request_scope import current_request_scope
 from app.jobs import api as jobs
 from app.jobs.api import ChatSpec, VideoSpec
+from app.jobs.videos import video_file
 from app.models.base import INTEGER_MAX
 from app.models.jobs import JOB_TYPES, QUEUED_JOB_TYPES, TERMINAL_STATUSES, Job
 from app.providers.video_choices import MAX_FIRST_FRAME_BYTES, image_from_data_url
@@ -207,8 +206,6 @@ def cancel_job(job_id: str) -> dict:
 @require_auth(api_key=True)
 @bp.doc(summary="Download a finished video", responses=[200, 404])
 def job_content(job_id: str) -> Response:
-    job = jobs.get_job(job_id, user=current_principal().user)
-    if job.status != "succeeded" or not job.content_path or not os.path.exists(job.content_path):
-        raise jobs.JobNotFound("this job has no content to download")
-    return send_file(job.content_path, mimetype="video/mp4", as_attachment=True,
+    job, path = video_file(job_id, user=current_principal().user)
+    return send_file(path, mimetype="video/mp4", as_attachment=True,
                      download_name=f"{job.id}.mp4")
