@@ -11,7 +11,6 @@ video 404, a video not finished 404 on its content (as OpenAI answers).
 
 from __future__ import annotations
 
-from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
@@ -22,8 +21,9 @@ from app.blueprints.compat_common import caller, json_body
 from app.blueprints.request_scope import current_request_scope
 from app.jobs import api as jobs
 from app.jobs.videos import get_video_job, progress_percent, video_file
-from app.providers import types as provider_types
+from app.providers.catalog import ModelSpec
 from app.providers.errors import InvalidModelRequest
+from app.providers.types import VideoImage
 from app.security import current_principal, require_auth
 from app.services.cursors import encode_cursor
 from app.services.prices import catalog
@@ -112,8 +112,8 @@ def _request_fields() -> tuple[dict[str, Any], dict[str, Upload]]:
 
 
 def video_spec(create: VideoCreate) -> jobs.VideoSpec:
-    """The job core's spec of a create request. The first frame and the hub's options go to
-    the spec when it has a field for them, else they are refused by name."""
+    """The job core's spec of a create request (the core checks each choice against the
+    model before any hold)."""
     model = catalog.model_spec(create.model)
     size, options = create.size, dict(create.options)
     if size is not None and not model.video_sizes and size in SIZE_SHAPES \
@@ -122,11 +122,6 @@ def video_spec(create: VideoCreate) -> jobs.VideoSpec:
         size = None
     if create.first_frame is not None:
         options["first_frame"] = _first_frame(create.first_frame, model)
-    accepted = {f.name for f in dataclass_fields(jobs.VideoSpec)}
-    for name in options:
-        if name not in accepted:
-            parameter = "input_reference" if name == "first_frame" else name
-            raise InvalidRequest(f"{parameter}: not supported by this model")
     seconds = create.seconds
     if seconds is None:
         seconds = DEFAULT_SECONDS if DEFAULT_SECONDS in model.video_seconds or \
@@ -135,13 +130,12 @@ def video_spec(create: VideoCreate) -> jobs.VideoSpec:
                           **options)
 
 
-def _first_frame(upload: Upload, model: Any) -> Any:
-    """The first frame as the job core takes it (`VideoImage`), for a model that takes one."""
-    if "first_frame" not in getattr(model, "video_options", ()):
+def _first_frame(upload: Upload, model: ModelSpec) -> VideoImage:
+    """The first frame as the job core takes it, for a model that takes one."""
+    if "first_frame" not in model.video_options:
         raise InvalidRequest("input_reference: not supported by this model")
-    image = check_image(upload)  # VideoImage arrives with the video request interface
-    return provider_types.VideoImage(mime_type=image.mime_type,  # type: ignore[attr-defined]
-                                     data=image.data)
+    image = check_image(upload)
+    return VideoImage(mime_type=image.mime_type, data=image.data)
 
 
 @bp.post("/videos")
