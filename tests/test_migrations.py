@@ -126,3 +126,31 @@ def test_migration_014_goes_up_down_and_up_again(backend, request, tmp_path) -> 
         if not db.is_closed():
             db.close()
         create_app(make_settings())
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_migration_016_adds_the_audio_rate_and_takes_it_back(backend, request, tmp_path) -> None:
+    if backend == "postgres":
+        url = request.getfixturevalue("empty_postgres")
+    else:
+        url = f"sqlite:///{tmp_path}/hub.sqlite3"
+    app = create_app(load_settings(HUB_ENV="test", SECRET_KEY="m" * 40, DATABASE_URL=url,
+                                   REDIS_URL="", BROKER_URL=""))
+    name = "016_video_audio_price"
+    try:
+        with app.app_context(), db.connection_context():
+            migrations.upgrade()
+            assert "per_second_audio_credits" in _columns("model_prices")
+
+            router = Router(db, migrate_dir=migrations.MIGRATIONS_DIR)
+            while name in router.done:
+                router.rollback()
+            assert "per_second_audio_credits" not in _columns("model_prices")
+            assert "per_second_credits" in _columns("model_prices")
+
+            migrations.upgrade()
+            assert "per_second_audio_credits" in _columns("model_prices")
+    finally:
+        if not db.is_closed():
+            db.close()
+        create_app(make_settings())

@@ -79,6 +79,8 @@ API_KEY_ROUTES = {
     ("POST", "/v1/chat/completions"), ("POST", "/v1/messages"), ("GET", "/v1/models"),
     ("POST", "/v1/embeddings"),
     ("POST", "/v1/responses"),
+    ("POST", "/v1/videos"), ("GET", "/v1/videos"), ("GET", "/v1/videos/<video_id>"),
+    ("GET", "/v1/videos/<video_id>/content"),
     ("POST", "/api/jobs/quote"), ("POST", "/api/jobs"), ("GET", "/api/jobs"),
     ("GET", "/api/jobs/<job_id>"), ("POST", "/api/jobs/<job_id>/cancel"),
     ("GET", "/api/jobs/<job_id>/content"), ("GET", "/api/credits/balance"), ("GET", "/api/me"),

@@ -50,6 +50,8 @@ class SetPriceForm(FlaskForm):
         "Cache write, credits per 1M tokens", validators=[Optional(), PRICE_RANGE])
     per_second_credits = IntegerField("Video, credits per second",
                                       validators=[Optional(), PRICE_RANGE])
+    per_second_audio_credits = IntegerField("Video with audio, credits per second",
+                                            validators=[Optional(), PRICE_RANGE])
     reason = StringField("Reason", validators=[InputRequired(), Length(min=1, max=200)])
 
     def validate_reason(self, field: Any) -> None:
@@ -61,7 +63,8 @@ class SetPriceForm(FlaskForm):
             return False
         prices = (self.input_per_mtok_credits.data, self.output_per_mtok_credits.data,
                   self.cached_input_per_mtok_credits.data,
-                  self.cache_write_per_mtok_credits.data, self.per_second_credits.data)
+                  self.cache_write_per_mtok_credits.data, self.per_second_credits.data,
+                  self.per_second_audio_credits.data)
         if all(price is None for price in prices):
             self.input_per_mtok_credits.errors.append("give at least one price")
             return False

@@ -59,6 +59,7 @@ class PricesView(StaffView):
                             cached_input_per_mtok_credits=form.cached_input_per_mtok_credits.data,
                             cache_write_per_mtok_credits=form.cache_write_per_mtok_credits.data,
                             per_second_credits=form.per_second_credits.data,
+                            per_second_audio_credits=form.per_second_audio_credits.data,
                             reason=form.reason.data.strip(), actor_id=current_user.id,
                             actor_label=current_user.email)
         except HubError as exc:
@@ -74,16 +75,19 @@ class PricesView(StaffView):
 class PriceHistoryAdmin(ReadOnlyModelView):
     column_list = ("model_id", "version", "id", "input_per_mtok_credits",
                    "output_per_mtok_credits", "cached_input_per_mtok_credits",
-                   "cache_write_per_mtok_credits", "per_second_credits", "reason", "created_at")
+                   "cache_write_per_mtok_credits", "per_second_credits",
+                   "per_second_audio_credits", "reason", "created_at")
     column_labels = {"model_id": "Model", "id": "price_id",
                      "input_per_mtok_credits": "Input / 1M tokens",
                      "output_per_mtok_credits": "Output / 1M tokens",
                      "cached_input_per_mtok_credits": "Cached input / 1M tokens",
                      "cache_write_per_mtok_credits": "Cache write / 1M tokens",
-                     "per_second_credits": "Per second"}
+                     "per_second_credits": "Per second",
+                     "per_second_audio_credits": "Per second with audio"}
     column_formatters = {  # an unset cache rate charges the input rate
         "cached_input_per_mtok_credits": lambda v, c, m, n: _cache_rate(m, n),
-        "cache_write_per_mtok_credits": lambda v, c, m, n: _cache_rate(m, n)}
+        "cache_write_per_mtok_credits": lambda v, c, m, n: _cache_rate(m, n),
+        "per_second_audio_credits": lambda v, c, m, n: _cache_rate(m, n, "= per second")}
     column_filters = (FilterEqual(ModelPrice.model_id, "Model",
                                   options=[(s.id, s.id) for s in BUILTIN_MODELS]),)
     column_searchable_list = ("model_id", "reason")
@@ -92,6 +96,6 @@ class PriceHistoryAdmin(ReadOnlyModelView):
     column_type_formatters = DATETIME_FORMATTERS
 
 
-def _cache_rate(row: ModelPrice, name: str) -> str:
+def _cache_rate(row: ModelPrice, name: str, unset: str = "= input") -> str:
     value = getattr(row, name)
-    return "= input" if value is None else f"{value:,}"
+    return unset if value is None else f"{value:,}"

@@ -25,6 +25,7 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.payments import bp as payments_bp
     from app.blueprints.payments_pages import bp as payments_pages_bp
     from app.blueprints.responses_compat import bp as responses_bp
+    from app.blueprints.videos_compat import bp as videos_bp
     from app.blueprints.ws import bp as ws_bp
 
     app.register_blueprint(ops_bp)
@@ -36,6 +37,7 @@ def register_blueprints(app: APIFlask) -> None:
     app.register_blueprint(anthropic_bp)
     app.register_blueprint(embeddings_bp)
     app.register_blueprint(responses_bp)
+    app.register_blueprint(videos_bp)
     app.register_blueprint(credits_bp)
     app.register_blueprint(admin_credits_bp)
     app.register_blueprint(auth_bp)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Dict, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, send_file
 from marshmallow import ValidationError, validates_schema
@@ -13,8 +11,10 @@ from marshmallow import ValidationError, validates_schema
 from app.blueprints.request_scope import current_request_scope
 from app.jobs import api as jobs
 from app.jobs.api import ChatSpec, VideoSpec
+from app.jobs.videos import video_file
 from app.models.base import INTEGER_MAX
 from app.models.jobs import JOB_TYPES, QUEUED_JOB_TYPES, TERMINAL_STATUSES, Job
+from app.providers.video_choices import MAX_FIRST_FRAME_BYTES, image_from_data_url
 from app.security import current_principal, require_auth
 
 bp = APIBlueprint("jobs", __name__, url_prefix="/api/jobs", tag="Jobs")
@@ -36,6 +36,18 @@ class JobIn(Schema):
     prompt = String(validate=Length(min=1, max=10_000))
     seconds = Integer(validate=Range(min=1, max=60))
     size = String(validate=Length(min=3, max=20))
+    aspect_ratio = String(validate=Length(min=3, max=10),
+                          metadata={"description": "video: W:H, for models that list "
+                                                   "video_aspect_ratios"})
+    resolution = String(validate=Length(min=2, max=10),
+                        metadata={"description": "video: e.g. 720p, from video_resolutions"})
+    negative_prompt = String(validate=Length(max=10_000),
+                             metadata={"description": "video: what the video must not show"})
+    audio = Boolean(metadata={"description": "video: make audio (models with the audio "
+                                             "option; on unless false)"})
+    first_frame = String(validate=Length(max=MAX_FIRST_FRAME_BYTES * 4 // 3 + 100), metadata={
+        "description": "video: the first frame, a data URL (data:image/png;base64,...), "
+                       f"PNG, JPEG or WebP of at most {MAX_FIRST_FRAME_BYTES} bytes"})
 
     @validates_schema
     def _fields_for_type(self, data: dict, **_: object) -> None:
@@ -101,8 +113,12 @@ def spec_from(data: dict) -> ChatSpec | VideoSpec:
         return ChatSpec(model=data["model"], messages=data["messages"],
                         max_tokens=data.get("max_tokens"), temperature=data.get("temperature"),
                         top_p=data.get("top_p"), stop=data.get("stop"))
+    frame = data.get("first_frame")
     return VideoSpec(model=data["model"], prompt=data["prompt"], seconds=data["seconds"],
-                     size=data.get("size"))
+                     size=data.get("size"), aspect_ratio=data.get("aspect_ratio"),
+                     resolution=data.get("resolution"),
+                     negative_prompt=data.get("negative_prompt"), audio=data.get("audio"),
+                     first_frame=image_from_data_url(frame) if frame else None)
 
 
 def _iso(value) -> str | None:
@@ -134,7 +150,7 @@ def job_view(job: Job) -> dict:
 @bp.input(JobIn, arg_name="data")
 @bp.output(QuoteOut)
 @bp.doc(summary="The hold a job would place and its price basis, without running it",
-        responses=[200, 404, 422])
+        responses=[200, 400, 404, 422])
 def quote_job(data: dict) -> dict:
     q = jobs.quote(spec_from(data))
     return {"model": data["model"], "hold_credits": q.hold_credits, "price": q.basis,
@@ -146,7 +162,7 @@ def quote_job(data: dict) -> dict:
 @bp.input(JobIn, arg_name="data")
 @bp.output(JobCreatedOut, status_code=202)
 @bp.doc(summary="Create a chat or video job (holds its worst-case price first)",
-        responses=[202, 402, 403, 404, 422])
+        responses=[202, 400, 402, 403, 404, 422])
 def create_job(data: dict) -> dict:
     principal = current_principal()
     job = jobs.create_job(principal.user, spec_from(data), api_key=principal.api_key,
@@ -190,8 +206,6 @@ def cancel_job(job_id: str) -> dict:
 @require_auth(api_key=True)
 @bp.doc(summary="Download a finished video", responses=[200, 404])
 def job_content(job_id: str) -> Response:
-    job = jobs.get_job(job_id, user=current_principal().user)
-    if job.status != "succeeded" or not job.content_path or not os.path.exists(job.content_path):
-        raise jobs.JobNotFound("this job has no content to download")
-    return send_file(job.content_path, mimetype="video/mp4", as_attachment=True,
+    job, path = video_file(job_id, user=current_principal().user)
+    return send_file(path, mimetype="video/mp4", as_attachment=True,
                      download_name=f"{job.id}.mp4")

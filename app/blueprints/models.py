@@ -25,6 +25,8 @@ class PriceOut(Schema):
     cache_write_per_mtok_credits = Integer(metadata={
         "description": "chat: per 1M prompt tokens written to the provider's prompt cache"})
     per_second_credits = Integer()
+    per_second_audio_credits = Integer(metadata={
+        "description": "video: per second of video made with audio"})
 
 
 class ModelOut(Schema):
@@ -38,6 +40,13 @@ class ModelOut(Schema):
     capabilities = List(String())
     video_seconds = List(Integer(), metadata={"description": "video models: allowed lengths"})
     video_sizes = List(String(), metadata={"description": "video models: allowed WxH sizes"})
+    video_aspect_ratios = List(String(), metadata={
+        "description": "video models: allowed aspect ratios (W:H), for models without sizes"})
+    video_resolutions = List(String(), metadata={
+        "description": "video models: allowed resolutions (720p, 1080p)"})
+    video_options = List(String(), metadata={
+        "description": "video models: what else they accept, from negative_prompt, audio, "
+                       "first_frame"})
 
 
 class ModelsOut(Schema):
@@ -48,7 +57,10 @@ def _shape(model: ModelInfo) -> dict:
     extra: dict = {}
     if model.kind == "video":
         extra = {"video_seconds": list(model.video_seconds),
-                 "video_sizes": list(model.video_sizes)}
+                 "video_sizes": list(model.video_sizes),
+                 "video_aspect_ratios": list(model.video_aspect_ratios),
+                 "video_resolutions": list(model.video_resolutions),
+                 "video_options": list(model.video_options)}
     price = model_rates(model.kind, model.price)
     return {"id": model.id, "provider": model.provider, "kind": model.kind, "label": model.label,
             "price": price, "context_window": model.context_window,

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     OPENAI_BASE_URL: str = ""  # includes /v1; empty: the SDK's default
     ANTHROPIC_API_KEY: str = ""
     ANTHROPIC_BASE_URL: str = ""  # without /v1; empty: the SDK's default
+    GEMINI_API_KEY: str = ""  # Google's Gemini API (Veo video); GOOGLE_API_KEY wins, as in the SDK
+    GOOGLE_API_KEY: str = ""
+    GEMINI_BASE_URL: str = ""  # without the API version; empty: the SDK's default
     HUB_OPENAI_ORGANIZATION: str = ""
     HUB_PROVIDER_TIMEOUT_S: float = Field(default=60.0, gt=0)
     HUB_PROVIDER_CONNECT_TIMEOUT_S: float = Field(default=5.0, gt=0)
@@ -299,6 +302,11 @@ class Settings(BaseSettings):
         return tuple(origin_of(url) for url in (raw or [self.public_url]))
 
     @property
+    def google_api_key(self) -> str:
+        """The Gemini API key: GOOGLE_API_KEY when set, else GEMINI_API_KEY (the SDK's order)."""
+        return self.GOOGLE_API_KEY or self.GEMINI_API_KEY
+
+    @property
     def payments_enabled(self) -> bool:
         return bool(self.STRIPE_SECRET_KEY)
 
@@ -319,6 +327,8 @@ def configured_channels(settings: Settings) -> list[ChannelConfig]:
         channels["openai"] = ChannelConfig(id="openai", provider="openai")
     if settings.ANTHROPIC_API_KEY:
         channels["anthropic"] = ChannelConfig(id="anthropic", provider="anthropic")
+    if settings.google_api_key:
+        channels["google"] = ChannelConfig(id="google", provider="google")
     if settings.HUB_LOCAL_PROVIDER:
         channels["local"] = ChannelConfig(id="local", provider="local")
     for channel in settings.HUB_PROVIDER_CHANNELS:
@@ -330,9 +340,9 @@ def configured_channels(settings: Settings) -> list[ChannelConfig]:
 def resolve_defaults(channel: ChannelConfig, settings: Settings) -> ChannelConfig:
     """Fill the key, base URL, organisation and timeout a channel leaves to the environment."""
     key = {"openai": settings.OPENAI_API_KEY, "anthropic": settings.ANTHROPIC_API_KEY,
-           "local": ""}[channel.provider]
+           "google": settings.google_api_key, "local": ""}[channel.provider]
     base_url = {"openai": settings.OPENAI_BASE_URL, "anthropic": settings.ANTHROPIC_BASE_URL,
-                "local": ""}[channel.provider]
+                "google": settings.GEMINI_BASE_URL, "local": ""}[channel.provider]
     organization = settings.HUB_OPENAI_ORGANIZATION if channel.provider == "openai" else ""
     return channel.model_copy(update={
         "api_key": channel.api_key or key,

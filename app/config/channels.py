@@ -1,7 +1,8 @@
 """Channels: one way to reach a provider (a key and a base URL), with a weight.
 
 The environment gives one channel per configured provider (`openai` from `OPENAI_API_KEY`,
-`anthropic` from `ANTHROPIC_API_KEY`, and the built-in `local`); `HUB_PROVIDER_CHANNELS`
+`anthropic` from `ANTHROPIC_API_KEY`, `google` from `GOOGLE_API_KEY` or `GEMINI_API_KEY`, and
+the built-in `local`); `HUB_PROVIDER_CHANNELS`
 (JSON) adds more, or replaces one of those by using its id. A channel without a key is
 disabled, and a model no enabled channel serves is not offered. The settings own this
 configuration: `app.config.configured_channels` resolves the enabled channels.
@@ -13,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ProviderKind = Literal["openai", "anthropic", "local"]
+ProviderKind = Literal["openai", "anthropic", "google", "local"]
 
 
 class ExtraModel(BaseModel):

@@ -32,6 +32,9 @@ from app.models.base import utcnow
 from app.models.jobs import ACTIVE_STATUSES, Job, new_job_id
 from app.models.users import User
 from app.providers.embedding import EmbeddingInput, inputs_of
+from app.providers.types import VideoImage, VideoRequest
+from app.providers.video import first_frame_path
+from app.providers.video_choices import check_video_request
 from app.security.authenticate import has_role
 from app.security.errors import Forbidden
 from app.services import audit
@@ -94,11 +97,26 @@ class ChatSpec:
 
 @dataclass(frozen=True)
 class VideoSpec:
+    """A video request: the user's choices (`VideoRequest`'s fields). The first frame is kept
+    in the hub's storage beside the video, never in the job's row."""
+
     model: str
     prompt: str
     seconds: int
     size: str | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    negative_prompt: str | None = None
+    audio: bool | None = None
+    first_frame: VideoImage | None = None
     type: str = field(default="video", init=False)
+
+    def request(self) -> VideoRequest:
+        """The request as the adapters take it, before the model's defaults."""
+        return VideoRequest(model=self.model, prompt=self.prompt, seconds=self.seconds,
+                            size=self.size, aspect_ratio=self.aspect_ratio,
+                            resolution=self.resolution, negative_prompt=self.negative_prompt,
+                            audio=self.audio, first_frame=self.first_frame)
 
 
 @dataclass(frozen=True)
@@ -151,9 +169,11 @@ def quote(spec: JobSpec, *, reuse_price: bool = False) -> Quote:
         return Quote(hold_credits=eq.hold_credits, price_id=eq.price_id,
                      input_tokens=eq.input_tokens, price_stamp=eq.price_stamp,
                      basis={"input_per_mtok_credits": eq.input_per_mtok_credits})
-    vq = pricing.video_quote(spec.model, spec.seconds, spec.size, reuse_price=reuse_price)
+    checked = check_video_request(model, spec.request())  # every choice, before any hold
+    vq = pricing.video_quote(spec.model, checked.seconds, checked.size, audio=checked.audio,
+                             reuse_price=reuse_price)
     return Quote(hold_credits=vq.hold_credits, price_id=vq.price_id, price_stamp=vq.price_stamp,
-                 basis={"per_second_credits": vq.per_second_credits})
+                 basis={"per_second_credits": vq.per_second_credits, "audio": vq.audio})
 
 
 EXECUTORS = ("queue", "web")
@@ -186,6 +206,8 @@ def create_job(user: User, spec: JobSpec, *, api_key: ApiKey | None = None,
             forget_price(spec.model)
     else:
         raise ServiceUnavailable(f"the price of {spec.model} keeps changing; try again")
+    if isinstance(spec, VideoSpec) and spec.first_frame is not None:
+        _save_first_frame(job, spec.first_frame)
     if executor == "queue":
         _enqueue(job)
     log.info("job_created", job_id=job.id, type=spec.type, model=spec.model,
@@ -200,6 +222,9 @@ def _new_job(user: User, spec: JobSpec, q: Quote, *, api_key: ApiKey | None, sou
         request: dict[str, Any] = {"model": spec.model, "inputs": len(inputs_of(spec.input)),
                                    "encoding_format": spec.encoding_format,
                                    "dimensions": spec.dimensions}
+    elif isinstance(spec, VideoSpec):
+        request = video_record(check_video_request(catalog.model_spec(spec.model),
+                                                   spec.request()))
     else:
         request = asdict(spec)
         for name in ("type", "needs"):
@@ -207,8 +232,6 @@ def _new_job(user: User, spec: JobSpec, q: Quote, *, api_key: ApiKey | None, sou
         request.update(request.pop("options", {}))
     if isinstance(spec, ChatSpec):
         request["max_tokens"] = q.max_tokens
-    elif isinstance(spec, VideoSpec) and spec.size is None:
-        request["size"] = (catalog.model_spec(spec.model).video_sizes or ("1280x720",))[0]
     now = utcnow()
     job = Job(id=new_job_id(), user=user.id, api_key_id=api_key.id if api_key else None,
               type=spec.type, model=spec.model, request_json=json.dumps(request),
@@ -222,6 +245,29 @@ def _new_job(user: User, spec: JobSpec, q: Quote, *, api_key: ApiKey | None, sou
             "running", uuid.uuid4().hex, now, 1
         job.lease_expires_at = now + timedelta(seconds=current_settings().HUB_JOB_LEASE_S)
     return job
+
+
+def video_record(request: VideoRequest) -> dict[str, Any]:
+    """A video request as its job's row keeps it: the choices, and of the first frame only its
+    type and size (the image is in storage, `first_frame_path`)."""
+    record = asdict(request)
+    frame = request.first_frame
+    record["first_frame"] = None if frame is None else {"mime_type": frame.mime_type,
+                                                        "bytes": len(frame.data)}
+    return record
+
+
+def _save_first_frame(job: Job, frame: VideoImage) -> None:
+    """Write the first frame beside the job's video; if the storage refuses, take the job
+    back (nothing held, nothing queued)."""
+    path = first_frame_path(job.id, frame.mime_type)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(frame.data)
+    except OSError as exc:
+        store.undo_open(job)
+        log.error("job_first_frame_not_saved", job_id=job.id, error=str(exc))
+        raise ServiceUnavailable("the hub's storage is unavailable; nothing was charged") from exc
 
 
 def _enqueue(job: Job) -> None:

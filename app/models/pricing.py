@@ -18,6 +18,8 @@ class ModelPrice(BaseModel):
     # prompt caching (migration 014); NULL: the input rate
     cached_input_per_mtok_credits = BigIntegerField(null=True)
     cache_write_per_mtok_credits = BigIntegerField(null=True)
+    # a second of video with audio (migration 016); NULL: per_second_credits
+    per_second_audio_credits = BigIntegerField(null=True)
     reason = CharField(max_length=200, default="")
     created_at = DateTimeField(default=utcnow)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from app.chat.events import TextDelta, Usage
 from app.chat.request import ChatRequest
 from app.providers.catalog import ModelSpec
-from app.providers.types import VideoStatus
+from app.providers.types import VideoRequest, VideoStatus
 
 
 class ChatProvider(ABC):
@@ -40,12 +40,14 @@ class VideoProvider(ABC):
     name: str
 
     @abstractmethod
-    def create(self, model: str, prompt: str, seconds: int, size: str) -> str:
-        """Start a render; return the provider's id for it."""
+    def create(self, request: VideoRequest, spec: ModelSpec) -> str:
+        """Start a render of `request` (its choices already checked against `spec`); return
+        the provider's id for it."""
 
     @abstractmethod
     def poll(self, upstream_id: str) -> VideoStatus:
-        """The render's status and progress, once."""
+        """The render's status and progress, once (`refused` when a safety filter stopped
+        it)."""
 
     @abstractmethod
     def download(self, upstream_id: str, dest_path: Path) -> int:

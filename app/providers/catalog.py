@@ -7,12 +7,15 @@ priced (`app.services.prices`); operators change prices with `flask prices set`,
 new version and never rewrites an old one. The current app's catalog is
 `app.providers.registry.current_catalog()`.
 Capabilities are names from `app.providers.capabilities`; an unknown one is an error
-(`UnknownCapability`) when the catalog loads.
+(`UnknownCapability`) when the catalog loads. So are a video model's choices: its options are
+names from `VIDEO_OPTIONS`, its aspect ratios "W:H", its resolutions "<lines>p", its sizes
+"WxH" (`InvalidVideoChoices`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,13 +23,35 @@ from typing import Any, Literal
 from app.config.channels import ChannelConfig
 from app.providers.capabilities import check_capabilities
 from app.providers.errors import ModelNotFound
-from app.providers.types import ModelInfo, ModelKind, Price
+from app.providers.types import VIDEO_OPTIONS, ModelInfo, ModelKind, Price
 
 Tokenizer = Literal["o200k_base", "cl100k_base", "claude_estimate"]
 
 BUILTIN_MODELS_FILE = Path(__file__).resolve().parent.parent / "data" / "models.json"
 # Images cost tokens too; without decoding the image the hub assumes the largest common case.
 DEFAULT_IMAGE_TOKENS = 1_600
+VIDEO_CHOICE_FORMS = {"video_sizes": re.compile(r"[1-9][0-9]*x[1-9][0-9]*"),
+                      "video_aspect_ratios": re.compile(r"[1-9][0-9]*:[1-9][0-9]*"),
+                      "video_resolutions": re.compile(r"[1-9][0-9]*p")}
+
+
+class InvalidVideoChoices(ValueError):
+    """A video model's catalog entry lists a choice the hub does not know, or in a wrong form."""
+
+
+def check_video_choices(spec: ModelSpec) -> None:
+    """InvalidVideoChoices naming the model and the first bad entry."""
+    for name in spec.video_options:
+        if name not in VIDEO_OPTIONS:
+            raise InvalidVideoChoices(f"model {spec.id!r}: unknown video option {name!r} "
+                                      f"(known: {', '.join(VIDEO_OPTIONS)})")
+    for field_name, form in VIDEO_CHOICE_FORMS.items():
+        for value in getattr(spec, field_name):
+            if not isinstance(value, str) or not form.fullmatch(value):
+                raise InvalidVideoChoices(f"model {spec.id!r}: {field_name} has {value!r}, "
+                                          f"not of the form {form.pattern}")
+    if any(not isinstance(s, int) or s < 1 for s in spec.video_seconds):
+        raise InvalidVideoChoices(f"model {spec.id!r}: video_seconds must be whole seconds")
 
 
 @dataclass(frozen=True)
@@ -42,6 +67,9 @@ class ModelSpec:
     tokenizer: Tokenizer = "o200k_base"
     video_seconds: tuple[int, ...] = ()
     video_sizes: tuple[str, ...] = ()
+    video_aspect_ratios: tuple[str, ...] = ()  # "16:9", "9:16" (for models without sizes)
+    video_resolutions: tuple[str, ...] = ()  # "720p", "1080p"
+    video_options: tuple[str, ...] = ()  # from VIDEO_OPTIONS: what else the model accepts
     max_tokens_param: str = "max_completion_tokens"  # OpenAI's current name; servers vary
     image_tokens: int = DEFAULT_IMAGE_TOKENS
     max_dimensions: int | None = None  # embeddings: the largest `dimensions` (None: not accepted)
@@ -50,6 +78,9 @@ class ModelSpec:
     def __post_init__(self) -> None:
         # every model is built here (the catalog file and channels' extra models alike)
         object.__setattr__(self, "capabilities", check_capabilities(self.id, self.capabilities))
+        for name in ("video_seconds", "video_sizes", *VIDEO_CHOICE_FORMS, "video_options"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        check_video_choices(self)
 
     def supports(self, capability: str) -> bool:
         """Whether the model can do `capability` (a name from `app.providers.capabilities`)."""
@@ -60,7 +91,10 @@ class ModelSpec:
                          context_window=self.context_window,
                          max_output_tokens=self.max_output_tokens,
                          capabilities=self.capabilities, price=price or self.default_price,
-                         video_seconds=self.video_seconds, video_sizes=self.video_sizes)
+                         video_seconds=self.video_seconds, video_sizes=self.video_sizes,
+                         video_aspect_ratios=self.video_aspect_ratios,
+                         video_resolutions=self.video_resolutions,
+                         video_options=self.video_options)
 
 
 def spec_from_data(entry: dict[str, Any]) -> ModelSpec:
@@ -69,9 +103,8 @@ def spec_from_data(entry: dict[str, Any]) -> ModelSpec:
     fields["default_price"] = Price(**fields.pop("price"))
     fields.setdefault("context_window", None)
     fields.setdefault("max_output_tokens", None)
-    for name in ("capabilities", "video_seconds", "video_sizes"):
-        if name in fields:
-            fields[name] = tuple(fields[name])
+    if "capabilities" in fields:
+        fields["capabilities"] = tuple(fields["capabilities"])
     return ModelSpec(**fields)
 
 

@@ -12,7 +12,7 @@ from app.providers.embedding import EmbeddingProvider
 @dataclass
 class Channel:
     config: ChannelConfig
-    chat: ChatProvider
+    chat: ChatProvider | None  # None: the channel serves no chat model (google: Veo only)
     video: VideoProvider | None
     embeddings: EmbeddingProvider | None = None
 

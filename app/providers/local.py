@@ -3,8 +3,10 @@
 Chat streams an echo of the last user message followed by words drawn from a fixed vocabulary
 with a generator seeded by the prompt, one token at a time with `HUB_LOCAL_TOKEN_DELAY_S`
 between tokens, and reports real usage counted with the same tokenizer that sizes holds.
-Video "renders" for `HUB_LOCAL_VIDEO_RENDER_S` and then serves a small valid MP4 test clip.
-The render's start time is inside its id, so any worker process can poll it.
+Video "renders" for `HUB_LOCAL_VIDEO_RENDER_S` and then serves a small valid MP4 test clip,
+one second long whatever was asked (its `mvhd` says so; the hub charges the seconds delivered),
+accepting every choice its catalog entry lists and ignoring them. The render's start time is
+inside its id, so any worker process can poll it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from app.providers.base import ChatProvider, VideoProvider, write_atomically
 from app.providers.catalog import ModelSpec
 from app.providers.errors import ProviderBadRequest
 from app.providers.tokens import count_messages, count_text, encoding
-from app.providers.types import VideoStatus
+from app.providers.types import VideoRequest, VideoStatus
 
 VIDEO_ASSET = Path(__file__).parent / "assets" / "local_video.mp4"
 ECHO_MAX_CHARS = 200
@@ -102,7 +104,7 @@ class LocalVideo(VideoProvider):
         self.render_s = render_s
         self.clock = clock
 
-    def create(self, model: str, prompt: str, seconds: int, size: str) -> str:
+    def create(self, request: VideoRequest, spec: ModelSpec) -> str:
         return f"local-{int(self.clock() * 1000)}-{uuid.uuid4().hex[:12]}"
 
     def _started_at_s(self, upstream_id: str) -> float:

@@ -45,6 +45,13 @@ def _anthropic_channel(config: ChannelConfig, settings: Settings) -> Channel:
         config, settings.HUB_PROVIDER_CONNECT_TIMEOUT_S)), None)
 
 
+def _google_channel(config: ChannelConfig, settings: Settings) -> Channel:
+    """Veo video only: the hub serves no Gemini chat model."""
+    from app.providers.veo import VeoVideo, build_client
+
+    return Channel(config, None, VeoVideo(build_client(config)))
+
+
 def _local_channel(config: ChannelConfig, settings: Settings) -> Channel:
     from app.providers.local import LocalChat, LocalVideo
     from app.providers.local_embeddings import LocalEmbeddings
@@ -56,6 +63,7 @@ def _local_channel(config: ChannelConfig, settings: Settings) -> Channel:
 ADAPTER_FACTORIES: dict[ProviderKind, AdapterFactory] = {
     "openai": _openai_channel,
     "anthropic": _anthropic_channel,
+    "google": _google_channel,
     "local": _local_channel,
 }
 

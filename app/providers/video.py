@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from app.providers.errors import ProviderBadRequest, ProviderError, ProviderTimeout
-from app.providers.types import VideoStatus
+from app.providers.types import VideoRequest, VideoStatus
 
 if TYPE_CHECKING:
     from app.providers.channel import Channel
@@ -36,11 +36,12 @@ class RoutedVideo:
         self.provider: str | None = None  # set by create()
         self.channel_id: str | None = None
 
-    def create(self, prompt: str, seconds: int, size: str) -> str:
+    def create(self, request: VideoRequest) -> str:
+        """Start the render on a channel the router picks; return the routed id."""
         def call(channel: Channel, spec) -> str:
             if channel.video is None:
                 raise ProviderBadRequest(f"{channel.provider} does not make videos")
-            upstream_id = channel.video.create(spec.id, prompt, seconds, size)
+            upstream_id = channel.video.create(request, spec)
             self.provider, self.channel_id = channel.provider, channel.id
             return f"{channel.id}{ID_SEPARATOR}{upstream_id}"
 
@@ -99,6 +100,16 @@ def wait_for_video(provider: RoutedVideo, upstream_id: str, *,
             raise ProviderTimeout(f"the video was not ready after {timeout_s:.0f} s")
         sleep(delay)
         delay = min(delay * 2, max_s)
+
+
+FIRST_FRAME_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+def first_frame_path(name: str, mime_type: str) -> Path:
+    """Where a video job's first frame is kept: beside its video,
+    `<HUB_STORAGE_DIR>/videos/<name>.first-frame.<png|jpg|webp>`."""
+    video = video_storage_path(name)
+    return video.with_name(f"{name}.first-frame.{FIRST_FRAME_EXTENSIONS.get(mime_type, 'img')}")
 
 
 def video_storage_path(name: str) -> Path:

@@ -81,3 +81,19 @@ def test_admin_sets_cache_rates_and_both_views_show_them(admin, services) -> Non
     assert b"1,250" in admin.get("/admin/prices/").data
     versions = admin.get("/admin/price-history/?search=local-echo").data
     assert b"Cache write / 1M tokens" in versions and b"1,250" in versions
+
+
+def test_admin_sets_an_audio_rate_and_both_views_show_it(admin, services) -> None:
+    page = admin.get("/admin/prices/").data
+    assert b"Per second with audio" in page and b"= per second" in page
+
+    response = admin.post("/admin/prices/", {"model_id": "sora-2",
+                                             "per_second_audio_credits": "15000",
+                                             "reason": "audio rate"})
+
+    assert response.status_code == 302
+    newest = price_history("sora-2")[-1]
+    assert (newest.per_second_credits, newest.per_second_audio_credits) == (10_000, 15_000)
+    assert b"15,000" in admin.get("/admin/prices/").data
+    versions = admin.get("/admin/price-history/?search=sora-2").data
+    assert b"Per second with audio" in versions and b"15,000" in versions

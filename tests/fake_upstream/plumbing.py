@@ -163,5 +163,7 @@ def _parse_multipart(raw: bytes, content_type: str) -> dict[str, str]:
         if b'name="' not in head:
             continue
         name = head.split(b'name="', 1)[1].split(b'"', 1)[0].decode()
-        fields[name] = value.removesuffix(b"\r\n").decode()
+        value = value.removesuffix(b"\r\n")
+        # a file part may be binary: latin-1 keeps its bytes (`.encode("latin-1")` gives them)
+        fields[name] = value.decode("latin-1") if b"filename=" in head else value.decode()
     return fields

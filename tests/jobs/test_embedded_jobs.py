@@ -92,3 +92,37 @@ def test_v1_stream_runs_in_the_serving_thread_on_sqlite(embedded) -> None:
         assert ledger.get_balance(user.id).balance == 1_000_000 - cost
         assert ledger.get_balance(user.id).held == 0
         assert check_ledger().violations == []
+
+
+def test_a_video_with_choices_charges_its_delivered_second_on_sqlite(embedded) -> None:
+    """The SQLite store records the delivered seconds too: the one-second clip of an 8 s
+    request without audio costs one second at the per-second rate."""
+    import base64
+
+    from app.models.jobs import Job, UsageRecord
+    from app.providers.video import first_frame_path
+
+    app, settings = embedded
+    client = app.test_client()
+    with app.app_context():
+        user = create_user()
+        ledger.credit(user.id, 1_000_000, kind="promo", idempotency_key="embedded-video")
+    headers = auth_headers(user, settings.SECRET_KEY)
+    frame = b"\xff\xd8\xff\xe0 a jpeg first frame"
+    video = client.post("/api/jobs", headers=headers, json={
+        "type": "video", "model": "local-video", "prompt": "waves", "seconds": 8,
+        "audio": False, "negative_prompt": "no boats",
+        "first_frame": "data:image/jpeg;base64," + base64.b64encode(frame).decode()})
+    assert video.status_code == 202 and video.json["hold_credits"] == 800, video.json
+    assert _finish(app, video.json["id"])[-1].data == {"status": "succeeded"}
+
+    job = client.get(f"/api/jobs/{video.json['id']}", headers=headers).json
+    assert (job["usage"], job["cost_credits"]) == ({"seconds": 1}, 100)
+    with app.app_context():
+        assert first_frame_path(job["id"], "image/jpeg").read_bytes() == frame
+        assert json.loads(Job.get_by_id(job["id"]).request_json)["first_frame"] == {
+            "mime_type": "image/jpeg", "bytes": len(frame)}
+        assert UsageRecord.get(UsageRecord.job == job["id"]).video_seconds == 1
+        assert ledger.get_balance(user.id).balance == 1_000_000 - 100
+        assert ledger.get_balance(user.id).held == 0
+        assert check_ledger().violations == []

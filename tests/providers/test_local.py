@@ -12,6 +12,7 @@ from app.providers.errors import ProviderBadRequest
 from app.providers.local import VIDEO_ASSET, LocalChat, LocalVideo
 from app.providers.router import complete_chat, stream_chat, video_provider
 from app.providers.tokens import count_messages, count_text
+from app.providers.types import VideoRequest
 from tests.providers.conftest import FakeClock, SleepRecorder
 
 SPEC = builtin_spec("local-echo")
@@ -63,7 +64,8 @@ def test_a_different_prompt_gives_a_different_reply() -> None:
 def test_the_local_video_renders_then_serves_a_valid_mp4(tmp_path) -> None:
     clock = FakeClock()
     video = LocalVideo(render_s=4, clock=clock)
-    video_id = video.create("local-video", "a cat", 4, "720x1280")
+    video_id = video.create(VideoRequest("local-video", "a cat", 4, "720x1280"),
+                            builtin_spec("local-video"))
     assert video.poll(video_id).status == "queued"
     with pytest.raises(ProviderBadRequest, match="not finished"):
         video.download(video_id, tmp_path / "v.mp4")
@@ -86,7 +88,7 @@ def test_the_local_provider_works_through_the_router_with_no_keys(make_hub, tmp_
     assert streamed[-1] == usage
 
     provider = video_provider("local-video")
-    routed_id = provider.create("a cat", 4, "720x1280")
+    routed_id = provider.create(VideoRequest("local-video", "a cat", 4, "720x1280"))
     assert routed_id.startswith("local:local-")
     assert provider.poll(routed_id).status == "completed"
     assert provider.download(routed_id, tmp_path / "clip.mp4") == VIDEO_ASSET.stat().st_size

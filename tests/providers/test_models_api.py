@@ -22,9 +22,11 @@ def test_without_keys_only_the_local_models_are_offered(make_hub) -> None:
          "context_window": 8192, "max_output_tokens": 4096, "capabilities": ["chat"]},
         {"id": "local-video", "provider": "local", "kind": "video",
          "label": "Local demo video (offline, built in: a fixed test clip, not an AI)",
-         "price": {"per_second_credits": 100}, "context_window": None,
-         "max_output_tokens": None, "capabilities": ["video"], "video_seconds": [4, 8, 12],
-         "video_sizes": ["720x1280", "1280x720"]},
+         "price": {"per_second_credits": 100, "per_second_audio_credits": 150},
+         "context_window": None, "max_output_tokens": None, "capabilities": ["video"],
+         "video_seconds": [4, 8, 12], "video_sizes": ["720x1280", "1280x720"],
+         "video_aspect_ratios": [], "video_resolutions": [],
+         "video_options": ["negative_prompt", "audio", "first_frame"]},
         {"id": "local-embedding", "provider": "local", "kind": "embedding",
          "label": "Local demo embeddings (offline, built in: deterministic vectors, not an AI)",
          "price": {"input_per_mtok_credits": 1_000},
@@ -46,7 +48,10 @@ def test_configured_providers_add_their_models(make_hub) -> None:
                                               "reasoning", "prompt_caching"]
     assert items["claude-sonnet-4-5"]["capabilities"] == ["chat", "vision", "tools",
                                                           "reasoning", "prompt_caching"]
-    assert items["sora-2"]["price"] == {"per_second_credits": 10_000}
+    # no audio rate of its own: a second with audio costs the per-second rate
+    assert items["sora-2"]["price"] == {"per_second_credits": 10_000,
+                                        "per_second_audio_credits": 10_000}
+    assert items["sora-2"]["video_options"] == ["first_frame"]
     videos = client.get("/api/models?kind=video").get_json()["items"]
     assert {m["kind"] for m in videos} == {"video"}
 

@@ -5,14 +5,27 @@ from __future__ import annotations
 import pytest
 
 from app.config.channels import ChannelConfig
+from app.providers.catalog import builtin_spec
 from app.providers.errors import ProviderBadRequest, ProviderTimeout, ProviderUnavailable
 from app.providers.openai_chat import build_client
 from app.providers.router import video_provider
 from app.providers.sora import SoraVideo
-from app.providers.types import VideoStatus
+from app.providers.types import VideoImage, VideoRequest, VideoStatus
 from app.providers.video import video_storage_path, wait_for_video
 from tests.fake_upstream import Fault
 from tests.fake_upstream.server import VIDEO_BYTES
+
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # binary, not UTF-8
+
+
+def sora_request(prompt: str, seconds: int = 4, size: str | None = "720x1280", *,
+                 model: str = "sora-2", first_frame: VideoImage | None = None) -> VideoRequest:
+    return VideoRequest(model=model, prompt=prompt, seconds=seconds, size=size,
+                        first_frame=first_frame)
+
+
+def create(adapter: SoraVideo, request: VideoRequest) -> str:
+    return adapter.create(request, builtin_spec(request.model))
 
 
 def sora(upstream) -> SoraVideo:
@@ -23,7 +36,7 @@ def sora(upstream) -> SoraVideo:
 
 def test_create_poll_and_download(upstream, tmp_path) -> None:
     adapter = sora(upstream)
-    video_id = adapter.create("sora-2", "a cat on a hub", 8, "1280x720")
+    video_id = create(adapter, sora_request("a cat on a hub", 8, "1280x720"))
 
     assert upstream.requests_to("/v1/videos")[0].body == {
         "model": "sora-2", "prompt": "a cat on a hub", "seconds": "8", "size": "1280x720"}
@@ -38,17 +51,34 @@ def test_create_poll_and_download(upstream, tmp_path) -> None:
 
 def test_a_failed_render_reports_its_error(upstream) -> None:
     adapter = sora(upstream)
-    video_id = adapter.create("sora-2", "FAIL please", 4, "720x1280")
+    video_id = create(adapter, sora_request("FAIL please"))
     adapter.poll(video_id)
     adapter.poll(video_id)
+    # the fake's failure is a moderation block: the safety filter refused it
     assert adapter.poll(video_id) == VideoStatus("failed", 100,
-                                                 "moderation_blocked: injected failure")
+                                                 "moderation_blocked: injected failure",
+                                                 refused=True)
+
+
+def test_a_first_frame_is_sent_as_the_input_reference(upstream) -> None:
+    adapter = sora(upstream)
+    create(adapter, sora_request("from this frame", first_frame=VideoImage("image/png",
+                                                                          PNG_BYTES)))
+    body = upstream.requests_to("/v1/videos")[0].body
+    assert body["input_reference"].encode("latin-1") == PNG_BYTES
+    assert (body["model"], body["prompt"], body["seconds"], body["size"]) == \
+        ("sora-2", "from this frame", "4", "720x1280")
+
+
+def test_without_a_size_sora_picks_its_own(upstream) -> None:
+    create(sora(upstream), sora_request("any size", size=None))
+    assert "size" not in upstream.requests_to("/v1/videos")[0].body
 
 
 def test_errors_are_mapped(upstream) -> None:
     upstream.fail_next("videos.create", Fault(status=500))
     with pytest.raises(ProviderUnavailable):
-        sora(upstream).create("sora-2", "x", 4, "720x1280")
+        create(sora(upstream), sora_request("x"))
 
 
 def test_routed_video_goes_back_to_the_channel_that_created_it(make_hub, upstream,
@@ -56,7 +86,7 @@ def test_routed_video_goes_back_to_the_channel_that_created_it(make_hub, upstrea
     hub = make_hub()
     seen = []
     provider = video_provider("sora-2", on_provider=lambda p, c: seen.append((p, c)))
-    routed_id = provider.create("a dog", 4, "720x1280")
+    routed_id = provider.create(sora_request("a dog"))
     assert routed_id.startswith("openai:video_")
     assert (provider.provider, provider.channel_id, seen) == ("openai", "openai",
                                                               [("openai", "openai")])
@@ -76,14 +106,14 @@ def test_routed_video_goes_back_to_the_channel_that_created_it(make_hub, upstrea
 def test_a_create_error_is_retried(make_hub, upstream) -> None:
     hub = make_hub()
     upstream.fail_next("videos.create", Fault(status=503))
-    assert video_provider("sora-2").create("a dog", 4, "720x1280").startswith("openai:")
+    assert video_provider("sora-2").create(sora_request("a dog")).startswith("openai:")
     assert len(hub.sleeps.waits) == 1
 
 
 def test_polling_tolerates_transient_errors_and_times_out(make_hub, upstream) -> None:
     hub = make_hub()
     provider = video_provider("sora-2")
-    routed_id = provider.create("slow", 4, "720x1280")
+    routed_id = provider.create(sora_request("slow"))
     upstream.video_polls_to_complete = 100
     upstream.fail_next("videos.retrieve", Fault(status=500), times=2)
     now = [0.0]

@@ -23,9 +23,11 @@ def list_models(kind: str | None = None) -> list[ModelInfo]:
 
 def model_rates(kind: str, price: Price) -> dict[str, int]:
     """A model's price as `/api/models` and `/v1/models` show it, by kind: per second of
-    video, per input token of embeddings, the token rates of chat."""
+    video (without audio and with it: an unset audio rate is shown as what it charges), per
+    input token of embeddings, the token rates of chat."""
     if kind == "video":
-        return {"per_second_credits": price.per_second_credits}
+        return {"per_second_credits": price.per_second_credits,
+                "per_second_audio_credits": price.per_second_rate(audio=True)}
     if kind == "embedding":
         return {"input_per_mtok_credits": price.input_per_mtok_credits}
     return chat_rates(price)

@@ -45,12 +45,14 @@ def as_price(row: ModelPrice) -> Price:
                  output_per_mtok_credits=row.output_per_mtok_credits,
                  per_second_credits=row.per_second_credits, price_id=row.id,
                  cached_input_per_mtok_credits=row.cached_input_per_mtok_credits,
-                 cache_write_per_mtok_credits=row.cache_write_per_mtok_credits)
+                 cache_write_per_mtok_credits=row.cache_write_per_mtok_credits,
+                 per_second_audio_credits=row.per_second_audio_credits)
 
 
 # Every rate of a version (the columns `set_price` copies forward and audits).
 PRICE_FIELDS = ("input_per_mtok_credits", "output_per_mtok_credits", "per_second_credits",
-                "cached_input_per_mtok_credits", "cache_write_per_mtok_credits")
+                "cached_input_per_mtok_credits", "cache_write_per_mtok_credits",
+                "per_second_audio_credits")
 
 _NEWEST_ONE = "model_id = {p} ORDER BY version DESC LIMIT 1"
 _BY_ID = "id = {p}"
@@ -132,13 +134,15 @@ def set_price(spec: ModelSpec, *, input_per_mtok_credits: int | None = None,
               output_per_mtok_credits: int | None = None, per_second_credits: int | None = None,
               cached_input_per_mtok_credits: int | None = None,
               cache_write_per_mtok_credits: int | None = None,
+              per_second_audio_credits: int | None = None,
               reason: str, actor_id: int | None, actor_label: str) -> ModelPrice:
     """Add a new price version; fields left out keep the newest version's value (a cache rate
-    never set stays unset: the input rate). The version and its audit entry (the price before
+    never set stays unset: the input rate; an audio rate never set: the per-second rate). The version and its audit entry (the price before
     and after, the reason) commit together."""
     given = dict(zip(PRICE_FIELDS, (input_per_mtok_credits, output_per_mtok_credits,
                                     per_second_credits, cached_input_per_mtok_credits,
-                                    cache_write_per_mtok_credits), strict=True))
+                                    cache_write_per_mtok_credits, per_second_audio_credits),
+                     strict=True))
     current_prices([spec])  # seeds version 1 of a model never priced
     for attempt in range(5):  # two operators at once: the loser takes the next version
         try:

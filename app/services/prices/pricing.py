@@ -36,7 +36,8 @@ from app.providers.errors import ContextWindowExceeded, InvalidModelRequest
 from app.providers.image_tokens import image_tokens
 from app.providers.router import current_router
 from app.providers.tokens import count_messages, count_text, count_tools
-from app.providers.types import ChatQuote, Price, VideoQuote
+from app.providers.types import ChatQuote, Price, VideoQuote, VideoRequest
+from app.providers.video_choices import check_video_request
 from app.services.prices.catalog import model_spec
 from app.services.prices.history import current_prices, price_version
 from app.services.runtime import current_settings
@@ -155,26 +156,28 @@ def chat_cost(price_id: int, input_tokens: int, output_tokens: int, *,
 
 
 def video_quote(model_id: str, seconds: int, size: str | None = None, *,
-                reuse_price: bool = False) -> VideoQuote:
-    """The hold for a video: seconds × the current per-second price. `size`, when given, is
-    checked against the sizes the model makes."""
+                audio: bool | None = None, reuse_price: bool = False) -> VideoQuote:
+    """The hold for a video: seconds × the current per-second price (its audio rate when the
+    video has audio; `audio` None on a model that makes audio: with audio, its default).
+    `seconds` and `size` are checked against the model's (UnsupportedVideoChoice, a 400); the
+    other choices are `check_video_request`'s."""
     spec = model_spec(model_id)
     if spec.kind != "video":
         raise InvalidModelRequest(f"model: {model_id} is a {spec.kind} model, not a video model")
-    if seconds not in spec.video_seconds:
-        allowed = ", ".join(str(s) for s in spec.video_seconds)
-        raise InvalidModelRequest(f"seconds: {model_id} makes videos of {allowed} seconds")
-    if size is not None and size not in spec.video_sizes:
-        raise InvalidModelRequest(f"size: {model_id} makes videos of "
-                                  f"{', '.join(spec.video_sizes)}")
+    checked = check_video_request(spec, VideoRequest(model=model_id, prompt="", seconds=seconds,
+                                                     size=size, audio=audio))
     price = current_prices([spec], reuse=reuse_price)[spec.id]
-    return VideoQuote(hold_credits=seconds * price.per_second_credits, seconds=seconds,
+    rate = price.per_second_rate(checked.audio)
+    return VideoQuote(hold_credits=seconds * rate, seconds=seconds,
                       price_id=price.price_id,  # type: ignore[arg-type]
-                      per_second_credits=price.per_second_credits, model_id=model_id,
-                      price_stamp=price.stamp)
+                      per_second_credits=rate, model_id=model_id, price_stamp=price.stamp,
+                      audio=checked.audio)
 
 
-def video_cost(price_id: int, seconds: int) -> int:
+def video_cost(price_id: int, seconds: int, *, audio: bool | None = None) -> int:
+    """The charge for `seconds` of video at the price version its hold used (with audio: the
+    audio rate). A job charges the seconds delivered, never more than it held
+    (`app.jobs.runs.video`)."""
     if seconds < 0:
         raise ValueError("seconds cannot be negative")
-    return seconds * price_version(price_id).per_second_credits
+    return seconds * price_version(price_id).per_second_rate(audio)

@@ -1,29 +1,75 @@
-// /video: model, prompt, length and size from the catalog, the hold, then live progress and the clip.
+// /video: model, prompt and the model's choices from the catalog (length, size or aspect ratio,
+// resolution, negative prompt, audio, first frame; what a model lacks is hidden), the hold, then
+// live progress and the clip.
 import { api, credits, debounce, jobFromQuery, JobStream, loadModels, number, showError } from "./hub-api.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("video-form"), modelSelect = $("model"), prompt = $("prompt");
 const secondsSelect = $("seconds"), sizeSelect = $("size"), quoteLine = $("quote");
 const errorBox = $("video-error"), createButton = $("create"), stopButton = $("stop");
+const aspectSelect = $("aspect-ratio"), resolutionSelect = $("resolution");
+const negativePrompt = $("negative-prompt"), audioToggle = $("audio"), firstFrame = $("first-frame");
 const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
+const MAX_FIRST_FRAME_BYTES = 10 * 1024 * 1024;
 
 let models = [];
 let stream = null;
 let quoteSerial = 0;
+let frameUrl = null; // the chosen first frame, as the data URL the API takes
 
 function selectedModel() { return models.find((m) => m.id === modelSelect.value); }
 
 function fillChoices() {
   const model = selectedModel();
   if (!model) { return; }
-  $("model-price").textContent = `${number(model.price.per_second_credits)} credits per second of video`;
+  const options = new Set(model.video_options || []);
+  const audioRate = model.price.per_second_audio_credits;
+  $("model-price").textContent = `${number(model.price.per_second_credits)} credits per second of video` +
+    (options.has("audio") && audioRate !== model.price.per_second_credits
+      ? ` (${number(audioRate)} with audio)` : "");
   secondsSelect.replaceChildren(...(model.video_seconds || []).map((s) => new Option(`${s} s`, s)));
-  sizeSelect.replaceChildren(...(model.video_sizes || []).map((s) => new Option(s.replace("x", " × "), s)));
+  fillSelect(sizeSelect, "size-field", model.video_sizes, (s) => s.replace("x", " × "));
+  fillSelect(aspectSelect, "aspect-ratio-field", model.video_aspect_ratios, (r) => r);
+  fillSelect(resolutionSelect, "resolution-field", model.video_resolutions, (r) => r);
+  $("negative-prompt-field").hidden = !options.has("negative_prompt");
+  $("audio-field").hidden = !options.has("audio");
+  $("first-frame-field").hidden = !options.has("first_frame");
+}
+
+function fillSelect(select, fieldId, values, label) {
+  select.replaceChildren(...(values || []).map((v) => new Option(label(v), v)));
+  $(fieldId).hidden = !(values && values.length);
 }
 
 function spec() {
-  return { type: "video", model: modelSelect.value, prompt: prompt.value.trim(),
-           seconds: parseInt(secondsSelect.value, 10), size: sizeSelect.value };
+  const body = { type: "video", model: modelSelect.value, prompt: prompt.value.trim(),
+                 seconds: parseInt(secondsSelect.value, 10) };
+  // only what the model offers: a hidden field is never sent
+  if (!$("size-field").hidden) { body.size = sizeSelect.value; }
+  if (!$("aspect-ratio-field").hidden) { body.aspect_ratio = aspectSelect.value; }
+  if (!$("resolution-field").hidden) { body.resolution = resolutionSelect.value; }
+  if (!$("negative-prompt-field").hidden && negativePrompt.value.trim()) {
+    body.negative_prompt = negativePrompt.value.trim();
+  }
+  if (!$("audio-field").hidden) { body.audio = audioToggle.checked; }
+  if (!$("first-frame-field").hidden && frameUrl) { body.first_frame = frameUrl; }
+  return body;
+}
+
+function readFrame() {
+  frameUrl = null;
+  showError(errorBox, null);
+  const file = firstFrame.files && firstFrame.files[0];
+  if (!file) { quoteSoon(); return; }
+  if (file.size > MAX_FIRST_FRAME_BYTES) {
+    showError(errorBox, { message: "The first frame must be at most 10 MB." });
+    firstFrame.value = "";
+    return;
+  }
+  const reader = new FileReader();
+  reader.onload = () => { frameUrl = reader.result; quoteSoon(); };
+  reader.onerror = () => showError(errorBox, { message: "The first frame could not be read." });
+  reader.readAsDataURL(file);
 }
 
 async function refreshQuote() {
@@ -37,7 +83,8 @@ async function refreshQuote() {
     const quote = await api("POST", "/api/jobs/quote", body);
     if (serial === quoteSerial) {
       quoteLine.textContent = `Holds ${credits(quote.hold_credits)} while it renders ` +
-        `(${body.seconds} s at ${credits(selectedModel().price.per_second_credits)} per second).`;
+        `(${body.seconds} s at ${credits(quote.price.per_second_credits)} per second` +
+        `${quote.price.audio ? ", with audio" : ""}).`;
     }
   } catch (error) {
     if (serial === quoteSerial) { quoteLine.textContent = `No quote: ${error.message}`; }
@@ -101,8 +148,9 @@ async function finish(jobId) {
     $("video-status").textContent = outcome;
     if (job.status === "succeeded") { setProgress(100); }
     if (job.error) { showError(errorBox, job.error); }
-    $("video-cost").textContent = `${job.usage.seconds || 0} s · charged ${credits(job.cost_credits || 0)}` +
-      ` (held ${credits(job.hold_credits)})`;
+    // a finished video is charged the seconds it lasts, never more than held
+    $("video-cost").textContent = `${job.status === "succeeded" ? job.usage.seconds || 0 : 0} s` +
+      ` · charged ${credits(job.cost_credits || 0)} (held ${credits(job.hold_credits)})`;
     if (job.result && job.result.content_url) {
       $("video-player").src = job.result.content_url;
       $("video-download").href = job.result.content_url;
@@ -173,9 +221,10 @@ async function init() {
 }
 
 modelSelect.addEventListener("change", () => { fillChoices(); quoteSoon(); });
-[prompt, secondsSelect, sizeSelect].forEach((field) => field.addEventListener("input", quoteSoon));
-secondsSelect.addEventListener("change", quoteSoon);
-sizeSelect.addEventListener("change", quoteSoon);
+[prompt, secondsSelect, sizeSelect, negativePrompt].forEach((field) => field.addEventListener("input", quoteSoon));
+[secondsSelect, sizeSelect, aspectSelect, resolutionSelect, audioToggle].forEach(
+  (field) => field.addEventListener("change", quoteSoon));
+firstFrame.addEventListener("change", readFrame);
 form.addEventListener("submit", create);
 stopButton.addEventListener("click", stop);
 init();
