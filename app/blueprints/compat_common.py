@@ -3,16 +3,18 @@ reply, a job's events rendered by a wire format's writer (`app.wire`) with the h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Response, jsonify, request, stream_with_context
 
+from app.blueprints.request_scope import current_request_scope
 from app.chat.events import ChatError, Finish, FinishReason, Reply, ReplyBuilder, piece_of
 from app.chat.record import messages_to_record, options_to_record
 from app.chat.request import ChatRequest
 from app.jobs import api as jobs
-from app.jobs.output import JobOutput
+from app.jobs.output import JobOutput, compat_executor, start_output
+from app.models.jobs import Job
 from app.security import current_principal
 from app.wire.base import InvalidRequest, ReplyWriter
 
@@ -100,6 +102,23 @@ def json_response(body: dict[str, Any], job_id: str, result: dict[str, Any]) -> 
     response.headers["X-Hub-Cost-Credits"] = str(result["usage"].get("cost_credits", 0))
     response.headers["X-Hub-Job-Id"] = job_id
     return response
+
+
+def chat_reply(chat: ChatRequest, *, source: str,
+               writer_for: Callable[[Job], ReplyWriter]) -> Response:
+    """The one flow of every compatible chat endpoint: open the job (its hold first), run it
+    (`start_output`), and answer with the writer's frames as they come or its one body. The
+    writer is made once the job exists (a whole reply's, once the reply is complete)."""
+    user, api_key = caller()
+    scope = current_request_scope()
+    job = jobs.create_job(user, job_spec(chat), api_key=api_key, source=source,
+                          executor=compat_executor(), scope=scope)
+    relay = start_output(job, streaming=chat.stream, scope=scope)
+    if chat.stream:
+        relay.first_output()
+        return sse_response(sse_frames(relay, writer_for(job)), job.id, relay.overhead_ms)
+    result = relay.collect()
+    return json_response(writer_for(job).body(whole_reply(result, chat.n)), job.id, result)
 
 
 def job_spec(chat: ChatRequest) -> jobs.ChatSpec:

@@ -17,18 +17,7 @@ from apiflask.fields import Boolean, Dict, Float, Integer, List, Raw, String
 from apiflask.validators import Range
 from flask import Response
 
-from app.blueprints.compat_common import (
-    caller,
-    job_spec,
-    json_body,
-    json_response,
-    sse_frames,
-    sse_response,
-    whole_reply,
-)
-from app.blueprints.request_scope import current_request_scope
-from app.jobs import api as jobs
-from app.jobs.output import compat_executor, start_output
+from app.blueprints.compat_common import chat_reply, json_body
 from app.models.base import INTEGER_MAX
 from app.providers.types import ModelInfo
 from app.security import require_auth
@@ -56,19 +45,8 @@ class ChatCompletionIn(Schema):
         responses=[200, 400, 401, 402, 403, 404, 429, 502])
 def chat_completions(json_data: Any = None) -> Response:
     chat = parse_request(json_body())
-    user, api_key = caller()
-    scope = current_request_scope()
-    job = jobs.create_job(user, job_spec(chat), api_key=api_key, source="openai",
-                          executor=compat_executor(), scope=scope)
-    relay = start_output(job, streaming=chat.stream, scope=scope)
-    if chat.stream:
-        relay.first_output()
-        writer = ChatCompletionWriter(job.id, chat.model, include_usage=chat.include_usage,
-                                      n=chat.n)
-        return sse_response(sse_frames(relay, writer), job.id, relay.overhead_ms)
-    result = relay.collect()  # `created` below: when the reply is complete, as OpenAI's
-    body = ChatCompletionWriter(job.id, chat.model).body(whole_reply(result, chat.n))
-    return json_response(body, job.id, result)
+    return chat_reply(chat, source="openai", writer_for=lambda job: ChatCompletionWriter(
+        job.id, chat.model, include_usage=chat.include_usage, n=chat.n))
 
 
 @bp.get("/models")

@@ -14,18 +14,7 @@ from apiflask.fields import Boolean, Dict, Float, Integer, Raw, String
 from apiflask.validators import Range
 from flask import Response
 
-from app.blueprints.compat_common import (
-    caller,
-    job_spec,
-    json_body,
-    json_response,
-    sse_frames,
-    sse_response,
-    whole_reply,
-)
-from app.blueprints.request_scope import current_request_scope
-from app.jobs import api as jobs
-from app.jobs.output import compat_executor, start_output
+from app.blueprints.compat_common import chat_reply, json_body
 from app.models.base import INTEGER_MAX
 from app.security import require_auth
 from app.wire.openai_responses import ResponsesWriter, parse_request, response_echo
@@ -55,15 +44,5 @@ class ResponseIn(Schema):
 def create_response(json_data: Any = None) -> Response:
     body = json_body()
     chat = parse_request(body)
-    user, api_key = caller()
-    scope = current_request_scope()
-    job = jobs.create_job(user, job_spec(chat), api_key=api_key, source="responses",
-                          executor=compat_executor(), scope=scope)
-    relay = start_output(job, streaming=chat.stream, scope=scope)
-    if chat.stream:
-        relay.first_output()
-        writer = ResponsesWriter(job.id, chat.model, echo=response_echo(body))
-        return sse_response(sse_frames(relay, writer), job.id, relay.overhead_ms)
-    result = relay.collect()  # `created_at` below: when the reply is complete
-    writer = ResponsesWriter(job.id, chat.model, echo=response_echo(body))
-    return json_response(writer.body(whole_reply(result)), job.id, result)
+    return chat_reply(chat, source="responses", writer_for=lambda job: ResponsesWriter(
+        job.id, chat.model, echo=response_echo(body)))
