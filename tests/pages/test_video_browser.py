@@ -47,16 +47,16 @@ def test_video_renders_with_its_options_to_a_playable_clip(session, app) -> None
     expect(page.locator("#video-progress")).to_have_attribute("aria-valuenow", "100")
 
     job = Job.select().order_by(Job.created_at.desc()).get()
-    # the built-in clip lasts one second: one second is charged of the eight held
+    # the local clip lasts the eight seconds asked (its mvhd): all eight held are charged
     assert (job.status, job.video_seconds, job.hold_credits, job.cost_credits) == \
-        ("succeeded", 1, 800, 100)
+        ("succeeded", 8, 800, 800)
     request = json.loads(job.request_json)
     assert (request["seconds"], request["size"], request["audio"], request["negative_prompt"],
             request["first_frame"]) == (8, "1280x720", False, "no boats",
                                         {"mime_type": "image/png", "bytes": len(PNG)})
     with app.app_context():
         assert first_frame_path(job.id, "image/png").read_bytes() == PNG
-    expect(page.locator("#video-cost")).to_have_text("1 s · charged 100 credits (held 800 credits)")
+    expect(page.locator("#video-cost")).to_have_text("8 s · charged 800 credits (held 800 credits)")
     content_url = f"/api/jobs/{job.id}/content"
     expect(page.locator("#video-download")).to_have_attribute("href", content_url)
     # The browser loads the clip: its metadata gives a real duration.
