@@ -16,7 +16,7 @@ key gets the real API's 400 `API_KEY_INVALID`. Every request is recorded in `req
 
 Behaviour per request, by markers in the prompt: "REFUSE" (the safety filter refuses it),
 "FAIL" (the operation ends with an error), "SLOW" (`slow_extra_polls` more polls before done).
-Attributes settable between requests: `polls_to_complete` (pending answers before done),
+`reset()` restores these defaults between tests. Attributes settable between requests: `polls_to_complete` (pending answers before done),
 `slow_extra_polls`, `report_progress` (pending operations carry `metadata.progressPercent`; the
 public API documents no progress, so tests of a progress-less vendor turn it off),
 `delivered_seconds` (serve a shorter video than requested), `api_key`; `fail_next(status)`
@@ -90,6 +90,21 @@ class FakeGemini:
         self._failures: deque[_Failure] = deque()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to a fresh fake's behaviour (the key and the server stay), nothing recorded."""
+        with self._lock:
+            self.polls_to_complete, self.slow_extra_polls = 2, 3
+            self.report_progress = True
+            self.delivered_seconds = None
+            self.requests.clear()
+            self.operations.clear()
+            self._failures.clear()
+
+    @property
+    def serving(self) -> bool:
+        return self._server is not None
 
     def start(self) -> FakeGemini:
         fake = self
