@@ -80,6 +80,9 @@ def test_the_local_video_renders_then_serves_a_valid_mp4(tmp_path) -> None:
     assert file_duration_s(tmp_path / "v.mp4") == 4.0  # as long as asked: the demo charges it
     with pytest.raises(ProviderBadRequest, match="no such video"):
         video.poll("garbage")
+    # an id made before the seconds were kept in it: the clip as it is
+    video.download(f"local-{int(clock() * 1000) - 5000}-0123456789ab", tmp_path / "old.mp4")
+    assert file_duration_s(tmp_path / "old.mp4") == 1.0
 
 
 def test_the_local_provider_works_through_the_router_with_no_keys(make_hub, tmp_path) -> None:
