@@ -3,10 +3,11 @@
 Chat streams an echo of the last user message followed by words drawn from a fixed vocabulary
 with a generator seeded by the prompt, one token at a time with `HUB_LOCAL_TOKEN_DELAY_S`
 between tokens, and reports real usage counted with the same tokenizer that sizes holds.
-Video "renders" for `HUB_LOCAL_VIDEO_RENDER_S` and then serves a small valid MP4 test clip,
-one second long whatever was asked (its `mvhd` says so; the hub charges the seconds delivered),
-accepting every choice its catalog entry lists and ignoring them. The render's start time is
-inside its id, so any worker process can poll it.
+Video "renders" for `HUB_LOCAL_VIDEO_RENDER_S` and then serves a small valid MP4 test clip whose
+`mvhd` says it lasts the seconds asked (the media itself is one second; the hub charges the
+seconds the file says it delivers, so the demo charges what was asked), accepting every choice
+its catalog entry lists and ignoring the others. The render's start time and its seconds are
+inside its id, so any worker process can poll and download it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.chat.request import ChatRequest, Message, TextPart
 from app.providers.base import ChatProvider, VideoProvider, write_atomically
 from app.providers.catalog import ModelSpec
 from app.providers.errors import ProviderBadRequest
+from app.providers.mp4 import with_duration_s
 from app.providers.tokens import count_messages, count_text, encoding
 from app.providers.types import VideoRequest, VideoStatus
 
@@ -105,7 +107,8 @@ class LocalVideo(VideoProvider):
         self.clock = clock
 
     def create(self, request: VideoRequest, spec: ModelSpec) -> str:
-        return f"local-{int(self.clock() * 1000)}-{uuid.uuid4().hex[:12]}"
+        """`local-<start ms>-<random>-<seconds>`."""
+        return f"local-{int(self.clock() * 1000)}-{uuid.uuid4().hex[:12]}-{request.seconds}"
 
     def _started_at_s(self, upstream_id: str) -> float:
         try:
@@ -124,4 +127,15 @@ class LocalVideo(VideoProvider):
     def download(self, upstream_id: str, dest_path: Path) -> int:
         if self.poll(upstream_id).status != "completed":
             raise ProviderBadRequest(f"local: video {upstream_id} is not finished")
-        return write_atomically(iter([VIDEO_ASSET.read_bytes()]), dest_path)
+        clip = VIDEO_ASSET.read_bytes()
+        seconds = _seconds(upstream_id)
+        if seconds is not None:
+            clip = with_duration_s(clip, seconds)
+        return write_atomically(iter([clip]), dest_path)
+
+
+def _seconds(upstream_id: str) -> int | None:
+    """The seconds asked, from the id; None for an id made before they were kept there (the
+    clip is then served as it is)."""
+    parts = upstream_id.split("-")
+    return int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None

@@ -9,6 +9,7 @@ duration, and version 1 64-bit times and duration.
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 from pathlib import Path
@@ -77,6 +78,35 @@ def duration_s(stream: BinaryIO) -> float:
                     return _mvhd_duration_s(stream.read(min(inner_size, 32)))
             raise Mp4DurationUnknown("moov has no mvhd box")
     raise Mp4DurationUnknown("no moov box")
+
+
+def with_duration_s(data: bytes, seconds: float) -> bytes:
+    """A copy of an MP4 whose `moov/mvhd` says it lasts `seconds` (in the box's own timescale);
+    the tracks and the media are left as they are. The offline `local` provider serves its one
+    built-in clip as long as asked this way, so the demo charges what was asked."""
+    stream = io.BytesIO(data)
+    for kind, payload_at, payload_size in _boxes(stream, None):
+        if kind != b"moov":
+            continue
+        stream.seek(payload_at)
+        for inner, inner_at, inner_size in _boxes(stream, payload_at + payload_size):
+            if inner == b"mvhd":
+                return _patched_mvhd(data, inner_at, inner_size, seconds)
+        raise Mp4DurationUnknown("moov has no mvhd box")
+    raise Mp4DurationUnknown("no moov box")
+
+
+def _patched_mvhd(data: bytes, at: int, size: int, seconds: float) -> bytes:
+    version = data[at]
+    # version 1: 64-bit times then timescale and a 64-bit duration; version 0: all 32-bit
+    scale_at, duration_format = (at + 20, ">Q") if version == 1 else (at + 12, ">I")
+    if scale_at + 4 + struct.calcsize(duration_format) > at + size:
+        raise Mp4DurationUnknown("a truncated mvhd box")
+    (timescale,) = struct.unpack(">I", data[scale_at:scale_at + 4])
+    if timescale == 0:
+        raise Mp4DurationUnknown("mvhd has a zero timescale")
+    duration = struct.pack(duration_format, round(seconds * timescale))
+    return data[:scale_at + 4] + duration + data[scale_at + 4 + len(duration):]
 
 
 def file_duration_s(path: Path) -> float:

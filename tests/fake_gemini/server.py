@@ -16,10 +16,12 @@ key gets the real API's 400 `API_KEY_INVALID`. Every request is recorded in `req
 
 Behaviour per request, by markers in the prompt: "REFUSE" (the safety filter refuses it),
 "FAIL" (the operation ends with an error), "SLOW" (`slow_extra_polls` more polls before done).
-Attributes settable between requests: `polls_to_complete` (pending answers before done),
+`reset()` restores these defaults between tests. Attributes settable between requests: `polls_to_complete` (pending answers before done),
 `slow_extra_polls`, `report_progress` (pending operations carry `metadata.progressPercent`; the
 public API documents no progress, so tests of a progress-less vendor turn it off),
-`delivered_seconds` (serve a shorter video than requested), `api_key`; `fail_next(status)`
+`delivered_seconds` (serve a shorter video than requested), `render` (seconds → the MP4 served;
+`minimal_mp4` by default, which a browser cannot play: a browser test hands it a real clip),
+`api_key`; `fail_next(status)`
 queues HTTP errors for the create call (429 with `retry-after`, 500, …).
 """
 
@@ -29,6 +31,7 @@ import json
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -85,11 +88,28 @@ class FakeGemini:
         self.slow_extra_polls = 3
         self.report_progress = True
         self.delivered_seconds: int | None = None
+        self.render: Callable[[int], bytes] = minimal_mp4
         self.requests: list[RecordedRequest] = []
         self.operations: dict[str, FakeOperation] = {}
         self._failures: deque[_Failure] = deque()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to a fresh fake's behaviour (the key and the server stay), nothing recorded."""
+        with self._lock:
+            self.polls_to_complete, self.slow_extra_polls = 2, 3
+            self.report_progress = True
+            self.delivered_seconds = None
+            self.render = minimal_mp4
+            self.requests.clear()
+            self.operations.clear()
+            self._failures.clear()
+
+    @property
+    def serving(self) -> bool:
+        return self._server is not None
 
     def start(self) -> FakeGemini:
         fake = self
@@ -195,7 +215,7 @@ class FakeGemini:
         seconds = operation.seconds
         if self.delivered_seconds is not None:
             seconds = min(seconds, self.delivered_seconds)
-        return minimal_mp4(seconds)
+        return self.render(seconds)
 
 
 def error_body(status: int, message: str, reason: str | None = None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Job tests run the production shape: RabbitMQ broker, real `dramatiq` worker processes,
-Redis event streams, PostgreSQL, the hub served over real HTTP/WebSocket in a thread."""
+Redis event streams, PostgreSQL, the hub served over real HTTP/WebSocket in a thread. The
+session's fake vendors (OpenAI/Anthropic, and Gemini for Veo) are what the workers call."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ from app.services.prices import pricing
 from app.services.runtime import current_events
 from tests.conftest import make_settings
 from tests.factories import auth_headers, create_user
+from tests.fake_gemini import FakeGemini
 from tests.fake_upstream import FakeUpstream
 from tests.workers import dramatiq_workers
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672/"
 UPSTREAM = FakeUpstream()  # one fake OpenAI/Anthropic for the session: the workers call it
+GEMINI = FakeGemini()  # one fake Gemini API (Veo) for the session, beside it
 JOB_SETTINGS = {"BROKER_URL": BROKER, "HUB_JOB_LEASE_S": 3, "HUB_EVENT_TTL_S": 600,
                 "HUB_PROVIDER_RETRY_INITIAL_S": 0.01, "HUB_PROVIDER_RETRY_MAX_S": 0.05,
                 "HUB_LOCAL_TOKEN_DELAY_S": 0.001}
@@ -34,12 +37,29 @@ JOB_SETTINGS = {"BROKER_URL": BROKER, "HUB_JOB_LEASE_S": 3, "HUB_EVENT_TTL_S": 6
 def job_settings(**overrides: object):
     upstream = {"OPENAI_API_KEY": UPSTREAM.api_key, "OPENAI_BASE_URL": UPSTREAM.openai_base_url,
                 "ANTHROPIC_API_KEY": UPSTREAM.api_key,
-                "ANTHROPIC_BASE_URL": UPSTREAM.anthropic_base_url}
+                "ANTHROPIC_BASE_URL": UPSTREAM.anthropic_base_url} | gemini_settings()
     return make_settings(**(JOB_SETTINGS | upstream | overrides))
 
 
+def gemini_settings() -> dict[str, str]:
+    """The Gemini key and base URL of the session's fake, once it serves (else none: the
+    `google` channel stays off, as on a hub without a key)."""
+    if not GEMINI.serving:
+        return {}
+    return {"GEMINI_API_KEY": GEMINI.api_key, "GEMINI_BASE_URL": GEMINI.url}
+
+
 @pytest.fixture(scope="session")
-def fake_upstream_server() -> Iterator[FakeUpstream]:
+def fake_gemini_server() -> Iterator[FakeGemini]:
+    GEMINI.start()
+    yield GEMINI
+    GEMINI.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_upstream_server(fake_gemini_server) -> Iterator[FakeUpstream]:
+    """The session's fake OpenAI/Anthropic, with the fake Gemini started first, so that every
+    fixture that builds `job_settings` on it (workers, apps) has the Veo channel too."""
     UPSTREAM.start()
     yield UPSTREAM
     UPSTREAM.stop()
@@ -53,6 +73,16 @@ def upstream(fake_upstream_server) -> Iterator[FakeUpstream]:
     fake_upstream_server.first_chunk_delay_s = 0.0
     yield fake_upstream_server
     fake_upstream_server.reset()
+
+
+@pytest.fixture
+def gemini(fake_gemini_server) -> Iterator[FakeGemini]:
+    """The session's fake Gemini, reset for each test; it renders on its second poll (after the
+    video run's first backoff), reporting 50% on the first."""
+    fake_gemini_server.reset()
+    fake_gemini_server.polls_to_complete = 1
+    yield fake_gemini_server
+    fake_gemini_server.reset()
 
 
 @pytest.fixture(scope="session")

@@ -94,9 +94,9 @@ def test_v1_stream_runs_in_the_serving_thread_on_sqlite(embedded) -> None:
         assert check_ledger().violations == []
 
 
-def test_a_video_with_choices_charges_its_delivered_second_on_sqlite(embedded) -> None:
-    """The SQLite store records the delivered seconds too: the one-second clip of an 8 s
-    request without audio costs one second at the per-second rate."""
+def test_a_video_with_choices_charges_its_delivered_seconds_on_sqlite(embedded) -> None:
+    """The SQLite store records the delivered seconds too: the local clip of an 8 s request
+    without audio says it lasts 8 s and costs 8 seconds at the per-second rate."""
     import base64
 
     from app.models.jobs import Job, UsageRecord
@@ -117,12 +117,12 @@ def test_a_video_with_choices_charges_its_delivered_second_on_sqlite(embedded) -
     assert _finish(app, video.json["id"])[-1].data == {"status": "succeeded"}
 
     job = client.get(f"/api/jobs/{video.json['id']}", headers=headers).json
-    assert (job["usage"], job["cost_credits"]) == ({"seconds": 1}, 100)
+    assert (job["usage"], job["cost_credits"]) == ({"seconds": 8}, 800)
     with app.app_context():
         assert first_frame_path(job["id"], "image/jpeg").read_bytes() == frame
         assert json.loads(Job.get_by_id(job["id"]).request_json)["first_frame"] == {
             "mime_type": "image/jpeg", "bytes": len(frame)}
-        assert UsageRecord.get(UsageRecord.job == job["id"]).video_seconds == 1
-        assert ledger.get_balance(user.id).balance == 1_000_000 - 100
+        assert UsageRecord.get(UsageRecord.job == job["id"]).video_seconds == 8
+        assert ledger.get_balance(user.id).balance == 1_000_000 - 800
         assert ledger.get_balance(user.id).held == 0
         assert check_ledger().violations == []

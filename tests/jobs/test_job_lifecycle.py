@@ -102,9 +102,9 @@ def test_video_job_reports_progress_and_serves_the_file(app, client, hub, funded
     assert any(e["type"] == "progress" for e in events)
     assert events[-1] == {**events[-1], "type": "done", "data": {"status": "succeeded"}}
     job = client.get(f"/api/jobs/{job_id}", headers=user_headers).json
-    # the local clip lasts one second (its mvhd): one second is charged, at the audio rate
-    assert job["usage"] == {"seconds": 1}
-    assert (job["hold_credits"], job["cost_credits"]) == (4 * 150, 150)
+    # the local clip lasts the four seconds asked (its mvhd): all four charged, at the audio rate
+    assert job["usage"] == {"seconds": 4}
+    assert (job["hold_credits"], job["cost_credits"]) == (4 * 150, 4 * 150)
     assert job["result"]["content_url"] == f"/api/jobs/{job_id}/content"
     content = client.get(job["result"]["content_url"], headers=user_headers)
     assert content.status_code == 200 and content.mimetype == "video/mp4"

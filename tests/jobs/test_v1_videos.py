@@ -108,7 +108,8 @@ def test_a_failed_render_is_failed_with_its_error_and_costs_nothing(app, videos,
     before = balance(app, funded_user).balance
     video = _finished(app, videos, videos.create(model="sora-2", prompt="FAIL please"))
     assert video.status == "failed"
-    assert video.error.code == "upstream_failed" and "injected failure" in video.error.message
+    # the fake OpenAI fails it as `moderation_blocked`: the hub's refusal, free like any failure
+    assert video.error.code == "content_refused" and "injected failure" in video.error.message
     assert video.model_extra["cost_credits"] == 0
     assert balance(app, funded_user).balance == before
     assert balance(app, funded_user).held == 0
@@ -123,7 +124,7 @@ def test_a_failed_render_is_failed_with_its_error_and_costs_nothing(app, videos,
     ({"size": "999x999"}, "size"),
     ({"seconds": "four"}, "seconds"),
     ({"model": "gpt-4o-mini"}, "video"),
-    ({"input_reference": ("frame.png", PNG, "image/png")}, "input_reference: not supported"),
+    ({"input_reference": ("frame.gif", b"GIF89a", "image/gif")}, "input_reference: must be one of"),
     ({"extra_body": {"style": "noir"}}, "style: unknown parameter"),
 ])
 def test_a_refused_request_is_400_and_holds_nothing(app, videos, funded_user, params,

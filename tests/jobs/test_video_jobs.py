@@ -69,7 +69,7 @@ def test_the_hold_uses_the_audio_rate_only_for_a_video_with_audio(client, user_h
     assert hold(audio=False) == 8 * 100
 
 
-def test_a_video_with_every_option_stores_them_and_charges_the_delivered_second(
+def test_a_video_with_every_option_stores_them_and_charges_the_delivered_seconds(
         app, client, hub, funded_user, user_headers) -> None:
     created = client.post("/api/jobs", json=video(
         seconds=8, size="1280x720", negative_prompt="no text", audio=False,
@@ -79,16 +79,16 @@ def test_a_video_with_every_option_stores_them_and_charges_the_delivered_second(
 
     job = wait_done(client, user_headers, created.json["id"], hub)
 
-    # the built-in clip lasts one second (its mvhd): one second is charged, not eight
-    assert (job["status"], job["usage"], job["cost_credits"]) == ("succeeded", {"seconds": 1},
-                                                                  100)
+    # the local clip lasts the eight seconds asked (its mvhd): eight are charged, without audio
+    assert (job["status"], job["usage"], job["cost_credits"]) == ("succeeded", {"seconds": 8},
+                                                                  800)
     with app.app_context():
         row = Job.get_by_id(job["id"])
         frame = first_frame_path(row.id, "image/png")
         assert frame.read_bytes() == PNG
         assert frame.parent == Path(row.content_path).parent
         usage = UsageRecord.get(UsageRecord.job == row.id)
-    assert usage.video_seconds == 1 and usage.cost_credits == 100
+    assert usage.video_seconds == 8 and usage.cost_credits == 800
     request = json.loads(row.request_json)
     assert request == {"model": "local-video", "prompt": "a lighthouse at dusk", "seconds": 8,
                        "size": "1280x720", "aspect_ratio": None, "resolution": None,

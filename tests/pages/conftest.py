@@ -17,6 +17,7 @@ from tests.accounts.conftest import PASSWORD
 from tests.accounts.helpers import user_with_password
 from tests.browser import WIDTHS
 from tests.conftest import _truncate_all_tables, make_settings
+from tests.fake_gemini import FakeGemini
 from tests.workers import dramatiq_workers, hub_server
 
 SHOTS = Path("/tmp/hub-pages-shots")  # screenshots to look at, kept out of the repository
@@ -25,10 +26,27 @@ SHOTS = Path("/tmp/hub-pages-shots")  # screenshots to look at, kept out of the 
 # see it mid-stream and to stop it, short enough to keep the tests quick.
 PAGE_SETTINGS = {"HUB_LOCAL_TOKEN_DELAY_S": 0.05, "HUB_LOCAL_VIDEO_RENDER_S": 2.0,
                  "HUB_JOB_LEASE_S": 5}
+GEMINI = FakeGemini()  # the Veo models' vendor for the session's hub (a user with a Gemini key)
 
 
 def page_settings(storage_dir: Path):
-    return make_settings(HUB_STORAGE_DIR=str(storage_dir), **PAGE_SETTINGS)
+    return make_settings(HUB_STORAGE_DIR=str(storage_dir), GEMINI_API_KEY=GEMINI.api_key,
+                         GEMINI_BASE_URL=GEMINI.url, **PAGE_SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def fake_gemini_server() -> Iterator[FakeGemini]:
+    GEMINI.start()
+    yield GEMINI
+    GEMINI.stop()
+
+
+@pytest.fixture
+def gemini(fake_gemini_server) -> Iterator[FakeGemini]:
+    """The session's fake Gemini, reset for each test."""
+    fake_gemini_server.reset()
+    yield fake_gemini_server
+    fake_gemini_server.reset()
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +55,7 @@ def storage_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def settings(migrated_database, storage_dir):
+def settings(migrated_database, storage_dir, fake_gemini_server):
     return page_settings(storage_dir)
 
 
@@ -48,7 +66,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(migrated_database, storage_dir) -> Iterator[str]:
+def live_server(migrated_database, storage_dir, fake_gemini_server) -> Iterator[str]:
     """The production shape: gunicorn (gthread, as the Procfile runs it) and real `dramatiq`
     worker processes on the Redis broker, for the whole session (tables are emptied per test)."""
     settings = page_settings(storage_dir)

@@ -10,6 +10,7 @@ from app.chat.request import ChatRequest
 from app.providers.catalog import builtin_spec
 from app.providers.errors import ProviderBadRequest
 from app.providers.local import VIDEO_ASSET, LocalChat, LocalVideo
+from app.providers.mp4 import file_duration_s
 from app.providers.router import complete_chat, stream_chat, video_provider
 from app.providers.tokens import count_messages, count_text
 from app.providers.types import VideoRequest
@@ -76,8 +77,12 @@ def test_the_local_video_renders_then_serves_a_valid_mp4(tmp_path) -> None:
     assert video.poll(video_id).progress_percent == 100
     assert video.download(video_id, tmp_path / "v.mp4") == VIDEO_ASSET.stat().st_size
     assert (tmp_path / "v.mp4").read_bytes()[4:8] == b"ftyp"
+    assert file_duration_s(tmp_path / "v.mp4") == 4.0  # as long as asked: the demo charges it
     with pytest.raises(ProviderBadRequest, match="no such video"):
         video.poll("garbage")
+    # an id made before the seconds were kept in it: the clip as it is
+    video.download(f"local-{int(clock() * 1000) - 5000}-0123456789ab", tmp_path / "old.mp4")
+    assert file_duration_s(tmp_path / "old.mp4") == 1.0
 
 
 def test_the_local_provider_works_through_the_router_with_no_keys(make_hub, tmp_path) -> None:
@@ -92,3 +97,4 @@ def test_the_local_provider_works_through_the_router_with_no_keys(make_hub, tmp_
     assert routed_id.startswith("local:local-")
     assert provider.poll(routed_id).status == "completed"
     assert provider.download(routed_id, tmp_path / "clip.mp4") == VIDEO_ASSET.stat().st_size
+    assert file_duration_s(tmp_path / "clip.mp4") == 4.0

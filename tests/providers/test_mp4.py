@@ -10,7 +10,13 @@ import pytest
 
 from app.jobs.runs.video import delivered_seconds
 from app.providers.local import VIDEO_ASSET
-from app.providers.mp4 import Mp4DurationUnknown, duration_s, file_duration_s, whole_seconds
+from app.providers.mp4 import (
+    Mp4DurationUnknown,
+    duration_s,
+    file_duration_s,
+    whole_seconds,
+    with_duration_s,
+)
 
 
 def box(kind: bytes, payload: bytes) -> bytes:
@@ -39,6 +45,20 @@ def test_the_built_in_clip_lasts_one_second() -> None:
 def test_version_0_and_version_1_headers() -> None:
     assert duration_s(mp4(box(b"moov", mvhd(600, 4_800)))) == 8.0
     assert duration_s(mp4(box(b"moov", mvhd(90_000, 7_200_000_000, version=1)))) == 80_000.0
+
+
+def test_a_duration_is_written_into_mvhd_and_nothing_else_changes() -> None:
+    for version in (0, 1):
+        moov = box(b"moov", box(b"udta", b"meta") + mvhd(600, 600, version) + box(b"trak", b"x"))
+        original = mp4(box(b"mdat", b"\x00" * 100), moov).getvalue()
+        patched = with_duration_s(original, 12)
+        assert duration_s(io.BytesIO(patched)) == 12.0
+        assert len(patched) == len(original)
+        assert sum(a != b for a, b in zip(patched, original, strict=True)) <= 2
+    clip = with_duration_s(VIDEO_ASSET.read_bytes(), 8)
+    assert duration_s(io.BytesIO(clip)) == 8.0
+    with pytest.raises(Mp4DurationUnknown):
+        with_duration_s(FTYP + box(b"mdat", b""), 4)
 
 
 def test_moov_after_the_media_and_behind_other_boxes() -> None:
