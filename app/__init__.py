@@ -6,19 +6,27 @@ environment at all it runs the embedded default (SQLite, in-memory queue and eve
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from apiflask import APIFlask
 
 from app.config import ConfigError, Settings, load_settings
 
+if TYPE_CHECKING:
+    from app.error_tracking import Component
+
 __version__ = "0.1.0"
 
 
-def create_app(settings: Settings | None = None) -> APIFlask:
+def create_app(settings: Settings | None = None, *, component: Component = "web") -> APIFlask:
+    """The app for one process; `component` (web, worker, scheduler) names it to error
+    tracking, which starts first so the broker built below reports failing actors."""
     if settings is None:
         try:
             settings = load_settings()
         except ConfigError as exc:
             raise SystemExit(f"configuration error: {exc}") from None
+    register_error_tracking(settings, component)
     app = APIFlask(__name__, title="Smart AI Hub API", version=__version__,
                    spec_path="/api/openapi.json", docs_path="/api/docs")
     register_logging(app, settings)
@@ -34,6 +42,12 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     register_security(app, settings)
     register_cli(app)
     return app
+
+
+def register_error_tracking(settings: Settings, component: Component) -> None:
+    from app.error_tracking import init_error_tracking
+
+    init_error_tracking(settings, component=component, release=__version__)
 
 
 def register_request_scope(app: APIFlask) -> None:

@@ -18,6 +18,8 @@ from apiflask import APIFlask, HTTPError
 from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from app.error_tracking import report_unhandled
+
 log = structlog.get_logger(__name__)
 
 
@@ -200,6 +202,7 @@ def register_error_handlers(app: APIFlask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled_error", error=type(error).__name__)
+        report_unhandled(error)
         return error_response(500, "internal_error", "an unexpected error occurred; it was logged")
 
 

@@ -8,4 +8,4 @@ from app import create_app
 from app.scheduler import run_scheduler
 
 if __name__ == "__main__":
-    run_scheduler(create_app())
+    run_scheduler(create_app(component="scheduler"))

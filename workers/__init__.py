@@ -9,7 +9,7 @@ import gc
 from app import create_app
 from app.runtime_checks import prepare_process
 
-app = create_app()
+app = create_app(component="worker")
 prepare_process(app, role="worker")
 broker = app.extensions["hub"].broker
 gc.freeze()  # as the web processes do (gunicorn.conf.py): full collections skip what is loaded

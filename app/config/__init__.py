@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     HUB_MAX_CONTENT_LENGTH_BYTES: int = Field(default=2 * 1024 * 1024, ge=1024)
     HUB_ADMIN_EMAIL: str = ""
     HUB_ADMIN_PASSWORD: str = ""
-    SENTRY_DSN: str = ""
+    SENTRY_DSN: str = ""  # empty: no error tracking, nothing sent (app/error_tracking.py)
+    SENTRY_ENVIRONMENT: str = ""  # empty: HUB_ENV
+    SENTRY_RELEASE: str = ""  # empty: smart-ai-hub@<version>
+    SENTRY_TRACES_SAMPLE_RATE: float = Field(default=0.0, ge=0, le=1)  # 0: errors only
     # --- credits and the ledger ---
     HUB_BALANCE_CACHE_TTL_S: int = Field(default=60, ge=1)
 
