@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     HUB_ANTHROPIC_COUNT_TOKENS: bool = True
     HUB_TOKEN_COUNT_TIMEOUT_S: float = Field(default=2.0, gt=0)
     HUB_STORAGE_DIR: Path = DEFAULT_INSTANCE_DIR / "storage"
+    # --- backups (`flask backup`) ---
+    HUB_BACKUP_DIR: Path = DEFAULT_INSTANCE_DIR / "backups"
+    HUB_BACKUP_KEEP: int = Field(default=14, ge=1)  # archives kept; older ones are deleted
 
     @field_validator("HUB_PROVIDER_CHANNELS", "HUB_MODEL_FALLBACKS", mode="before")
     @classmethod
