@@ -27,7 +27,7 @@ def backup_create(directory: Path | None, keep: int | None, to_command: str | No
     settings = current_settings()
     try:
         result = backups.create_backup(settings.database_url,
-                                       directory=directory or settings.HUB_BACKUP_DIR,
+                                       directory=directory or settings.backup_dir,
                                        keep=keep or settings.HUB_BACKUP_KEEP,
                                        to_command=to_command)
     except backups.BackupError as exc:
@@ -64,6 +64,6 @@ def backup_restore(archive: Path, database_url: str | None, yes: bool) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def backup_list(directory: Path | None) -> None:
     """List the archives in DIRECTORY (default: HUB_BACKUP_DIR), newest first."""
-    for archive in backups.list_backups(directory or current_settings().HUB_BACKUP_DIR):
+    for archive in backups.list_backups(directory or current_settings().backup_dir):
         click.echo(f"{archive.path.name}  {archive.size_bytes} bytes  "
                    f"{archive.taken_at:%Y-%m-%d %H:%M:%S} UTC")

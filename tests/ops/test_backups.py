@@ -25,8 +25,14 @@ from app.extensions import db
 from app.jobs import api as jobs
 from app.jobs.runs.ending import complete
 from app.services import api_keys, ledger
-from tests.conftest import ADMIN_URL, RUN_ID, TEST_DATABASE_URL, _with_database, make_settings
-from tests.conftest import sqlite_app
+from tests.conftest import (
+    ADMIN_URL,
+    RUN_ID,
+    TEST_DATABASE_URL,
+    _with_database,
+    make_settings,
+    sqlite_app,
+)
 from tests.factories import create_payment_flag, create_user
 
 CHAT = jobs.ChatSpec(model="local-echo", messages=[{"role": "user", "content": "back me up"}],

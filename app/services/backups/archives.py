@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
+import subprocess  # nosec B404  # runs pg_dump/pg_restore and the operator's store command
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
+import subprocess  # nosec B404  # runs pg_dump/pg_restore and the operator's store command
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlparse
 
@@ -30,7 +30,8 @@ CONNECT_TIMEOUT_S = 10
 QUERY_ENV = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
              "sslkey": "PGSSLKEY", "connect_timeout": "PGCONNECT_TIMEOUT",
              "application_name": "PGAPPNAME", "options": "PGOPTIONS", "host": "PGHOST",
-             "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD"}
+             "port": "PGPORT", "user": "PGUSER",
+             "password": "PGPASSWORD"}  # nosec B105  # a variable's name, not a secret
 # Tables whose rows are the hub's users' data: a target holding any is not overwritten unasked.
 # (A just-migrated database holds only the seeded credit packages and the migration history.)
 DATA_TABLES = ("users", "ledger_entries", "jobs", "payments")
