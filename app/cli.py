@@ -43,6 +43,7 @@ def db_migrate(name: str) -> None:
 
 def register_cli(app: Flask) -> None:
     from app.accounts_cli import keys_cli, users_cli
+    from app.backup_cli import backup_cli
     from app.prices_cli import prices_cli
 
     app.cli.add_command(db_cli)
@@ -51,3 +52,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     register_ledger_cli(app.cli)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(backup_cli)

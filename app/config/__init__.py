@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     HUB_ANTHROPIC_COUNT_TOKENS: bool = True
     HUB_TOKEN_COUNT_TIMEOUT_S: float = Field(default=2.0, gt=0)
     HUB_STORAGE_DIR: Path = DEFAULT_INSTANCE_DIR / "storage"
+    # --- backups (`flask backup`) ---
+    HUB_BACKUP_DIR: Path | None = None  # None: HUB_INSTANCE_DIR/backups (`backup_dir`)
+    HUB_BACKUP_KEEP: int = Field(default=14, ge=1)  # archives kept; older ones are deleted
 
     @field_validator("HUB_PROVIDER_CHANNELS", "HUB_MODEL_FALLBACKS", mode="before")
     @classmethod
@@ -180,6 +183,10 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.DATABASE_URL or f"sqlite:///{self.HUB_INSTANCE_DIR / 'hub.sqlite3'}"
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.HUB_BACKUP_DIR or self.HUB_INSTANCE_DIR / "backups"
 
     @property
     def broker_kind(self) -> BackendKind:
