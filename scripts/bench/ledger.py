@@ -309,6 +309,7 @@ def retention_pass(db_name: str, prefix: str, samples: int) -> dict:
         report = apply_retention(utcnow(), RETENTION_DAYS)
         pass_s = time.perf_counter() - started
         db.execute_sql("VACUUM (ANALYZE) usage_records")
+        db.execute_sql("ANALYZE usage_daily")
         after = summary_ms()
         total_after = usage_summary(days=400).total
     return {"pass_s": pass_s, "report": report, "summary_before": before,
