@@ -39,6 +39,8 @@ CREDITS_CHARGED = Counter("hub_credits_charged_total", "Credits charged for sett
                           ["type", "model"])
 TOKENS = Counter("hub_tokens_total", "Tokens billed for settled chat jobs",
                  ["model", "direction"])
+RETENTION_ROWS = Counter("hub_retention_rows_total",
+                         "Rows the retention pass rolled up and deleted, or stripped", ["kind"])
 TIME_TO_FIRST_TOKEN = Histogram("hub_job_time_to_first_token_seconds",
                                 "From a chat job's creation to its first delivered text",
                                 ["model", "executor"], buckets=_LATENCY_BUCKETS_S)

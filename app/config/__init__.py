@@ -29,6 +29,9 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
 
+MIN_RETENTION_DAYS = 31  # longer than the usage views' 30 days
+
+
 class Settings(BaseSettings):
     """All settings the hub reads. Names follow the ecosystem; hub-only ones start with HUB_."""
 
@@ -107,6 +110,10 @@ class Settings(BaseSettings):
     # cannot (Redis unreachable, the lock deleted or taken) stops enqueuing and stands by, and a
     # stand-by takes over at most this long after the leader last renewed it.
     HUB_SCHEDULER_LOCK_TTL_S: int = Field(default=60, ge=3)
+    # Usage records and job details older than this many days are rolled up per day and
+    # dropped by the daily retention pass (app.services.retention); 0 keeps them forever. At
+    # least 31 when set, so the 30-day usage views always read detailed rows.
+    HUB_RETENTION_DAYS: int = Field(default=400, ge=0)
     HUB_CHAT_TIME_LIMIT_S: int = Field(default=600, ge=5)
     HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
     HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)
@@ -146,6 +153,13 @@ class Settings(BaseSettings):
         if value.startswith(("postgres://", "postgresql://")) and not urlparse(value).hostname \
                 and "host=" not in value:
             raise ValueError("a PostgreSQL URL needs a host, e.g. postgresql://user@host/db")
+        return value
+
+    @field_validator("HUB_RETENTION_DAYS")
+    @classmethod
+    def _retention_days(cls, value: int) -> int:
+        if 0 < value < MIN_RETENTION_DAYS:
+            raise ValueError(f"must be 0 (keep forever) or at least {MIN_RETENTION_DAYS}")
         return value
 
     @field_validator("REDIS_URL")

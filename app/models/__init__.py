@@ -13,7 +13,7 @@ from app.models.accounts import (
 from app.models.api_keys import ApiKey
 from app.models.audit import AuditLogEntry
 from app.models.base import BaseModel
-from app.models.jobs import Job, UsageRecord
+from app.models.jobs import Job, UsageDaily, UsageRecord
 from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.payments import (
     CreditPackage,
@@ -35,7 +35,7 @@ __all__ += ["EmailCode", "RefreshToken", "PasswordResetToken", "RecoveryCode", "
 __all__ += ["ApiKey"]
 __all__ += ["CreditAccount", "LedgerEntry", "CreditHold", "PromoCode", "PromoRedemption"]
 __all__ += ["AuditLogEntry"]
-__all__ += ["Job", "UsageRecord"]
+__all__ += ["Job", "UsageRecord", "UsageDaily"]
 __all__ += ["CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
             "ReconciliationRun", "LowBalanceAlert"]
 __all__ += ["PeriodicJobRun"]

@@ -7,6 +7,7 @@ import uuid
 from peewee import (
     BigIntegerField,
     CharField,
+    DateField,
     DateTimeField,
     FloatField,
     ForeignKeyField,
@@ -96,3 +97,22 @@ class UsageRecord(BaseModel):
 
     class Meta:
         table_name = "usage_records"
+
+
+class UsageDaily(BaseModel):
+    """Usage rolled up per user, UTC day, model and provider by the retention pass
+    (`app.services.retention`): what replaces the usage records older than the cut-off."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    day = DateField()
+    model = CharField(max_length=100)
+    provider = CharField(max_length=40, default="")  # "" where the records said none
+    jobs = BigIntegerField(default=0)
+    input_tokens = BigIntegerField(default=0)
+    output_tokens = BigIntegerField(default=0)
+    video_seconds = BigIntegerField(default=0)
+    cost_credits = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "usage_daily"
+        indexes = ((("user", "day", "model", "provider"), True), (("day",), False))

@@ -7,4 +7,5 @@ from app.tasks import (
     generation,  # noqa: F401
     mail,  # noqa: F401
     ops,  # noqa: F401
+    retention,  # noqa: F401
 )

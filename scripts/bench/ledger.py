@@ -10,6 +10,11 @@ Creates its own PostgreSQL database (dropped at the end) and measures, in one ru
    account holds a tenth of them, 500,450), then measures p50/p95 of a keyset history page at random
    depths and of a 30-day per-day usage aggregate, through the service functions the API uses.
 
+3. With `--retention`: seeds a settled job and its usage record (with a 2 kB request) for each
+   usage entry, over the same year, runs one retention pass (`app.services.retention`, 90 days)
+   and times it, then the same history and aggregate queries again, plus the back office's
+   30-day usage summary (which reads the detailed rows and the daily rows) before and after.
+
 Options: --seconds (per measurement), --rounds, --clients, --entries, --accounts, --samples;
 --smoke runs it all at tiny sizes (scripts.bench.sizes). Seeding writes through the live schema
 (scripts.bench.seeding), so a migration that adds a column does not break it.
@@ -245,6 +250,72 @@ def seed_history(db_name: str, entries: int, accounts: int) -> float:
     return time.perf_counter() - started
 
 
+RETENTION_DAYS = 90
+JOB_VALUES = {"id": "md5(e.id::text)", "user_id": "e.account_id", "type": "'chat'",
+              "status": "'succeeded'", "model": "'m' || (e.id %% 3)", "provider": "'local'",
+              "request_json": "repeat('x', 2000)", "price_id": "0", "result_text": "'answer'",
+              "cost_credits": "3", "created_at": "e.created_at", "finished_at": "e.created_at"}
+RECORD_VALUES = {"job_id": "md5(e.id::text)", "user_id": "e.account_id",
+                 "model": "'m' || (e.id %% 3)", "provider": "'local'", "status": "'succeeded'",
+                 "input_tokens": "100", "output_tokens": "20", "cost_credits": "3",
+                 "created_at": "e.created_at"}
+
+
+def seed_usage(db_name: str) -> tuple[int, float]:
+    """A settled job and its usage record for each usage entry; (records, seconds)."""
+    from app.models.jobs import Job, UsageRecord
+    from scripts.bench.seeding import insert_parts
+
+    started = time.perf_counter()
+    conn = psycopg2.connect(database_url(db_name))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SET session_replication_role = replica")
+        for model, values in ((Job, JOB_VALUES), (UsageRecord, RECORD_VALUES)):
+            parts = insert_parts(cur, model, values)
+            cur.execute(f"INSERT INTO {parts.table} ({parts.columns}) SELECT {parts.expressions} "
+                        "FROM ledger_entries e WHERE e.kind = 'usage'", parts.params)
+        cur.execute("SET session_replication_role = DEFAULT")
+        cur.execute("VACUUM (ANALYZE) jobs")
+        cur.execute("VACUUM (ANALYZE) usage_records")
+        cur.execute("SELECT COUNT(*) FROM usage_records")
+        records = cur.fetchone()[0]
+    conn.close()
+    return records, time.perf_counter() - started
+
+
+def retention_pass(db_name: str, prefix: str, samples: int) -> dict:
+    """Time the 30-day usage summary, one retention pass, then the summary again."""
+    from app import create_app
+    from app.extensions import db
+    from app.models.base import utcnow
+    from app.services.retention import apply_retention
+    from app.services.usage_report import usage_summary
+
+    app = create_app(bench_settings(db_name, prefix))
+    with app.app_context(), db.connection_context():
+        def summary_ms() -> dict:
+            usage_summary()
+            out = []
+            for _ in range(samples):
+                start = time.perf_counter()
+                usage_summary()
+                out.append(time.perf_counter() - start)
+            return _p(out)
+
+        before = summary_ms()
+        total_before = usage_summary(days=400).total
+        started = time.perf_counter()
+        report = apply_retention(utcnow(), RETENTION_DAYS)
+        pass_s = time.perf_counter() - started
+        db.execute_sql("VACUUM (ANALYZE) usage_records")
+        db.execute_sql("ANALYZE usage_daily")
+        after = summary_ms()
+        total_after = usage_summary(days=400).total
+    return {"pass_s": pass_s, "report": report, "summary_before": before,
+            "summary_after": after, "totals_equal": total_before == total_after}
+
+
 def layout(entries: int, accounts: int) -> tuple[int, int]:
     """(entries of each typical account, entries of the deep account 1)."""
     per_account = int(entries * (1 - DEEP_SHARE)) // (accounts - 1)
@@ -366,6 +437,34 @@ def report(args, debits, seeding_s, hist, checks) -> None:
         print(f"Plan ({name}):\n" + "\n".join(f"    {line}" for line in lines) + "\n")
 
 
+def retention_step(args, db_name: str, prefix: str) -> None:
+    print("seeding jobs and usage records...", flush=True)
+    records, seeded_s = seed_usage(db_name)
+    entries_before = checker(db_name, prefix)[2]
+    result = retention_pass(db_name, prefix, args.samples)
+    print("history after the retention pass:", flush=True)
+    hist = history(db_name, prefix, args.accounts, args.samples)
+    ok, check_s, entries = checker(db_name, prefix)
+    r = result["report"]
+    print(f"\n## Retention ({RETENTION_DAYS} days)\n")
+    print(f"{records:,} usage records and jobs seeded in {seeded_s:.0f} s; one pass in "
+          f"{result['pass_s']:.1f} s: {r.usage_records_rolled_up:,} records rolled up into "
+          f"{r.daily_rows_upserted:,} daily rows, {r.jobs_stripped:,} jobs stripped, "
+          f"{r.batches:,} batches. Usage totals unchanged: {result['totals_equal']}. Ledger "
+          f"entries before/after: {entries_before:,}/{entries:,}; check "
+          f"{'clean' if ok else 'VIOLATIONS'} ({check_s:.1f} s).\n")
+    print("| query | p50 ms | p95 ms |")
+    print("|---|---|---|")
+    for name in ("summary_before", "summary_after"):
+        figures = result[name]
+        label = "back-office 30-day usage summary, " + name.split("_")[1] + " the pass"
+        print(f"| {label} | {figures['p50_ms']:.2f} | {figures['p95_ms']:.2f} |")
+    for name, figures in hist.items():
+        if name != "plans":
+            print(f"| {name} (after the pass) | {figures['p50_ms']:.2f} | "
+                  f"{figures['p95_ms']:.2f} |")
+
+
 def main() -> None:
     sys.path.insert(0, str(PROJECT_ROOT))
     from app import create_app, migrations
@@ -373,6 +472,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--debits-only", action="store_true", help="skip the history part")
+    parser.add_argument("--retention", action="store_true",
+                        help="then seed jobs and usage records, run a retention pass, and time "
+                             "the history queries again")
     args = parse_sizes(parser, {
         "seconds": (5.0, 0.5, "seconds per measurement"),
         "rounds": (2, 1, "interleaved rounds per figure"),
@@ -403,6 +505,8 @@ def main() -> None:
         ok, check_s, entries = checker(db_name, prefix)
         second_check = f"{'clean' if ok else 'VIOLATIONS'} ({entries:,} entries, {check_s:.1f} s)"
         report(args, debits, seeding_s, hist, (first_check, second_check))
+        if args.retention:
+            retention_step(args, db_name, prefix)
     finally:
         from app.extensions import db
 
