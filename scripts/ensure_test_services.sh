@@ -77,8 +77,8 @@ if [[ ! -x /usr/bin/chromium ]] && can_apt; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 # The deploy kit's tests (tests/ops/) run Debian's nginx in front of the hub and validate the
-# compose file with docker-compose.
-for tool in nginx:nginx-light docker-compose:docker-compose; do
+# compose file with docker-compose; promtool (package prometheus) checks the example alert rules.
+for tool in nginx:nginx-light docker-compose:docker-compose promtool:prometheus; do
   if ! command -v "${tool%%:*}" >/dev/null && [[ ! -x "/usr/sbin/${tool%%:*}" ]] && can_apt; then
     echo "installing ${tool#*:} with apt-get…"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null
