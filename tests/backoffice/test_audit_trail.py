@@ -168,11 +168,13 @@ def test_a_price_set_in_the_back_office_is_audited(admin, services) -> None:
     assert json.loads(entry.before) == {
         "version": first.version, "price_id": first.id, "input_per_mtok_credits": 1_000,
         "output_per_mtok_credits": 2_000, "per_second_credits": 0,
-        "cached_input_per_mtok_credits": None, "cache_write_per_mtok_credits": None}
+        "cached_input_per_mtok_credits": None, "cache_write_per_mtok_credits": None,
+        "per_second_audio_credits": None}
     assert json.loads(entry.after) == {
         "version": new.version, "price_id": new.id, "input_per_mtok_credits": 1_000,
         "output_per_mtok_credits": 3_000, "per_second_credits": 0,
-        "cached_input_per_mtok_credits": None, "cache_write_per_mtok_credits": None}
+        "cached_input_per_mtok_credits": None, "cache_write_per_mtok_credits": None,
+        "per_second_audio_credits": None}
 
 
 def test_a_promo_code_created_in_the_back_office_is_audited(admin, services) -> None:
