@@ -126,6 +126,13 @@ def _tool_record(tool: Tool) -> dict[str, Any]:
     return record
 
 
+def tools_from_record(records: Iterable[dict[str, Any]] | None) -> tuple[Tool, ...]:
+    """The stored tool definitions (`options_to_record`'s `tools`)."""
+    return tuple(Tool(name=t["name"], description=t.get("description"),
+                      parameters=t.get("parameters") or {}, strict=t.get("strict"),
+                      cache_control=t.get("cache_control")) for t in records or ())
+
+
 def request_from_record(model: str, record: dict[str, Any]) -> ChatRequest:
     """The provider's request for a stored job (its model as the job names it)."""
     stop = record.get("stop")
@@ -134,10 +141,7 @@ def request_from_record(model: str, record: dict[str, Any]) -> ChatRequest:
         model=model, messages=messages_from_record(record["messages"]),
         max_tokens=record["max_tokens"], temperature=record.get("temperature"),
         top_p=record.get("top_p"), stop=tuple(stop) if stop else None,
-        tools=tuple(Tool(name=t["name"], description=t.get("description"),
-                         parameters=t.get("parameters") or {}, strict=t.get("strict"),
-                         cache_control=t.get("cache_control"))
-                    for t in record.get("tools") or ()),
+        tools=tools_from_record(record.get("tools")),
         tool_choice=ToolChoice(mode=choice["mode"], name=choice.get("name")) if choice else None,
         parallel_tool_calls=record.get("parallel_tool_calls"),
         response_format=record.get("response_format"),

@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from app.chat.record import request_from_record
+from app.chat.record import tools_from_record
 from app.errors import Conflict, HubError, NotFound, ServiceUnavailable
 from app.jobs import store
 from app.jobs.cancellation import cancel_flags
@@ -151,15 +151,16 @@ def quote(spec: JobSpec, *, reuse_price: bool = False) -> Quote:
     if model.kind != spec.type:
         raise WrongModelKind(f"model {spec.model!r} is a {model.kind} model, not {spec.type}")
     if isinstance(spec, ChatSpec):
-        lacking = [need for need in spec.needs if need not in model.capabilities]
+        lacking = [need for need in spec.needs if not model.supports(need)]
         if lacking:
             raise MissingCapability(f"model {spec.model!r} does not support "
                                     f"{', '.join(lacking)} (GET /v1/models lists what each "
                                     "model supports)")
-        chat = request_from_record(spec.model, {"messages": [], "max_tokens": 1, **spec.options})
         q = pricing.quote_chat(spec.model, spec.messages,
                                spec.max_tokens or model.max_output_tokens,
-                               reuse_price=reuse_price, tools=chat.tools, choices=chat.n)
+                               reuse_price=reuse_price,
+                               tools=tools_from_record(spec.options.get("tools")),
+                               choices=spec.options.get("n", 1))
         return Quote(hold_credits=q.hold_credits, price_id=q.price_id, input_tokens=q.input_tokens,
                      max_tokens=q.max_output_tokens, price_stamp=q.price_stamp,
                      basis={"input_per_mtok_credits": q.input_per_mtok_credits,
