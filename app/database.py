@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 from urllib.parse import unquote, urlparse
 
-from flask import Flask
+from flask import Flask, current_app, request
 from peewee import Database, SqliteDatabase
 from playhouse.pool import PooledPostgresqlDatabase
 
@@ -117,13 +118,26 @@ class Twins(Generic[T]):
         return chosen
 
 
+V = TypeVar("V", bound=Callable)
+
+
+def opens_its_own_connection(view: V) -> V:
+    """Skip the per-request connection for `view`: it reaches the database itself (peewee
+    connects on first use) and reports an unreachable database in its own words — /readyz must
+    answer in its own shape, whether or not the pool had a connection to hand out."""
+    view._hub_own_connection = True  # type: ignore[attr-defined]
+    return view
+
+
 def init_database(app: Flask, settings: Settings) -> None:
     """Bind the global proxy and open a connection per request, closed (returned) after it."""
     db.initialize(build_database(settings))
 
     @app.before_request
     def _open_connection() -> None:
-        db.connect(reuse_if_open=True)
+        view = current_app.view_functions.get(request.endpoint or "")
+        if not getattr(view, "_hub_own_connection", False):
+            db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close_connection(_exc: BaseException | None) -> None:

@@ -58,6 +58,27 @@ def test_readyz_names_the_broker_when_rabbitmq_is_down(empty_tables) -> None:
     assert response.json["error"]["message"] == "not ready: broker unreachable"
 
 
+def test_readyz_names_the_database_when_no_connection_can_be_opened(empty_tables) -> None:
+    # a process whose pool holds no connection (a fresh worker, or one whose connections a
+    # PostgreSQL restart ended) still answers in /readyz's own shape, naming the database
+    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/x"
+    try:
+        client = create_app(make_settings(DATABASE_URL=url)).test_client()
+        response = client.get("/readyz")
+        alive, metrics = client.get("/healthz"), client.get("/metrics")
+    finally:
+        create_app(make_settings())  # the database proxy back on this run's database
+    assert response.status_code == 503
+    assert response.json["error"]["message"] == "not ready: database unreachable"
+    checks = response.json["error"]["details"]["checks"]
+    assert checks["database"].startswith("unreachable: OperationalError")
+    assert checks["periodic_jobs"] == "not checked: the database is unreachable"
+    assert (checks["redis"], checks["broker"]) == ("ok", "ok")
+    # liveness and the metrics do not need the database: a restart would not help
+    assert alive.status_code == 200 and metrics.status_code == 200
+    assert b"# HELP hub_jobs_finished_total" in metrics.data
+
+
 def test_a_request_needing_an_unreachable_redis_is_503_not_500(migrated_database) -> None:
     from tests.factories import auth_headers, create_user
 

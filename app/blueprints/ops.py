@@ -13,6 +13,7 @@ from flask import Response
 from peewee import PeeweeException
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from app.database import opens_its_own_connection
 from app.errors import error_response
 from app.metrics import exposition, periodic_job_exposition
 from app.scheduler import PERIODIC_JOBS
@@ -49,6 +50,7 @@ class WorkerCheckOut(Schema):
 
 @bp.get("/healthz")
 @public
+@opens_its_own_connection
 @bp.output(HealthOut)
 @bp.doc(summary="Liveness: the process answers")
 def healthz() -> dict[str, str]:
@@ -57,6 +59,7 @@ def healthz() -> dict[str, str]:
 
 @bp.get("/readyz")
 @public
+@opens_its_own_connection
 @bp.output(ReadyOut)
 @bp.doc(summary="Readiness: database, Redis and broker reachable, no periodic job overdue",
         responses=[200, 503])
@@ -71,6 +74,7 @@ def readyz() -> dict | Response:
 
 @bp.get("/metrics")
 @public
+@opens_its_own_connection
 @bp.doc(summary="Prometheus metrics (a bearer token when HUB_METRICS_TOKEN is set; not served "
                 "in production without one unless HUB_METRICS_PUBLIC=true)",
         responses=[200, 401, 403, 404])
