@@ -129,6 +129,15 @@ def opens_its_own_connection(view: V) -> V:
     return view
 
 
+def release_connection() -> None:
+    """Give this thread's pooled connection back before a long wait that needs none (a
+    WebSocket following a job's events in Redis): held for the wait, each watcher would take
+    one of HUB_DB_POOL_SIZE connections, and the next request would wait for the pool. The next
+    query takes a connection again (peewee connects on first use)."""
+    if not db.is_closed():
+        db.close()
+
+
 def init_database(app: Flask, settings: Settings) -> None:
     """Bind the global proxy and open a connection per request, closed (returned) after it."""
     db.initialize(build_database(settings))

@@ -23,6 +23,7 @@ from flask import Blueprint, request
 from simple_websocket import ConnectionClosed
 
 from app import json_input
+from app.database import release_connection
 from app.errors import HubError
 from app.events import InvalidEventId
 from app.extensions import sock
@@ -102,6 +103,7 @@ def _stream(ws: Any, job: Job, user: Any, after_id: str, pending: list[dict]) ->
         for message in pending:
             after_id = _handle(ws, message, job, user, after_id)
         pending.clear()
+        release_connection()  # a watcher waits on Redis, for minutes: no pooled connection held
         try:
             batch = events.read(job.id, after_id, timeout_s=READ_SLICE_S)
         except InvalidEventId:
