@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     HUB_QUEUE_PREFIX: str = ""
     HUB_DB_POOL_SIZE: int = Field(default=20, ge=1)
     HUB_DB_POOL_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    # Redis connections per process. A thread holds one for as long as it blocks on a job's
+    # stream (each WebSocket watcher, each relayed stream), so this must exceed the threads
+    # (HUB_WEB_THREADS, WORKER_THREADS): redis-py's own default, 100, refused the 101st watcher.
+    HUB_REDIS_MAX_CONNECTIONS: int = Field(default=10_000, ge=1)
     HUB_EMBEDDED_WORKER_THREADS: int = Field(default=8, ge=0)
     HUB_EVENT_TTL_S: int = Field(default=3600, ge=1)
     HUB_LOG_LEVEL: str = "INFO"

@@ -38,6 +38,11 @@ from scripts.bench.sizes import parse_sizes
 REDIS_PORT, POSTGRES_PORT = 6379, 5432
 SETTLE_S = 3.0  # after the last socket opened, before the window starts
 JOB_MARGIN_S = 30.0  # a job outlives its step by at least this
+# A worker thread holds a pooled PostgreSQL connection for its whole job: more threads than
+# HUB_DB_POOL_SIZE (20) per process fail jobs, and the machine's PostgreSQL allows 100
+# connections in all. So the jobs are few and each is watched by --fanout sockets: the web
+# process does the same work per socket whichever job it follows.
+WORKER_THREADS = 16
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -121,9 +126,9 @@ def run_clients(stack: LoadStack, sockets: list[tuple[str, str]], args, scratch:
                 "measure_until": measure_until}
         plan_file = scratch / f"plan-{index}.json"
         plan_file.write_text(json.dumps(plan))
-        procs.append(subprocess.Popen([sys.executable, "-m", "scripts.bench.load.ws_clients",
-                                       str(plan_file)], cwd=PROJECT_ROOT,
-                                      stdout=subprocess.PIPE, text=True))
+        procs.append(subprocess.Popen(["nice", "-n", str(args.client_nice), sys.executable,
+                                       "-m", "scripts.bench.load.ws_clients", str(plan_file)],
+                                      cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True))
     results = []
     for proc in procs:
         out, _ = proc.communicate(timeout=measure_until - time.time() + 120)
@@ -143,13 +148,15 @@ def wait_released(pid: int, hub_port: int, timeout_s: float = 60) -> None:
 
 def merge(results: list[dict]) -> dict:
     merged: dict = {"opened": 0, "failed": Counter(), "closed_early": Counter(),
-                    "open_at_start": 0, "open_at_end": 0, "events": 0, "delays_ms": []}
+                    "open_at_start": 0, "open_at_end": 0, "events": 0, "delays_ms": [],
+                    "lag_ms": []}
     for result in results:
         for key in ("opened", "open_at_start", "open_at_end", "events"):
             merged[key] += result[key]
         merged["failed"].update(result["failed"])
         merged["closed_early"].update(result["closed_early"])
         merged["delays_ms"].extend(result["delays_ms"])
+        merged["lag_ms"].extend(result["lag_ms"])
     return merged
 
 
@@ -198,6 +205,9 @@ def measure_step(stack: LoadStack, keys: list[str], sockets_count: int, args,
                     "delay_p95_ms": round(pct(delays, 0.95), 1),
                     "delay_p99_ms": round(pct(delays, 0.99), 1),
                     "delay_max_ms": round(max(delays), 1)})
+    if merged["lag_ms"]:  # the clients' own lateness, included in the delays above
+        row.update({"client_lag_p95_ms": round(pct(merged["lag_ms"], 0.95), 1),
+                    "client_lag_max_ms": round(max(merged["lag_ms"]), 1)})
     row.update({"web_cpu_cores": round((after["cpu_s"] - before["cpu_s"]) / window_s, 2),
                 "web_rss_mb": after["rss_mb"], "web_threads": after["threads"],
                 "web_redis_connections": after["redis_connections"],
@@ -212,13 +222,18 @@ def main() -> None:
     args = parse_sizes(parser, {
         "steps": ("250,500,1000,1200", "20", "concurrent sockets, one step each"),
         "web-threads": (0, 64, "HUB_WEB_THREADS (0: the largest step + 64)"),
-        "fanout": (10, 5, "sockets per job"),
+        "fanout": (40, 5, "sockets per job"),
         "event-interval-ms": (500.0, 200.0, "milliseconds between a job's events (upstream "
                                             "chunks)"),
         "hold-s": (30.0, 3.0, "seconds measured with every socket open"),
         "connect-per-s": (200.0, 50.0, "sockets opened per second"),
-        "client-processes": (2, 1, "client processes holding the sockets"),
-        "worker-processes": (2, 1, "dramatiq worker processes"),
+        "client-processes": (1, 1, "client processes holding the sockets"),
+        "client-nice": (-10 if os.geteuid() == 0 else 0, 0,
+                        "the client processes' niceness: below 0 (root only) they wake at once "
+                        "on a machine busy with other work, so their own lateness stays out of "
+                        "the delays they measure (client_lag_* in the report)"),
+        "worker-processes": (2, 1, "dramatiq worker processes (16 threads each, as the "
+                                   "Procfile's default)"),
         "settings": ("", "", "extra hub settings for the run, NAME=VALUE,… (e.g. "
                              "HUB_DB_POOL_SIZE=20)"),
     })
@@ -226,11 +241,15 @@ def main() -> None:
     biggest = max(steps)
     jobs_at_once = math.ceil(biggest / args.fanout)
     job_s = biggest / args.connect_per_s + SETTLE_S + args.hold_s + JOB_MARGIN_S
+    if jobs_at_once > args.worker_processes * WORKER_THREADS:
+        raise SystemExit(f"ws_capacity: {jobs_at_once} jobs at once need more than "
+                         f"{args.worker_processes} x {WORKER_THREADS} worker threads: raise "
+                         "--fanout or --worker-processes")
     settings = dict(item.split("=", 1) for item in args.settings.split(",") if item)
     shape = StackShape(
         web_processes=1, web_threads=args.web_threads or biggest + 64,
         worker_processes=args.worker_processes,
-        worker_threads=math.ceil(jobs_at_once / args.worker_processes) + 4,
+        worker_threads=WORKER_THREADS,
         upstream_chunks=math.ceil(job_s * 1000 / args.event_interval_ms),
         upstream_delay_ms=args.event_interval_ms, accounts=min(jobs_at_once, 50),
         history_entries=0, settings=settings)

@@ -35,6 +35,7 @@ class Tally:
     open_at_end: int = 0
     events: int = 0
     delays_ms: list[float] = field(default_factory=list)
+    lag_ms: list[float] = field(default_factory=list)
 
 
 async def watch(session: aiohttp.ClientSession, url: str, token: str, plan: dict,
@@ -77,6 +78,15 @@ async def watch(session: aiohttp.ClientSession, url: str, token: str, plan: dict
         await ws.close()
 
 
+async def loop_lag(since: float, until: float, tally: Tally, tick_s: float = 0.05) -> None:
+    """How late this process's event loop wakes (a client too busy to read at once adds its lag
+    to every delay it measures): one sample per tick, from `since` to `until`."""
+    await asyncio.sleep(max(0.0, since - time.time()))
+    while (now := time.perf_counter()) and time.time() < until:
+        await asyncio.sleep(tick_s)
+        tally.lag_ms.append(round((time.perf_counter() - now - tick_s) * 1000, 1))
+
+
 async def snapshot(at: float, live: set, tally: Tally, attribute: str) -> None:
     await asyncio.sleep(max(0.0, at - time.time()))
     setattr(tally, attribute, len(live))
@@ -91,7 +101,9 @@ async def run(plan: dict) -> Tally:
             total=HANDSHAKE_TIMEOUT_S)) as session:
         tasks = [asyncio.create_task(snapshot(plan["measure_from"], live, tally, "open_at_start")),
                  asyncio.create_task(snapshot(plan["measure_until"] - 0.05, live, tally,
-                                              "open_at_end"))]
+                                              "open_at_end")),
+                 asyncio.create_task(loop_lag(plan["measure_from"], plan["measure_until"],
+                                              tally))]
         for index, (job_id, token) in enumerate(plan["sockets"]):
             await asyncio.sleep(max(0.0, plan["start_at"] + index / plan["connect_per_s"]
                                     - time.time()))
@@ -107,7 +119,8 @@ def main() -> None:
     print(json.dumps({"sockets": len(plan["sockets"]), "opened": tally.opened,
                       "failed": dict(tally.failed), "closed_early": dict(tally.closed_early),
                       "open_at_start": tally.open_at_start, "open_at_end": tally.open_at_end,
-                      "events": tally.events, "delays_ms": tally.delays_ms}))
+                      "events": tally.events, "delays_ms": tally.delays_ms,
+                      "lag_ms": tally.lag_ms}))
 
 
 if __name__ == "__main__":
