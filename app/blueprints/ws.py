@@ -39,8 +39,6 @@ from app.services.runtime import current_events, current_settings
 log = structlog.get_logger(__name__)
 bp = Blueprint("ws", __name__)
 
-READ_SLICE_S = 0.5  # how often a quiet stream checks for client messages
-
 CLOSE_DONE, CLOSE_BAD, CLOSE_UNAUTHENTICATED, CLOSE_NOT_FOUND, CLOSE_AUTH_TIMEOUT = \
     1000, 4400, 4401, 4404, 4408
 CLOSE_FORBIDDEN = 4403
@@ -99,13 +97,14 @@ def _authenticate(ws: Any, pending: list[dict]) -> Principal:
 
 def _stream(ws: Any, job: Job, user: Any, after_id: str, pending: list[dict]) -> None:
     events = current_events()
+    slice_s = current_settings().HUB_WS_READ_SLICE_S  # how often a quiet stream checks the client
     while True:
         for message in pending:
             after_id = _handle(ws, message, job, user, after_id)
         pending.clear()
         release_connection()  # a watcher waits on Redis, for minutes: no pooled connection held
         try:
-            batch = events.read(job.id, after_id, timeout_s=READ_SLICE_S)
+            batch = events.read(job.id, after_id, timeout_s=slice_s)
         except InvalidEventId:
             raise _Close(CLOSE_BAD, "last_event_id is not an event id of this stream") from None
         for event in batch:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from scripts.bench.gateway import PROJECT_ROOT, pct
-from scripts.bench.load.stack import UPSTREAM_KEY, StackShape, running_stack
+from scripts.bench.load.stack import UPSTREAM_KEY, StackShape, running_stack, set_autogroup_nice
 from scripts.bench.sizes import parse_sizes
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -117,7 +117,9 @@ def run_locust(args: argparse.Namespace, stack, out_dir: Path) -> tuple[int, flo
            "--probe-rate", str(args.probe_rate)]
     started = time.time()
     with open(out_dir / "locust.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        set_autogroup_nice(proc.pid, args.autogroup_nice)
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, started, usage.ru_utime + usage.ru_stime
@@ -143,12 +145,16 @@ def main() -> None:
         "chunks": (50, 10, "chunks per streamed reply from the fake upstream"),
         "delay-ms": (20.0, 50.0, "milliseconds between the upstream's chunks"),
         "accounts": (50, 4, "seeded accounts"),
+        "autogroup-nice": (0, 0, "niceness of the hub's and Locust's scheduler groups (below 0, "
+                                 "root only: ahead of other sessions on a shared machine; "
+                                 "scripts/bench/load/stack.py)"),
     })
     shape = StackShape(web_processes=args.web_processes, web_threads=args.web_threads,
                        worker_processes=args.worker_processes,
                        worker_threads=args.worker_threads, upstream_chunks=args.chunks,
                        upstream_delay_ms=args.delay_ms, accounts=args.accounts,
-                       history_entries=3 if args.smoke else 20)
+                       history_entries=3 if args.smoke else 20,
+                       autogroup_nice=args.autogroup_nice)
     with tempfile.TemporaryDirectory(prefix="hub-load-") as scratch:
         out_dir = args.out or Path(scratch)
         out_dir.mkdir(parents=True, exist_ok=True)

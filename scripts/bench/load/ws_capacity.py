@@ -24,7 +24,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import httpx
 
 from scripts.bench.gateway import CLK_TCK, PROJECT_ROOT, _cpu_ticks, pct
-from scripts.bench.load.stack import LoadStack, StackShape, running_stack
+from scripts.bench.load.stack import LoadStack, StackShape, running_stack, set_autogroup_nice
 from scripts.bench.sizes import parse_sizes
 
 REDIS_PORT, POSTGRES_PORT = 6379, 5432
@@ -78,7 +77,7 @@ def tcp_connections(pid: int) -> list[tuple[int, int]]:
 def web_sample(pid: int) -> dict:
     status = proc_status(pid)
     ports = Counter(remote for _local, remote in tcp_connections(pid))
-    return {"cpu_s": _cpu_ticks(pid) / CLK_TCK, "rss_mb": round(status["VmRSS"] / 1024, 1),
+    return {"at": time.time(), "cpu_s": _cpu_ticks(pid) / CLK_TCK, "rss_mb": round(status["VmRSS"] / 1024, 1),
             "threads": status["Threads"], "redis_connections": ports[REDIS_PORT],
             "postgres_connections": ports[POSTGRES_PORT]}
 
@@ -114,24 +113,29 @@ def cancel_jobs(client: httpx.Client, jobs: list[tuple[str, str]]) -> None:
         client.post(f"/api/jobs/{job_id}/cancel", headers={"Authorization": f"Bearer {key}"})
 
 
-def run_clients(stack: LoadStack, sockets: list[tuple[str, str]], args, scratch: Path,
-                start_at: float, measure_from: float, measure_until: float) -> list[dict]:
-    """Split the sockets over the client processes, run them, return their results."""
+def start_clients(stack: LoadStack, sockets: list[tuple[str, str]], args,
+                  scratch: Path) -> list[subprocess.Popen]:
+    """The client processes, each opening its share of the sockets from one second from now."""
     procs = []
-    per_process_rate = args.connect_per_s / args.client_processes
+    start_at = time.time() + 1.0
     for index in range(args.client_processes):
         plan = {"ws_url": stack.base_url.replace("http://", "ws://"),
                 "sockets": sockets[index::args.client_processes], "start_at": start_at,
-                "connect_per_s": per_process_rate, "measure_from": measure_from,
-                "measure_until": measure_until}
+                "connect_per_s": args.connect_per_s / args.client_processes}
         plan_file = scratch / f"plan-{index}.json"
         plan_file.write_text(json.dumps(plan))
-        procs.append(subprocess.Popen(["nice", "-n", str(args.client_nice), sys.executable,
-                                       "-m", "scripts.bench.load.ws_clients", str(plan_file)],
-                                      cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True))
+        procs.append(subprocess.Popen([sys.executable, "-m", "scripts.bench.load.ws_clients",
+                                       str(plan_file)], cwd=PROJECT_ROOT, stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True,
+                                      start_new_session=True))
+        set_autogroup_nice(procs[-1].pid, args.autogroup_nice)
+    return procs
+
+
+def client_results(procs: list[subprocess.Popen]) -> list[dict]:
     results = []
     for proc in procs:
-        out, _ = proc.communicate(timeout=measure_until - time.time() + 120)
+        out, _ = proc.communicate(timeout=120)
         if proc.returncode != 0:
             raise SystemExit(f"ws_capacity: a client process exited {proc.returncode}")
         results.append(json.loads(out.strip().splitlines()[-1]))
@@ -162,39 +166,41 @@ def merge(results: list[dict]) -> dict:
 
 def measure_step(stack: LoadStack, keys: list[str], sockets_count: int, args,
                  scratch: Path) -> dict:
+    """Open the step's sockets; once every client has them open, wait SETTLE_S, then measure
+    for --hold-s; close them and cancel the jobs."""
     web_pid = stack.web_workers()[0]
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
         jobs = create_jobs(client, keys, math.ceil(sockets_count / args.fanout))
         wait_running(client, jobs)
-        sockets = [jobs[i % len(jobs)] for i in range(sockets_count)]
-        start_at = time.time() + 1.0
-        measure_from = start_at + sockets_count / args.connect_per_s + SETTLE_S
+        opening = time.time()
+        procs = start_clients(stack, [jobs[i % len(jobs)] for i in range(sockets_count)], args,
+                              scratch)
+        for proc in procs:  # "ready N": every socket of that client opened or failed
+            if not (proc.stdout.readline() or "").startswith("ready"):
+                raise SystemExit("ws_capacity: a client process stopped before its sockets "
+                                 "were open")
+        ramp_s = time.time() - opening - 1.0
+        measure_from = time.time() + SETTLE_S
         measure_until = measure_from + args.hold_s
+        for proc in procs:
+            proc.stdin.write(f"{measure_from} {measure_until}\n")
+            proc.stdin.flush()
         load_before = os.getloadavg()[0]
-        samples: dict[str, dict] = {}
-
-        def sample_at(name: str, at: float) -> None:
-            time.sleep(max(0.0, at - time.time()))
-            samples[name] = web_sample(web_pid)
-
-        samplers = [threading.Thread(target=sample_at, args=("start", measure_from)),
-                    threading.Thread(target=sample_at, args=("end", measure_until - 0.1))]
-        for sampler in samplers:
-            sampler.start()
-        results = run_clients(stack, sockets, args, scratch, start_at, measure_from,
-                              measure_until)
-        for sampler in samplers:
-            sampler.join()
+        time.sleep(max(0.0, measure_from - time.time()))
+        before = web_sample(web_pid)
+        time.sleep(max(0.0, measure_until - 0.1 - time.time()))
+        after = web_sample(web_pid)
         load_after = os.getloadavg()[0]
+        results = client_results(procs)
         cancel_jobs(client, jobs)
     wait_released(web_pid, int(stack.base_url.rsplit(":", 1)[1]))
     merged = merge(results)
-    before, after = samples["start"], samples["end"]
     delays = merged["delays_ms"]
-    window_s = measure_until - measure_from - 0.1
+    window_s = after["at"] - before["at"]
     row = {"sockets": sockets_count, "jobs": len(jobs),
            "events_per_socket_per_s": round(1000 / args.event_interval_ms, 2),
            "opened": merged["opened"], "failed": dict(merged["failed"]),
+           "seconds_to_open": round(ramp_s, 1),
            "closed_early": dict(merged["closed_early"]),
            "open_at_window_start": merged["open_at_start"],
            "open_at_window_end": merged["open_at_end"],
@@ -228,10 +234,9 @@ def main() -> None:
         "hold-s": (30.0, 3.0, "seconds measured with every socket open"),
         "connect-per-s": (200.0, 50.0, "sockets opened per second"),
         "client-processes": (1, 1, "client processes holding the sockets"),
-        "client-nice": (-10 if os.geteuid() == 0 else 0, 0,
-                        "the client processes' niceness: below 0 (root only) they wake at once "
-                        "on a machine busy with other work, so their own lateness stays out of "
-                        "the delays they measure (client_lag_* in the report)"),
+        "autogroup-nice": (0, 0, "niceness of the hub's and the clients' scheduler groups "
+                                 "(below 0, root only: ahead of other sessions on a shared "
+                                 "machine; scripts/bench/load/stack.py)"),
         "worker-processes": (2, 1, "dramatiq worker processes (16 threads each, as the "
                                    "Procfile's default)"),
         "settings": ("", "", "extra hub settings for the run, NAME=VALUE,… (e.g. "
@@ -240,7 +245,7 @@ def main() -> None:
     steps = [int(s) for s in args.steps.split(",")]
     biggest = max(steps)
     jobs_at_once = math.ceil(biggest / args.fanout)
-    job_s = biggest / args.connect_per_s + SETTLE_S + args.hold_s + JOB_MARGIN_S
+    job_s = 2 * biggest / args.connect_per_s + SETTLE_S + args.hold_s + JOB_MARGIN_S
     if jobs_at_once > args.worker_processes * WORKER_THREADS:
         raise SystemExit(f"ws_capacity: {jobs_at_once} jobs at once need more than "
                          f"{args.worker_processes} x {WORKER_THREADS} worker threads: raise "
@@ -252,7 +257,7 @@ def main() -> None:
         worker_threads=WORKER_THREADS,
         upstream_chunks=math.ceil(job_s * 1000 / args.event_interval_ms),
         upstream_delay_ms=args.event_interval_ms, accounts=min(jobs_at_once, 50),
-        history_entries=0, settings=settings)
+        history_entries=0, settings=settings, autogroup_nice=args.autogroup_nice)
     rows = []
     with tempfile.TemporaryDirectory(prefix="hub-ws-capacity-") as scratch:
         out_dir = args.out or Path(scratch)
@@ -264,8 +269,9 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     print(json.dumps({"web_threads": shape.web_threads, "fanout": args.fanout,
+                      "autogroup_nice": args.autogroup_nice,
                       "event_interval_ms": args.event_interval_ms, "hold_s": args.hold_s,
-                      "client_processes": args.client_processes, "steps": rows}, indent=2))
+                      "client_processes": args.client_processes, "steps": rows}))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,19 @@
 """The client side of the WebSocket capacity measurement (`ws_capacity.py`), one process of
-many: `python -m scripts.bench.load.ws_clients PLAN.json` prints its results as one JSON line.
+many: `python -m scripts.bench.load.ws_clients PLAN.json`.
 
 asyncio and aiohttp's WebSocket client: one process holds hundreds of sockets for a fraction of
-a core, so the client is not what limits the hub on a 2-core machine. The plan names the hub,
-one (job id, credential) per socket, when to open them (evenly from `start_at`, at
-`connect_per_s`) and the measuring window (`measure_from` to `measure_until`, wall times). A
-socket authenticates by message and reads the job's events; an event's delay is its arrival
-less the millisecond its Redis stream id was written (the same clock: one machine), counted for
-live events (written after the socket was open) written inside the window. At `measure_until`
-every socket is closed.
-"""
+a core, so the client is not what limits the hub on a 2-core machine (each process reports its
+own event loop's lateness, which is part of every delay it measures). The plan names the hub,
+one (job id, credential) per socket, and when to open them (evenly from `start_at`, at
+`connect_per_s`). A socket authenticates by message and reads the job's events.
 
-from __future__ import annotations
+The conversation with the driver, one line each way: once every socket is open (or has
+failed), `ready OPENED` on stdout; the driver answers `MEASURE_FROM MEASURE_UNTIL` (wall times)
+on stdin, once every client is ready. Inside that window each live event's delay is recorded:
+its arrival less the millisecond its Redis stream id was written (the same clock, one machine),
+for events written after the socket opened. At MEASURE_UNTIL every socket is closed and the
+results are printed as one JSON line.
+"""
 
 import asyncio
 import json
@@ -38,7 +40,18 @@ class Tally:
     lag_ms: list[float] = field(default_factory=list)
 
 
-async def watch(session: aiohttp.ClientSession, url: str, token: str, plan: dict,
+class Window:
+    """The measuring window, unknown until the driver sends it."""
+
+    def __init__(self) -> None:
+        self.start = self.end = float("inf")
+        self.known = asyncio.Event()
+
+    def over(self) -> bool:
+        return time.time() >= self.end
+
+
+async def watch(session: aiohttp.ClientSession, url: str, token: str, window: Window,
                 tally: Tally, live: set) -> None:
     try:
         ws = await session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=5),
@@ -52,15 +65,11 @@ async def watch(session: aiohttp.ClientSession, url: str, token: str, plan: dict
         opened_ms = time.time() * 1000
         tally.opened += 1
         live.add(me)
-        window_ms = plan["measure_from"] * 1000, plan["measure_until"] * 1000
-        while True:
-            remaining = plan["measure_until"] - time.time()
-            if remaining <= 0:
-                return
+        while not window.over():
             try:
-                msg = await ws.receive(timeout=remaining)
+                msg = await ws.receive(timeout=min(1.0, max(0.01, window.end - time.time())))
             except TimeoutError:
-                return
+                continue
             if msg.type != aiohttp.WSMsgType.TEXT:
                 tally.closed_early[f"close {ws.close_code}"] += 1
                 return
@@ -68,7 +77,7 @@ async def watch(session: aiohttp.ClientSession, url: str, token: str, plan: dict
             event = json.loads(msg.data)
             tally.events += 1
             written_ms = int(event["id"].split("-", 1)[0])
-            if written_ms >= opened_ms and window_ms[0] <= written_ms <= window_ms[1]:
+            if written_ms >= opened_ms and window.start * 1000 <= written_ms <= window.end * 1000:
                 tally.delays_ms.append(round(now_ms - written_ms, 1))
             if event["type"] == "done":
                 tally.closed_early["done"] += 1
@@ -78,37 +87,44 @@ async def watch(session: aiohttp.ClientSession, url: str, token: str, plan: dict
         await ws.close()
 
 
-async def loop_lag(since: float, until: float, tally: Tally, tick_s: float = 0.05) -> None:
-    """How late this process's event loop wakes (a client too busy to read at once adds its lag
-    to every delay it measures): one sample per tick, from `since` to `until`."""
-    await asyncio.sleep(max(0.0, since - time.time()))
-    while (now := time.perf_counter()) and time.time() < until:
+async def loop_lag(window: Window, tally: Tally, tick_s: float = 0.05) -> None:
+    """How late this process's event loop wakes, one sample per tick inside the window."""
+    await window.known.wait()
+    await asyncio.sleep(max(0.0, window.start - time.time()))
+    while (now := time.perf_counter()) and not window.over():
         await asyncio.sleep(tick_s)
         tally.lag_ms.append(round((time.perf_counter() - now - tick_s) * 1000, 1))
 
 
-async def snapshot(at: float, live: set, tally: Tally, attribute: str) -> None:
-    await asyncio.sleep(max(0.0, at - time.time()))
-    setattr(tally, attribute, len(live))
+async def snapshots(window: Window, live: set, tally: Tally) -> None:
+    await window.known.wait()
+    await asyncio.sleep(max(0.0, window.start - time.time()))
+    tally.open_at_start = len(live)
+    await asyncio.sleep(max(0.0, window.end - 0.05 - time.time()))
+    tally.open_at_end = len(live)
 
 
 async def run(plan: dict) -> Tally:
-    tally, live = Tally(), set()
+    tally, live, window = Tally(), set(), Window()
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     # the handshake must be answered within HANDSHAKE_TIMEOUT_S (a web process with no free
     # thread leaves it waiting): a socket that is not is counted as failed
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(
             total=HANDSHAKE_TIMEOUT_S)) as session:
-        tasks = [asyncio.create_task(snapshot(plan["measure_from"], live, tally, "open_at_start")),
-                 asyncio.create_task(snapshot(plan["measure_until"] - 0.05, live, tally,
-                                              "open_at_end")),
-                 asyncio.create_task(loop_lag(plan["measure_from"], plan["measure_until"],
-                                              tally))]
+        tasks = [asyncio.create_task(snapshots(window, live, tally)),
+                 asyncio.create_task(loop_lag(window, tally))]
         for index, (job_id, token) in enumerate(plan["sockets"]):
             await asyncio.sleep(max(0.0, plan["start_at"] + index / plan["connect_per_s"]
                                     - time.time()))
             tasks.append(asyncio.create_task(
-                watch(session, f"{plan['ws_url']}/ws/jobs/{job_id}", token, plan, tally, live)))
+                watch(session, f"{plan['ws_url']}/ws/jobs/{job_id}", token, window, tally,
+                      live)))
+        while tally.opened + sum(tally.failed.values()) < len(plan["sockets"]):
+            await asyncio.sleep(0.05)
+        print(f"ready {tally.opened}", flush=True)
+        line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        window.start, window.end = (float(part) for part in line.split())
+        window.known.set()
         await asyncio.gather(*tasks)
     return tally
 
