@@ -122,9 +122,10 @@ V = TypeVar("V", bound=Callable)
 
 
 def opens_its_own_connection(view: V) -> V:
-    """Skip the per-request connection for `view`: it reaches the database itself (peewee
-    connects on first use) and reports an unreachable database in its own words — /readyz must
-    answer in its own shape, whether or not the pool had a connection to hand out."""
+    """Skip the per-request connection for `view`: it reaches the database itself, when it
+    needs to (peewee connects on first use). /readyz reports an unreachable database in its own
+    shape, whether or not the pool had a connection to hand out; a job's WebSocket takes none
+    while it waits for the client's auth message."""
     view._hub_own_connection = True  # type: ignore[attr-defined]
     return view
 

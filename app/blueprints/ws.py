@@ -23,7 +23,7 @@ from flask import Blueprint, request
 from simple_websocket import ConnectionClosed
 
 from app import json_input
-from app.database import release_connection
+from app.database import opens_its_own_connection, release_connection
 from app.errors import HubError
 from app.events import InvalidEventId
 from app.extensions import sock
@@ -137,6 +137,7 @@ def _handle(ws: Any, message: dict, job: Job, user: Any, after_id: str) -> str:
 
 
 @sock.route("/ws/jobs/<job_id>", bp=bp)
+@opens_its_own_connection  # none held while the client's auth message is awaited
 def job_events(ws: Any, job_id: str) -> None:
     pending: list[dict] = []
     try:

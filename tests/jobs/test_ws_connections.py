@@ -44,3 +44,22 @@ def test_watchers_leave_the_pool_to_the_next_request(app, client, settings) -> N
         finally:
             for conn in sockets:
                 conn.close()
+
+
+def test_a_socket_awaiting_its_auth_message_leaves_the_pool_to_others(app, client,
+                                                                      settings) -> None:
+    user = create_user()
+    fund(app, user, 10_000_000)
+    headers = auth_headers(user, settings.SECRET_KEY)
+    job_id = chat_job(client, headers).json["id"]
+    db.close()
+    with served(app) as base:
+        silent = connect(base, job_id)  # open, and no auth sent (yet)
+        try:
+            watcher = connect(base, job_id, token=token_of(headers))
+            assert_sees_queued(watcher)
+            watcher.close()
+            shown = httpx.get(f"{base}/api/jobs/{job_id}", headers=headers, timeout=10)
+            assert shown.status_code == 200
+        finally:
+            silent.close()
