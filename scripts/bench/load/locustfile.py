@@ -13,9 +13,10 @@ Users (each takes the next seeded account, `--users-file`):
   again (a new session).
 - `ApiUser`, an integration: at `--api-rate` streams per second, a streamed
   `/v1/chat/completions` with its hub API key, read as SSE to `[DONE]`.
-- `ProbeUser`, the same-run baseline: at `--probe-rate` per second, `GET /healthz` (the web
-  process's floor: HTTP, routing, no database) and a stream straight from the fake upstream (the
-  floor of a stream), so each figure has a reference measured under the same load.
+- `HealthProbe` and `UpstreamProbe`, the same-run baseline: `GET /healthz` at `--probe-rate`
+  per second (the web process's floor: HTTP, routing, its queue, no database), and one stream at
+  a time straight from the fake upstream (the floor of a stream), so each figure has a
+  reference measured under the same load.
 
 Every request, and each WebSocket's connect, first event and watch to `done`, each event's
 delay (its arrival less the millisecond its Redis stream id was written: the same clock on one
@@ -48,10 +49,13 @@ def _options(parser: Any) -> None:
     group = parser.add_argument_group("hub load test")
     group.add_argument("--users-file", default="", help="seeded accounts (seed.py's JSON)")
     group.add_argument("--web-users", type=int, default=45)
-    group.add_argument("--web-rate", type=float, default=2.2, help="tasks/s per web user")
+    group.add_argument("--web-rate", type=float, default=2.15, help="tasks/s per web user")
     group.add_argument("--api-users", type=int, default=5)
-    group.add_argument("--api-rate", type=float, default=1.0, help="streams/s per API user")
-    group.add_argument("--probe-rate", type=float, default=4.0, help="baseline probes/s")
+    group.add_argument("--api-rate", type=float, default=0.5, help="streams/s per API user")
+    group.add_argument("--probe-rate", type=float, default=4.0, help="/healthz probes/s")
+    group.add_argument("--sign-in-weight", type=int, default=1,
+                       help="weight of signing in again among a web user's tasks (balance 100, "
+                            "history 60, chat job 6); 0: only as each user starts")
     group.add_argument("--upstream-url", default="", help="the fake upstream (the baseline)")
     group.add_argument("--upstream-key", default="sk-fake-upstream")
     group.add_argument("--chat-model", default="gpt-4o-mini")
@@ -67,7 +71,11 @@ def _init(environment: Any, **_kwargs: Any) -> None:
         _accounts.extend(json.loads(Path(options.users_file).read_text()))
     WebUser.fixed_count = options.web_users
     ApiUser.fixed_count = options.api_users
-    ProbeUser.fixed_count = 1 if options.upstream_url else 0
+    HealthProbe.fixed_count = 1
+    UpstreamProbe.fixed_count = 1 if options.upstream_url else 0
+    if options.sign_in_weight != 1:  # the task list Locust drew from the weights, redrawn
+        WebUser.tasks = [t for t in WebUser.tasks if t is not WebUser.sign_in_again] \
+            + [WebUser.sign_in_again] * options.sign_in_weight
 
 
 @events.request.add_listener
@@ -187,7 +195,7 @@ class WebUser(HubUser):
             if response.status_code == 200 and not _json(response).get("items"):
                 response.failure("an empty history")
 
-    @task(16)
+    @task(6)
     def chat_job(self) -> None:
         with self.client.post("/api/jobs", headers=self.headers, name="POST /api/jobs",
                               catch_response=True,
@@ -274,25 +282,27 @@ class ApiUser(HubUser):
             "messages": CHAT_MESSAGES}, self.api_headers, "/v1/chat/completions")
 
 
-class ProbeUser(HubUser):
-    """The same-run baseline: the hub's `/healthz` and a stream straight from the upstream."""
+class HealthProbe(HubUser):
+    """The same-run baseline of the JSON endpoints: the hub's `/healthz` (HTTP, routing and
+    the web process's queue; no database)."""
 
     fixed_count = 0
 
     def wait_time(self) -> float:
         return constant_throughput(self.environment.parsed_options.probe_rate)(self)
 
-    probes = 0
+    @task
+    def healthz(self) -> None:
+        self.client.get("/healthz", name="GET /healthz (baseline)")
+
+
+class UpstreamProbe(HubUser):
+    """The same-run baseline of the `/v1` streams: one stream at a time straight from the fake
+    upstream, as the hub's own streams are made."""
+
+    fixed_count = 0
 
     @task
-    def probe(self) -> None:
-        """`/healthz` three times in four, the upstream stream the fourth (first)."""
-        if self.probes % 4 == 0:
-            self.upstream_stream()
-        else:
-            self.client.get("/healthz", name="GET /healthz (baseline)")
-        self.probes += 1
-
     def upstream_stream(self) -> None:
         options = self.environment.parsed_options
         self.stream_sse(f"{options.upstream_url}/v1/chat/completions", {

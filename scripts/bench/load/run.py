@@ -8,10 +8,10 @@ requests per second achieved, the failures, the CPU of each process tree, the lo
 each latency also as a ratio to the same-run baseline (`/healthz` for the JSON endpoints, a
 stream straight from the upstream for `/v1` streams).
 
-The default rate: 45 web users at 2.2 tasks/s each (about 108 JSON requests/s: 50 balance
-reads, 30 history pages, 9 chat jobs created and read back, and half a sign-in per second;
-each user also signs in as it starts) and 5 API users streaming once a second each, for 120 s
-after a 20 s ramp. The ramp is left out of the figures. `--smoke`: a few seconds at a
+The default rate: 45 web users at 2.15 tasks/s each (about 100 JSON requests/s: 58 balance
+reads, 35 history pages, 3.5 chat jobs created and read back, and half a sign-in per second;
+each user also signs in as it starts) and 5 API users streaming every 2 s each (2.5 streams/s),
+for 120 s after a 20 s ramp. The ramp is left out of the figures. `--smoke`: a few seconds at a
 low rate on one process of each kind (the test suite runs it: tests/test_load_smoke.py).
 """
 
@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.bench.gateway import PROJECT_ROOT, pct
+from scripts.bench.gateway import CLK_TCK, PROJECT_ROOT, _cpu_ticks, pct
 from scripts.bench.load.stack import UPSTREAM_KEY, StackShape, running_stack, set_autogroup_nice
 from scripts.bench.sizes import parse_sizes
 
@@ -105,7 +105,7 @@ def summarise(samples: list, window: tuple[float, float]) -> dict:
 def run_locust(args: argparse.Namespace, stack, out_dir: Path) -> tuple[int, float, float]:
     """Run Locust headless against `stack`; return its exit code, its start (wall time) and
     its CPU seconds."""
-    users = args.web_users + args.api_users + 1
+    users = args.web_users + args.api_users + 2
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "-H", stack.base_url, "-u", str(users), "-r", str(max(1.0, users / args.ramp_s)),
            "-t", f"{round(args.duration_s + args.ramp_s)}s", "--stop-timeout", "60",
@@ -114,7 +114,7 @@ def run_locust(args: argparse.Namespace, stack, out_dir: Path) -> tuple[int, flo
            "--upstream-url", stack.upstream_url, "--upstream-key", UPSTREAM_KEY,
            "--web-users", str(args.web_users), "--web-rate", str(args.web_rate),
            "--api-users", str(args.api_users), "--api-rate", str(args.api_rate),
-           "--probe-rate", str(args.probe_rate)]
+           "--probe-rate", str(args.probe_rate), "--sign-in-weight", str(args.sign_in_weight)]
     started = time.time()
     with open(out_dir / "locust.log", "w") as log:
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -132,10 +132,12 @@ def main() -> None:
                              "temporary directory, removed)")
     args = parse_sizes(parser, {
         "web-users": (45, 2, "simulated dashboard users"),
-        "web-rate": (2.2, 2.0, "tasks per second per web user"),
+        "web-rate": (2.15, 2.0, "tasks per second per web user"),
         "api-users": (5, 1, "simulated integrations streaming /v1/chat/completions"),
-        "api-rate": (1.0, 0.5, "streams per second per API user"),
-        "probe-rate": (4.0, 4.0, "baseline probes per second"),
+        "api-rate": (0.5, 0.5, "streams per second per API user"),
+        "probe-rate": (4.0, 4.0, "/healthz probes per second (the baseline)"),
+        "sign-in-weight": (1, 1, "weight of a web user signing in again (balance 100, history "
+                                 "60, chat job 6); 0: each user signs in once, as it starts"),
         "duration-s": (120.0, 6.0, "seconds measured, after the ramp"),
         "ramp-s": (20.0, 2.0, "seconds to start every user (left out of the figures)"),
         "web-processes": (2, 1, "gunicorn processes (WEB_CONCURRENCY)"),
@@ -160,8 +162,13 @@ def main() -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         with running_stack(shape, out_dir, settle_s=2.0 if args.smoke else 30.0) as stack:
             load_before, cpu_before = os.getloadavg(), stack.meter.sample()
+            backends = stack.database_backends()
+            pg_before = sum(_cpu_ticks(pid) for pid in backends)
             code, started, locust_cpu_s = run_locust(args, stack, out_dir)
             cpu_after, load_after = stack.meter.sample(), os.getloadavg()
+            # backends opened during the run count from zero; those that closed are lost
+            backends = set(backends) | set(stack.database_backends())
+            pg_cpu_s = (sum(_cpu_ticks(pid) for pid in backends) - pg_before) / CLK_TCK
             elapsed = time.time() - started
         samples = json.loads((out_dir / "samples.json").read_text()) \
             if (out_dir / "samples.json").exists() else []
@@ -170,9 +177,12 @@ def main() -> None:
                   "locust_exit_code": code,
                   "load_average_1m": {"before": round(load_before[0], 2),
                                       "after": round(load_after[0], 2)},
+                  # postgres, redis, rabbitmq: every process of the server, whoever it serves
+                  # (the machine is shared); postgres_own_database: this stack's backends only
                   "cpu_cores_used": {part: round((cpu_after[part] - cpu_before[part]) / elapsed, 2)
                                      for part in cpu_after}
-                  | {"locust": round(locust_cpu_s / elapsed, 2)},
+                  | {"postgres_own_database": round(pg_cpu_s / elapsed, 2),
+                     "locust": round(locust_cpu_s / elapsed, 2)},
                   **summarise(samples, window)}
     print(json.dumps(report, indent=2))
     if code != 0 or report["failure_count"]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+import psycopg2
+
 from scripts.bench.cleanup import delete_rabbitmq_queues, delete_redis_keys
 from scripts.bench.gateway import (
     ADMIN_URL,
@@ -60,6 +62,18 @@ class LoadStack:
     workers: subprocess.Popen  # the dramatiq master
     meter: CpuMeter
     log_dir: Path
+    db_name: str  # the stack's own PostgreSQL database
+
+    def database_backends(self) -> list[int]:
+        """The pids of the PostgreSQL backends serving this stack's database (the server is
+        shared: its other backends are other work on the machine)."""
+        conn = psycopg2.connect(ADMIN_URL)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.db_name,))
+                return [pid for (pid,) in cur.fetchall()]
+        finally:
+            conn.close()
 
     def web_workers(self) -> list[int]:
         """The pids of gunicorn's worker processes (the master's children)."""
@@ -143,4 +157,5 @@ def running_stack(shape: StackShape, log_dir: Path, *, label: str = "mixed",
         meter = CpuMeter({"web": web.pid, "worker": workers.pid})
         wait_until_idle(meter, timeout_s=settle_s)
         yield LoadStack(base_url=base_url, upstream_url=upstream_url, users_file=users_file,
-                        web=web, workers=workers, meter=meter, log_dir=log_dir)
+                        web=web, workers=workers, meter=meter, log_dir=log_dir,
+                        db_name=urlparse(db_url).path.lstrip("/"))
