@@ -20,7 +20,12 @@ from scripts.bench.load.run import EXPECTED_NAMES, GROUPS
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_smoke(module: str, timeout_s: float = 110) -> str:
+# Each starts a stack of its own (a migrated database, gunicorn, a worker): about 40 s on a quiet
+# machine, twice that on a busy one.
+SMOKE_TIMEOUT_S = 200
+
+
+def run_smoke(module: str, timeout_s: float = SMOKE_TIMEOUT_S - 20) -> str:
     done = subprocess.run([sys.executable, "-m", f"scripts.bench.load.{module}", "--smoke"],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout_s,
                           check=False)
@@ -34,6 +39,7 @@ def is_number(value: object) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SMOKE_TIMEOUT_S)
 def test_the_mixed_workload_runs_without_a_failure_and_makes_every_request() -> None:
     report = json.loads(run_smoke("run"))
     assert report["locust_exit_code"] == 0 and report["failure_count"] == 0, report["failures"]
@@ -46,6 +52,7 @@ def test_the_mixed_workload_runs_without_a_failure_and_makes_every_request() -> 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SMOKE_TIMEOUT_S)
 def test_the_websocket_capacity_measurement_holds_every_socket() -> None:
     report = json.loads(run_smoke("ws_capacity").strip().splitlines()[-1])  # the summary
     [step] = report["steps"]

@@ -71,7 +71,7 @@ def ratios(row: dict, base: dict) -> dict:
 def baseline_for(name: str) -> str:
     if name.endswith("first token"):
         return BASELINES["stream first token"]
-    if name.endswith("whole stream"):
+    if name.endswith(("whole stream", "watched to done")):  # a chat job is one upstream stream
         return BASELINES["stream whole"]
     return BASELINES["json"]
 
