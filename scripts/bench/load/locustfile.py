@@ -2,7 +2,7 @@
 runs it; by hand, against a hub whose accounts `scripts.bench.load.seed` made:
 
     locust -f scripts/bench/load/locustfile.py --headless -H http://127.0.0.1:5000 \
-        --users-file users.json -u 51 -r 3 -t 2m
+        --users-file users.json -u 52 -r 3 -t 2m
 
 Users (each takes the next seeded account, `--users-file`):
 

@@ -226,18 +226,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=None, help="keep the logs here")
     args = parse_sizes(parser, {
-        "steps": ("250,500,1000,1200", "20", "concurrent sockets, one step each"),
+        "steps": ("250,500,750,1000,1200", "20", "concurrent sockets, one step each"),
         "web-threads": (0, 64, "HUB_WEB_THREADS (0: the largest step + 64)"),
-        "fanout": (40, 5, "sockets per job"),
-        "event-interval-ms": (500.0, 200.0, "milliseconds between a job's events (upstream "
-                                            "chunks)"),
+        "fanout": (25, 5, "sockets per job (one job's event wakes them all at once)"),
+        "event-interval-ms": (5000.0, 200.0, "milliseconds between a job's events (upstream "
+                                             "chunks): a slow stream, or a video's progress"),
         "hold-s": (30.0, 3.0, "seconds measured with every socket open"),
         "connect-per-s": (200.0, 50.0, "sockets opened per second"),
         "client-processes": (1, 1, "client processes holding the sockets"),
         "autogroup-nice": (0, 0, "niceness of the hub's and the clients' scheduler groups "
                                  "(below 0, root only: ahead of other sessions on a shared "
                                  "machine; scripts/bench/load/stack.py)"),
-        "worker-processes": (2, 1, "dramatiq worker processes (16 threads each, as the "
+        "worker-processes": (3, 1, "dramatiq worker processes (16 threads each, as the "
                                    "Procfile's default)"),
         "settings": ("", "", "extra hub settings for the run, NAME=VALUE,… (e.g. "
                              "HUB_DB_POOL_SIZE=20)"),
