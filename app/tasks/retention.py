@@ -29,4 +29,5 @@ def apply_retention_daily() -> None:
              cutoff=report.cutoff.isoformat() if report.cutoff else None,
              usage_records_rolled_up=report.usage_records_rolled_up,
              daily_rows_upserted=report.daily_rows_upserted,
-             jobs_stripped=report.jobs_stripped, batches=report.batches)
+             jobs_stripped=report.jobs_stripped, batches=report.batches,
+             conversation_replies_filled=report.conversation_replies_filled)
