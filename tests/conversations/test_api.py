@@ -10,8 +10,16 @@ import pytest
 
 from app.models.base import utcnow
 from app.models.conversations import Conversation, ConversationMessage
-from app.services.conversations import ReplyInProgress, begin_turn, new_turn
+from app.services.conversations import (
+    ConversationFull,
+    InvalidConversationInput,
+    ReplyInProgress,
+    begin_turn,
+    new_turn,
+    turns,
+)
 from app.services.conversations.replies import SEND_GRACE
+from app.services.cursors import encode_cursor
 from tests.factories import auth_headers, create_job, create_turn, create_user
 
 TOOL_OUTPUT = json.dumps([{"tool_call": {"index": 0, "id": "call_1", "name": "lookup",
@@ -200,3 +208,57 @@ def test_an_unverified_user_cannot_start_or_send(client, app, settings) -> None:
     assert response.status_code == 403
     assert response.json["error"]["code"] == "email_not_verified"
     assert client.get("/api/conversations", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(("text", "images", "message"), [
+    ("", [], "content: type a message or attach an image"),
+    ("x" * 100_001, [], "content: at most 100000 characters"),
+    ("hi", ["https://example.com/" + "a" * 2_000], "images[0]: a URL of at most 2000"),
+    ("hi", ["data:image/svg+xml;base64,PHN2Zz4="], "images[0]: one of image/png"),
+    ("hi", ["data:image/png;base64,=="], "images[0]: not valid base64"),
+    ("hi", ["data:image/png;base64,"], "images[0]: an image as a base64 data: URL"),
+    ("hi", ["ftp://example.com/a.png"], "images[0]: an image as a base64 data: URL"),
+    ("hi", ["https://example.com/a.png"] * 5, "images: at most 4 per message"),
+])
+def test_a_message_the_hub_cannot_keep_is_refused_by_name(app, text, images, message) -> None:
+    with pytest.raises(InvalidConversationInput) as refused:
+        new_turn(text, images)
+    assert refused.value.message.startswith(message)
+
+
+def test_an_image_only_message_is_named_image_and_sent_as_parts(client, owner) -> None:
+    user, _ = owner
+    turn = create_turn(user, "", images=["https://example.com/a.png"], job=create_job(user))
+    assert Conversation.get_by_id(turn.conversation_id).title == "Image"
+    assert turn.context == [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}]
+
+
+def test_a_message_of_another_conversation_is_404(client, owner) -> None:
+    user, headers = owner
+    mine = create_turn(user, "one", job=create_job(user))
+    other = create_turn(user, "two", job=create_job(user))
+    for message_id in (other.reply_message_id, 0, 2**40):
+        response = client.get(f"/api/conversations/{mine.conversation_id}/messages/"
+                               f"{message_id}", headers=headers)
+        assert response.status_code == 404, message_id
+        assert response.json["error"]["code"] == "message_not_found"
+
+
+def test_a_cursor_naming_no_conversation_is_refused(client, owner) -> None:
+    _, headers = owner
+    cursor = encode_cursor(utcnow(), "'; DROP TABLE conversations; --")
+    response = client.get("/api/conversations", query_string={"cursor": cursor},
+                          headers=headers)
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_cursor"
+
+
+def test_a_full_conversation_asks_for_a_new_one(client, owner, monkeypatch) -> None:
+    user, _ = owner
+    monkeypatch.setattr(turns, "MAX_MESSAGES", 4)
+    turn = create_turn(user, "one", job=create_job(user, status="succeeded", result_text="a"))
+    create_turn(user, "two", conversation_id=turn.conversation_id,
+                job=create_job(user, status="succeeded", result_text="b"))
+    with pytest.raises(ConversationFull):
+        begin_turn(user.id, turn.conversation_id, new_turn("three"), model="local-echo")
+    assert ConversationMessage.select().count() == 4

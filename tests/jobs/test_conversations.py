@@ -183,3 +183,23 @@ def test_bad_images_are_refused_by_name(app, client, user_headers, images, messa
     assert response.json["error"]["message"].startswith(message)
     with app.app_context():
         assert Conversation.select().count() == 0 and Job.select().count() == 0
+
+
+def test_an_api_key_keeps_conversations_within_its_model_list(app, client, hub, upstream,
+                                                             user_headers) -> None:
+    key = client.post("/api/keys", json={"name": "chat app", "allowed_models": ["local-echo"]},
+                      headers=user_headers).json["key"]
+    bearer = {"Authorization": f"Bearer {key}"}
+    refused = start(client, bearer, "hi", model="gpt-4o-mini")
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "key_model_not_allowed"
+    with app.app_context():
+        assert Conversation.select().count() == 0
+
+    turn = start(client, bearer, "hi from a key").json["turn"]
+    settle(hub, user_headers, turn)
+    listed = client.get("/api/conversations", headers=bearer).json["items"]
+    assert [c["id"] for c in listed] == [turn["conversation_id"]]
+    shown = client.get(f"/api/conversations/{turn['conversation_id']}", headers=user_headers)
+    assert shown.json["messages"][1]["status"] == "succeeded"
+    with app.app_context():
+        assert Job.get_by_id(turn["job"]["id"]).api_key_id is not None
