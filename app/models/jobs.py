@@ -59,7 +59,7 @@ class Job(BaseModel):
     lease_expires_at = DateTimeField(null=True, index=True)
     delivered_chars = IntegerField(default=0)  # output already appended to the event stream
     attempts = IntegerField(default=0)
-    source = CharField(max_length=16, default="api")  # api, openai, anthropic, dashboard
+    source = CharField(max_length=16, default="api")  # api, openai, anthropic, responses, conversation
     executor = CharField(max_length=8, default="queue")  # queue (a worker) or web (see jobs.py)
     created_at = DateTimeField(default=utcnow, index=True)
     enqueued_at = DateTimeField(default=utcnow)  # when its message was last sent
