@@ -26,10 +26,21 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from app.models.jobs import Job
+    from app.services.live_state import LiveState
     from app.services.periodic_jobs import PeriodicJobState
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# Label values come from a fixed set, never from the client: a request with an unknown method or
+# a path no URL rule matches is counted under one value (a scan of random paths adds no series).
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
+
+HTTP_REQUESTS = Counter("hub_http_requests_total",
+                        "HTTP responses by method, route (the URL rule, never the raw path; "
+                        "'unmatched' when none matched) and status",
+                        ["method", "route", "status"])
 
 PROVIDER_ATTEMPTS = Counter("hub_provider_attempts_total", "Upstream provider calls by outcome",
                             ["provider", "channel", "outcome"])
@@ -67,6 +78,11 @@ def record_settled_job(job: Job, charged_credits: int) -> None:
 def record_gateway_overhead(api: str, *, stream: bool, overhead_ms: float) -> None:
     GATEWAY_OVERHEAD.labels(api, "true" if stream else "false").observe(
         max(overhead_ms, 0.0) / 1000)
+
+
+def record_http_response(method: str, route: str | None, status: int) -> None:
+    HTTP_REQUESTS.labels(method if method in HTTP_METHODS else OTHER_METHOD,
+                         route or UNMATCHED_ROUTE, status).inc()
 
 
 def exposition() -> bytes:
@@ -115,4 +131,51 @@ class PeriodicJobsCollector(Collector):
 def periodic_job_exposition(states: Iterable[PeriodicJobState]) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PeriodicJobsCollector(states))
+    return generate_latest(registry)
+
+
+class QueueDepthCollector(Collector):
+    """The broker's queue depths as read at this scrape (`app.services.queue_depth`); every
+    process asks the same broker, so there is nothing to sum across processes."""
+
+    def __init__(self, depths: dict[str, int] | None) -> None:
+        self.depths = depths
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depth = GaugeMetricFamily(
+            "hub_queue_depth", "Messages ready in a Dramatiq queue of the hub, asked of the "
+            "broker at this scrape (a delay queue's name ends in .DQ); absent when the broker "
+            "did not answer", labels=["queue"])
+        up = GaugeMetricFamily("hub_queue_depth_up",
+                               "1 when the broker answered this scrape's queue-depth read, "
+                               "0 when it did not (and hub_queue_depth is absent)")
+        for queue, count in sorted((self.depths or {}).items()):
+            depth.add_metric([queue], count)
+        up.add_metric([], 0 if self.depths is None else 1)
+        yield from (depth, up)
+
+
+class BreakerCollector(Collector):
+    """Each channel's circuit breaker as its store (Redis, or the embedded hub's memory) holds
+    it at this scrape."""
+
+    def __init__(self, readings: Iterable[tuple[str, str, bool]]) -> None:
+        self.readings = list(readings)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "hub_channel_breaker_open", "1 while a channel's circuit breaker is open or "
+            "half-open (calls refused but for one probe), 0 while closed; absent when the "
+            "breaker store did not answer", labels=["provider", "channel"])
+        for provider, channel, is_open in self.readings:
+            family.add_metric([provider, channel], 1 if is_open else 0)
+        yield family
+
+
+def live_state_exposition(state: LiveState) -> bytes:
+    """The state read at this scrape: queue depths and breakers."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(QueueDepthCollector(state.queue_depths))
+    registry.register(BreakerCollector((b.provider, b.channel, b.is_open)
+                                       for b in state.breakers))
     return generate_latest(registry)
