@@ -5,6 +5,10 @@ workers) set `PROMETHEUS_MULTIPROC_DIR` to one empty directory shared by all of 
 (prometheus_client's multi-process mode): each process then writes its counts there, and
 /metrics sums every process's, including the workers' that finish jobs. Without it (the embedded
 hub, one process) /metrics reports the serving process alone.
+
+The gauges of state held elsewhere (the periodic jobs in the database, the queue depths in the
+broker, the breakers in their store) are not kept in any process: their collectors are given
+what the serving process read at the scrape, and are served beside the counters in either mode.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from app.models.jobs import Job
-    from app.services.live_state import LiveState
     from app.services.periodic_jobs import PeriodicJobState
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -172,10 +175,11 @@ class BreakerCollector(Collector):
         yield family
 
 
-def live_state_exposition(state: LiveState) -> bytes:
-    """The state read at this scrape: queue depths and breakers."""
+def live_state_exposition(queue_depths: dict[str, int] | None,
+                          breakers: Iterable[tuple[str, str, bool]]) -> bytes:
+    """The state read at this scrape: queue depths (None: the broker did not answer) and
+    (provider, channel, open) per breaker."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(QueueDepthCollector(state.queue_depths))
-    registry.register(BreakerCollector((b.provider, b.channel, b.is_open)
-                                       for b in state.breakers))
+    registry.register(QueueDepthCollector(queue_depths))
+    registry.register(BreakerCollector(breakers))
     return generate_latest(registry)

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.database import opens_its_own_connection
 from app.errors import error_response
-from app.metrics import exposition, live_state_exposition, periodic_job_exposition
+from app.metrics import exposition, periodic_job_exposition
 from app.providers.registry import current_registry
 from app.scheduler import PERIODIC_JOBS
 from app.security import public, require_auth
@@ -83,7 +83,7 @@ def readyz() -> dict | Response:
 def metrics() -> Response:
     check_metrics_access(current_settings(), bearer_token())
     live = read_live_state(current_runtime(), current_registry())
-    return Response(exposition() + live_state_exposition(live)
+    return Response(exposition() + live.exposition()
                     + periodic_job_exposition(_periodic_job_states()),
                     mimetype=CONTENT_TYPE_LATEST)
 

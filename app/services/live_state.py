@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import redis
 import structlog
 
+from app.metrics import live_state_exposition
 from app.providers.breaker import CLOSED
 from app.providers.registry import Registry
 from app.services.queue_depth import QueueDepthUnreadable, queue_depths
@@ -33,6 +34,10 @@ class BreakerReading:
 class LiveState:
     queue_depths: dict[str, int] | None  # None: the broker did not answer
     breakers: list[BreakerReading]  # empty: the store did not answer
+
+    def exposition(self) -> bytes:
+        return live_state_exposition(self.queue_depths, ((b.provider, b.channel, b.is_open)
+                                                         for b in self.breakers))
 
 
 def read_live_state(runtime: Runtime, registry: Registry) -> LiveState:
