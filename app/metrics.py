@@ -44,6 +44,7 @@ HTTP_REQUESTS = Counter("hub_http_requests_total",
                         "HTTP responses by method, route (the URL rule, never the raw path; "
                         "'unmatched' when none matched) and status",
                         ["method", "route", "status"])
+_http_counters: dict[tuple[str, str, int], Counter] = {}  # as few as the label values
 
 PROVIDER_ATTEMPTS = Counter("hub_provider_attempts_total", "Upstream provider calls by outcome",
                             ["provider", "channel", "outcome"])
@@ -84,8 +85,14 @@ def record_gateway_overhead(api: str, *, stream: bool, overhead_ms: float) -> No
 
 
 def record_http_response(method: str, route: str | None, status: int) -> None:
-    HTTP_REQUESTS.labels(method if method in HTTP_METHODS else OTHER_METHOD,
-                         route or UNMATCHED_ROUTE, status).inc()
+    """Count one response. On every request's path: the labelled counter is looked up once per
+    (method, route, status) and kept, so a response costs a dict lookup and an increment
+    (docs/benchmarks/2026-12-04-ops-metrics.md)."""
+    key = (method if method in HTTP_METHODS else OTHER_METHOD, route or UNMATCHED_ROUTE, status)
+    counter = _http_counters.get(key)
+    if counter is None:
+        counter = _http_counters[key] = HTTP_REQUESTS.labels(*key)
+    counter.inc()
 
 
 def exposition() -> bytes:

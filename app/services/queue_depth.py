@@ -58,9 +58,9 @@ _quiet = _QuietPika()
 @contextmanager
 def _quiet_pika() -> Iterator[None]:
     """(pika's modules each log on a logger of their own, and a filter is not inherited.)"""
-    for name in list(logging.root.manager.loggerDict):
+    for name in [name for name in logging.root.manager.loggerDict if name.startswith("pika.")]:
         logger = logging.getLogger(name)
-        if name.startswith("pika.") and _quiet not in logger.filters:
+        if _quiet not in logger.filters:
             logger.addFilter(_quiet)
     _quiet.reading.active = True
     try:
