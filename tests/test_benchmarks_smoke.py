@@ -39,7 +39,7 @@ def is_number(value: object) -> bool:
 
 @pytest.mark.slow
 def test_ledger_benchmark_smoke() -> None:
-    out = run_smoke("ledger")
+    out = run_smoke("ledger", "--retention")
     assert "## Ledger benchmark results" in out
     for label in ("over 1,000 accounts", "one hot account"):
         row = rf"^\| {label} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} / {NUMBER} \|$"
@@ -57,6 +57,14 @@ def test_ledger_benchmark_smoke() -> None:
     # the indexes dropped for the seeding are back: the queries use them
     assert "Index Scan Backward using ledgerentry_account_id_created_at_id" in out, out
     assert "Index Only Scan using ledgerentry_account_id_kind_created_at_id_amount_cr" in out, out
+    # --retention: a pass, the usage totals and the ledger unchanged, the summary timed thrice
+    assert re.search(rf"one pass in {NUMBER} s: {NUMBER} records rolled up into {NUMBER} daily "
+                     rf"rows, {NUMBER} jobs stripped, {NUMBER} batches\. Usage totals unchanged: "
+                     rf"True\. Ledger entries before/after: 2,000/2,000; check clean", out), out
+    for when in ("before the pass", "right after the pass", "after VACUUM \\(ANALYZE\\)"):
+        row = rf"^\| back-office 30-day usage summary, {when} \| {NUMBER} \| {NUMBER} \|$"
+        assert re.search(row, out, re.MULTILINE), f"no summary figures {when!r}:\n{out}"
+    assert "Index Only Scan Backward using usagedaily_day" in out, out
 
 
 GATEWAY_SIDE = ("ttft_p50_ms", "ttft_p95_ms", "total_p50_ms", "total_p95_ms", "completions_per_s")
