@@ -328,7 +328,7 @@ def retention_pass(db_name: str, prefix: str, samples: int) -> dict:
             return {name: [row[0] for row in db.execute_sql(sql, {"since": since}).fetchall()]
                     for name, sql in SUMMARY_PLAN_SQL.items()}
 
-        before = summary_ms()
+        before, plans_before = summary_ms(), plans()
         total_before = usage_summary(days=400).total
         started = time.perf_counter()
         report = apply_retention(utcnow(), RETENTION_DAYS)
@@ -340,7 +340,8 @@ def retention_pass(db_name: str, prefix: str, samples: int) -> dict:
         total_after = usage_summary(days=400).total
     return {"pass_s": pass_s, "report": report, "summary_before": before,
             "summary_right_after": right_after, "summary_after": after,
-            "plans": {"right after the pass": plans_right_after,
+            "plans": {"before the pass": plans_before,
+                      "right after the pass": plans_right_after,
                       "after VACUUM (ANALYZE)": plans_after},
             "totals_equal": total_before == total_after}
 
