@@ -9,7 +9,7 @@ from those groups. `usage_daily` is read only when its newest day falls in the w
 `HUB_RETENTION_DAYS` at least 31 a 30-day window never does, and the probe (the index's last
 entry) costs the same whatever the table holds, where a range read of a freshly rolled-up,
 not yet analysed table was planned as a scan of all of it
-(docs/benchmarks/2026-12-04-retention-5m.md)."""
+(docs/benchmarks/2026-12-04-retention-2m.md)."""
 
 from __future__ import annotations
 
