@@ -32,6 +32,7 @@ class JobAdmin(UserEmailColumn, ReadOnlyModelView):
     column_filters = (FilterEqual(Job.status, "Status", options=STATUS_OPTIONS),
                       EmailFilter(Job.user, "User e-mail"),
                       FilterEqual(Job.model, "Model"),
+                      FilterEqual(Job.provider, "Provider"),
                       FilterEqual(Job.type, "Type", options=[("chat", "chat"),
                                                              ("video", "video"),
                                                              ("embedding", "embedding")]),
@@ -64,6 +65,7 @@ class UsageRecordAdmin(UserEmailColumn, ReadOnlyModelView):
                          "job": lambda view, context, row, name: row.job_id}
     column_filters = (EmailFilter(UsageRecord.user, "User e-mail"),
                       FilterEqual(UsageRecord.model, "Model"),
+                      FilterEqual(UsageRecord.provider, "Provider"),
                       FilterEqual(UsageRecord.status, "Status",
                                   options=[(s, s) for s in TERMINAL_STATUSES]),
                       DateTimeBetweenFilter(UsageRecord.created_at, "Date"))
