@@ -4,6 +4,7 @@ list filtered to the rows the figure counts, where the view has the filters)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import url_for
@@ -36,7 +37,8 @@ def home_context(admin: Admin, days: int) -> dict[str, Any]:
     reconcile = next((s for s in states if s.job == reconcile_payments.actor_name), None)
     figures = overview(days, reconcile_job=reconcile)
     span = figures.period
-    between = f"{span.since:%Y-%m-%d %H:%M:%S} to {span.now:%Y-%m-%d %H:%M:%S}"
+    until = span.now.replace(microsecond=0) + timedelta(seconds=1)  # the filter has no fractions
+    between = f"{span.since:%Y-%m-%d %H:%M:%S} to {until:%Y-%m-%d %H:%M:%S}"
 
     def jobs(**filters: str) -> str:
         return list_url(admin, "admin_jobs", Created=between, **filters)

@@ -32,11 +32,11 @@ class JobAdmin(UserEmailColumn, ReadOnlyModelView):
     column_filters = (FilterEqual(Job.status, "Status", options=STATUS_OPTIONS),
                       EmailFilter(Job.user, "User e-mail"),
                       FilterEqual(Job.model, "Model"),
-                      FilterEqual(Job.provider, "Provider"),
                       FilterEqual(Job.type, "Type", options=[("chat", "chat"),
                                                              ("video", "video"),
                                                              ("embedding", "embedding")]),
-                      DateTimeBetweenFilter(Job.created_at, "Created"))
+                      DateTimeBetweenFilter(Job.created_at, "Created"),
+                      FilterEqual(Job.provider, "Provider"))
     column_sortable_list = ("created_at", "cost_credits")
     column_default_sort = ("created_at", True)
     column_type_formatters = DATETIME_FORMATTERS
@@ -65,10 +65,10 @@ class UsageRecordAdmin(UserEmailColumn, ReadOnlyModelView):
                          "job": lambda view, context, row, name: row.job_id}
     column_filters = (EmailFilter(UsageRecord.user, "User e-mail"),
                       FilterEqual(UsageRecord.model, "Model"),
-                      FilterEqual(UsageRecord.provider, "Provider"),
                       FilterEqual(UsageRecord.status, "Status",
                                   options=[(s, s) for s in TERMINAL_STATUSES]),
-                      DateTimeBetweenFilter(UsageRecord.created_at, "Date"))
+                      DateTimeBetweenFilter(UsageRecord.created_at, "Date"),
+                      FilterEqual(UsageRecord.provider, "Provider"))
     column_sortable_list = ("created_at", "cost_credits")
     column_default_sort = ("created_at", True)
     column_type_formatters = DATETIME_FORMATTERS
