@@ -31,9 +31,9 @@ NEW = (
     ("ledgerentry_created_at_not_usage", "ledger_entries", "created_at", "kind, amount_credits",
      "kind <> 'usage'"),
     ("usagerecord_created_at_totals", "usage_records", "created_at",
-     "user_id, model, provider, cost_credits", ""),
+     "user_id, model, provider, cost_credits, input_tokens, output_tokens, video_seconds", ""),
     ("usagerecord_user_id_created_at_totals", "usage_records", "user_id, created_at",
-     "model, input_tokens, output_tokens, video_seconds, cost_credits", ""),
+     "model, provider, cost_credits, input_tokens, output_tokens, video_seconds", ""),
     ("job_created_at_outcome", "jobs", "created_at", "status, provider", ""),
     ("payment_credited_at", "payments", "credited_at", "", "credited_at IS NOT NULL"),
 )

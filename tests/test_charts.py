@@ -37,7 +37,7 @@ def test_bars_are_their_share_of_the_largest_with_short_labels() -> None:
 
 
 def test_the_template_draws_accessible_svg_and_a_table(app) -> None:
-    columns = column_chart("per-day", "Spent per day", [("2026-12-0%d" % d, d * 10)
+    columns = column_chart("per-day", "Spent per day", [(f"2026-12-0{d}", d * 10)
                                                         for d in range(1, 8)])
     bars = bar_chart("per-model", "Spent per model", [("m<1>", 5), ("m2", 3)],
                      links=["/admin/usage/?flt0_1=m%3C1%3E", None])

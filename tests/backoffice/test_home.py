@@ -76,8 +76,8 @@ def test_the_figures_match_the_ledger_and_the_jobs(admin, business) -> None:
     assert _rows(html, "jobs-by-status") == {"queued": 1, "running": 0, "succeeded": 4,
                                               "failed": 1, "canceled": 0}
     assert _value(html, "kpi-revenue") == "0.00"  # no Stripe payment
-    assert re.search(r'id="credits-spent" data-points="7" data-total="%d"' % charges, html)
-    assert re.search(r'id="credits-sold" data-points="7" data-total="1500000"', html)
+    assert f'id="credits-spent" data-points="7" data-total="{charges}"' in html
+    assert 'id="credits-sold" data-points="7" data-total="1500000"' in html
     assert 'data-channel="local"' in html and "badge-success\">closed<" in html
     assert 'id="queues"' in html  # the test app's broker (Redis) answered
     assert _value(html, "kpi-reconciliation") == "never ran"

@@ -21,7 +21,7 @@ from app.models.payments import Payment
 from app.services import api_keys, ledger
 from app.services.kpis import overview, period
 from app.services.kpis.account import account_summary, account_version
-from app.services.kpis.usage import active_users, spend_by, spend_per_bucket
+from app.services.kpis.usage import active_users, usage_totals
 from app.services.retention import apply_retention, cutoff_for
 from tests.conftest import sqlite_app
 from tests.factories import create_job, create_user
@@ -154,9 +154,8 @@ def _usage_seen(users: list[int], now: datetime) -> dict:
     seen = {}
     for days in (1, 7, 30):
         span = period(days, now)
-        seen[days] = (spend_by("model", span), spend_by("provider", span),
-                      spend_per_bucket(span), active_users(span),
-                      [spend_by("model", span, user_id=u) for u in users])
+        seen[days] = (usage_totals(span), active_users(span),
+                      [usage_totals(span, user_id=u) for u in users])
     return seen
 
 
@@ -165,7 +164,8 @@ def test_a_retention_pass_changes_no_figure(hub, seed) -> None:
     now = utcnow()
     users = _history(now, random.Random(seed))
     before = _usage_seen(users, now)
-    assert before[30][3] == len({r.user_id for r in UsageRecord.select()})
+    assert before[30][1] == len({r.user_id for r in UsageRecord.select()})
+    assert before[30][0].cost_credits == sum(r.cost_credits for r in UsageRecord.select())
 
     report = apply_retention(now, 3)
 

@@ -21,7 +21,7 @@ from app.services.kpis.health import (
 from app.services.kpis.jobs import JobCounts, job_counts
 from app.services.kpis.periods import DEFAULT_DAYS, PERIOD_DAYS, Period, period
 from app.services.kpis.sales import Sales, sales
-from app.services.kpis.usage import SpendTotals, active_users, spend_by, spend_per_bucket
+from app.services.kpis.usage import SpendTotals, active_users, usage_totals
 from app.services.periodic_jobs import PeriodicJobState
 from app.services.queue_depth import QueueDepth, QueueDepthUnavailable, queue_depths
 
@@ -60,8 +60,9 @@ def overview(days: int, *, reconcile_job: PeriodicJobState | None = None,
         queues, queue_error = queue_depths(), ""
     except QueueDepthUnavailable as exc:
         queues, queue_error = None, exc.message
-    return Overview(period=span, sales=sales(span), spent_per_bucket=spend_per_bucket(span),
-                    by_model=spend_by("model", span), by_provider=spend_by("provider", span),
+    usage = usage_totals(span)
+    return Overview(period=span, sales=sales(span), spent_per_bucket=usage.per_bucket,
+                    by_model=usage.by_model, by_provider=usage.by_provider,
                     active_users=active_users(span), jobs=job_counts(span),
                     breakers=breaker_states(), queues=queues, queue_error=queue_error,
                     reconciliation=reconciliation_status(reconcile_job))

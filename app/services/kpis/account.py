@@ -3,7 +3,7 @@ most recent jobs; and a version of them that is cheap to compute, for a page tha
 anything changed (an ETag).
 
 Spent per day comes from the ledger's usage entries (`usage_per_day`, the same figures as
-/credits), spent per model from the account's usage (`usage.spend_by`): one usage entry per
+/credits), spent per model from the account's usage (`usage.usage_totals`): one usage entry per
 settled job carries the job's charge, so the two add up to the same total.
 """
 
@@ -15,7 +15,7 @@ from datetime import datetime
 
 from app.models.jobs import Job
 from app.services.kpis.periods import Period, period
-from app.services.kpis.usage import SpendTotals, spend_by
+from app.services.kpis.usage import SpendTotals, usage_totals
 from app.services.ledger import Balance, get_balance
 from app.services.ledger.history import DailyUsage, usage_per_day
 
@@ -60,7 +60,7 @@ def account_summary(user_id: int, days: int, *, now: datetime | None = None) -> 
     span = period(days, now)
     return AccountSummary(period=span, balance=get_balance(user_id),
                           per_day=usage_per_day(user_id, days=days, today=span.now.date()),
-                          by_model=spend_by("model", span, user_id=user_id),
+                          by_model=usage_totals(span, user_id=user_id).by_model,
                           recent_jobs=recent_jobs(user_id))
 
 

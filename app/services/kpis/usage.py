@@ -3,15 +3,16 @@
 
 A usage record's `cost_credits` is what its job's settle took from the ledger (one `usage`
 entry each, in the same statement), so these totals are the ledger's usage charges, by model,
-provider or time. The queries are index-only scans of migration 019's covering indexes:
-`usage_records (created_at)` for the whole hub, `(user_id, created_at)` for one account.
+provider or time. Per model, per provider and per bucket come from one pass over each table
+(grouped by all three, then added up here: a few hundred groups), each an index-only scan of
+migration 019's covering indexes: `usage_records (created_at)` for the whole hub,
+`(user_id, created_at)` for one account.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from peewee import SQL, fn
 
@@ -24,60 +25,60 @@ class SpendTotals:
     key: str  # a model id or a provider ("" where none was recorded)
     requests: int
     cost_credits: int
-    input_tokens: int = 0  # filled for one account's totals only
-    output_tokens: int = 0
-    video_seconds: int = 0
+    input_tokens: int
+    output_tokens: int
+    video_seconds: int
 
 
-_KEYS = {"model": (UsageRecord.model, UsageDaily.model),
-         "provider": (UsageRecord.provider, UsageDaily.provider)}
-_TOKENS = ("input_tokens", "output_tokens", "video_seconds")
+@dataclass(frozen=True)
+class UsageTotals:
+    by_model: list[SpendTotals]  # most credits first
+    by_provider: list[SpendTotals]  # most credits first
+    per_bucket: list[tuple[datetime, int]]  # credits per bucket, oldest first, empty ones too
+
+    @property
+    def cost_credits(self) -> int:
+        return sum(row.cost_credits for row in self.by_model)
 
 
-def spend_by(key: str, period: Period, *, user_id: int | None = None) -> list[SpendTotals]:
-    """Requests and credits per model or provider (`key`), most credits first; one account's
-    (with its tokens and video seconds) when `user_id` is given, else the whole hub's."""
-    record_key, daily_key = _KEYS[key]
-    tokens = user_id is not None
-    records = (UsageRecord.select(fn.COALESCE(record_key, "").alias("key"),
-                                  fn.COUNT(SQL("*")), fn.SUM(UsageRecord.cost_credits),
-                                  *(_sums(UsageRecord) if tokens else ()))
+_SUMS = ("cost_credits", "input_tokens", "output_tokens", "video_seconds")
+
+
+def usage_totals(period: Period, *, user_id: int | None = None) -> UsageTotals:
+    """What was spent in `period`: the whole hub's, or one account's with `user_id`."""
+    records = (UsageRecord
+               .select(UsageRecord.model, fn.COALESCE(UsageRecord.provider, ""),
+                       fn.date_trunc(period.bucket, UsageRecord.created_at), fn.COUNT(SQL("*")),
+                       *(fn.SUM(getattr(UsageRecord, name)) for name in _SUMS))
                .where(UsageRecord.created_at >= period.since))
-    daily = (UsageDaily.select(daily_key.alias("key"), fn.SUM(UsageDaily.jobs),
-                               fn.SUM(UsageDaily.cost_credits),
-                               *(_sums(UsageDaily) if tokens else ()))
+    daily = (UsageDaily
+             .select(UsageDaily.model, UsageDaily.provider, UsageDaily.day,
+                     fn.SUM(UsageDaily.jobs), *(fn.SUM(getattr(UsageDaily, name))
+                                                for name in _SUMS))
              .where(UsageDaily.day >= period.first_day))
     if user_id is not None:
         records = records.where(UsageRecord.user == user_id)
         daily = daily.where(UsageDaily.user == user_id)
-    sums: dict[str, list[int]] = {}
+    by_model: dict[str, list[int]] = {}
+    by_provider: dict[str, list[int]] = {}
+    per_bucket = dict.fromkeys(period.starts, 0)
     for query in (records, daily):
-        for row_key, *values in query.group_by(SQL("1")).tuples():
-            total = sums.setdefault(str(row_key), [0] * (2 + len(_TOKENS)))
-            for i, value in enumerate(values):
-                total[i] += int(value or 0)
-    totals = [SpendTotals(key, *values) for key, values in sums.items()]
-    return sorted(totals, key=lambda row: (-row.cost_credits, -row.requests, row.key))
+        for model, provider, start, *values in query.group_by(SQL("1, 2, 3")).tuples():
+            values = [int(value or 0) for value in values]
+            for totals, key in ((by_model, model), (by_provider, provider)):
+                row = totals.setdefault(str(key), [0] * len(values))
+                for i, value in enumerate(values):
+                    row[i] += value
+            bucket = bucket_start(start, period.bucket)
+            if bucket in per_bucket:
+                per_bucket[bucket] += values[1]
+    return UsageTotals(by_model=_ranked(by_model), by_provider=_ranked(by_provider),
+                       per_bucket=list(per_bucket.items()))
 
 
-def _sums(model: Any) -> tuple:
-    return tuple(fn.SUM(getattr(model, name)) for name in _TOKENS)
-
-
-def spend_per_bucket(period: Period) -> list[tuple[datetime, int]]:
-    """The whole hub's credits spent per bucket of `period`, oldest first, empty ones
-    included."""
-    bucket = fn.date_trunc(period.bucket, UsageRecord.created_at)
-    spent = {start: 0 for start in period.starts}
-    rows = (UsageRecord.select(bucket, fn.SUM(UsageRecord.cost_credits))
-            .where(UsageRecord.created_at >= period.since).group_by(bucket).tuples())
-    daily = (UsageDaily.select(UsageDaily.day, fn.SUM(UsageDaily.cost_credits))
-             .where(UsageDaily.day >= period.first_day).group_by(UsageDaily.day).tuples())
-    for start, total in (*rows, *daily):
-        key = bucket_start(start, period.bucket)
-        if key in spent:
-            spent[key] += int(total or 0)
-    return list(spent.items())
+def _ranked(totals: dict[str, list[int]]) -> list[SpendTotals]:
+    rows = [SpendTotals(key, *values) for key, values in totals.items()]
+    return sorted(rows, key=lambda row: (-row.cost_credits, -row.requests, row.key))
 
 
 def active_users(period: Period) -> int:
