@@ -14,8 +14,13 @@ docs/benchmarks/2026-12-04-kpis.md).
 - `payments (credited_at)`, partial: credited payments only.
 
 PostgreSQL gets `INCLUDE` columns (not in the key, so no sort cost); SQLite, which has no
-`INCLUDE`, gets them as trailing key columns. `CREATE INDEX` blocks writes to its table while it
-builds: seconds per million rows (the note above has the build times at its scale).
+`INCLUDE`, gets them as trailing key columns. PostgreSQL also gets extended statistics on
+`usage_records` (model, provider, and `created_at` to the day and to the hour): without them it
+takes every record of a period for its own group, sorts them all (on disk past `work_mem`)
+instead of hashing the few hundred groups there are, which measured 6 times slower.
+
+`CREATE INDEX` blocks writes to its table while it builds: seconds per million rows (the note
+above has the build times at its scale).
 """
 
 from contextlib import suppress
@@ -36,6 +41,11 @@ NEW = (
      "model, provider, cost_credits, input_tokens, output_tokens, video_seconds", ""),
     ("job_created_at_outcome", "jobs", "created_at", "status, provider", ""),
     ("payment_credited_at", "payments", "credited_at", "", "credited_at IS NOT NULL"),
+)
+# name, the bucket expression (as `app.services.kpis.usage` groups by it)
+STATISTICS = (
+    ("usagerecord_groups_day", "date_trunc('day', created_at)"),
+    ("usagerecord_groups_hour", "date_trunc('hour', created_at)"),
 )
 REPLACED = (
     ("usagerecord_created_at", "usage_records", "created_at"),
@@ -63,9 +73,17 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         migrator.sql(f"DROP INDEX IF EXISTS {name}")
     for spec in NEW:
         migrator.sql(_create(*spec, postgres=postgres))
+    if postgres:
+        for name, bucket in STATISTICS:
+            migrator.sql(f"CREATE STATISTICS IF NOT EXISTS {name} (ndistinct) "
+                         f"ON model, provider, ({bucket}) FROM usage_records")
+        migrator.sql("ANALYZE usage_records")
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    if _postgres(database):
+        for name, _ in STATISTICS:
+            migrator.sql(f"DROP STATISTICS IF EXISTS {name}")
     for name, *_ in NEW:
         migrator.sql(f"DROP INDEX IF EXISTS {name}")
     for name, table, column in REPLACED:

@@ -6,7 +6,9 @@ entry each, in the same statement), so these totals are the ledger's usage charg
 provider or time. Per model, per provider and per bucket come from one pass over each table
 (grouped by all three, then added up here: a few hundred groups), each an index-only scan of
 migration 019's covering indexes: `usage_records (created_at)` for the whole hub,
-`(user_id, created_at)` for one account.
+`(user_id, created_at)` for one account. The grouping is written exactly as migration 019's
+extended statistics are (`model, provider, date_trunc(…, created_at)`): they tell PostgreSQL
+there are few groups, so it hashes them in memory instead of sorting every row.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ _SUMS = ("cost_credits", "input_tokens", "output_tokens", "video_seconds")
 def usage_totals(period: Period, *, user_id: int | None = None) -> UsageTotals:
     """What was spent in `period`: the whole hub's, or one account's with `user_id`."""
     records = (UsageRecord
-               .select(UsageRecord.model, fn.COALESCE(UsageRecord.provider, ""),
+               .select(UsageRecord.model, UsageRecord.provider,
                        fn.date_trunc(period.bucket, UsageRecord.created_at), fn.COUNT(SQL("*")),
                        *(fn.SUM(getattr(UsageRecord, name)) for name in _SUMS))
                .where(UsageRecord.created_at >= period.since))
@@ -65,8 +67,8 @@ def usage_totals(period: Period, *, user_id: int | None = None) -> UsageTotals:
     for query in (records, daily):
         for model, provider, start, *values in query.group_by(SQL("1, 2, 3")).tuples():
             values = [int(value or 0) for value in values]
-            for totals, key in ((by_model, model), (by_provider, provider)):
-                row = totals.setdefault(str(key), [0] * len(values))
+            for totals, key in ((by_model, model), (by_provider, provider or "")):
+                row = totals.setdefault(key, [0] * len(values))
                 for i, value in enumerate(values):
                     row[i] += value
             bucket = bucket_start(start, period.bucket)
