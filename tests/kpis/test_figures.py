@@ -99,7 +99,7 @@ def test_figures_match_the_ledger_and_the_jobs(hub) -> None:
     assert figures.jobs.by_status == {"queued": 1, "running": 0, "succeeded": 7, "failed": 0,
                                       "canceled": 0}
     assert [(p.provider, p.succeeded, p.failed, p.error_rate) for p in figures.jobs.by_provider] \
-        == [("local", 7, 0, 0.0), ("", 0, 0, None)]
+        == [("local", 7, 0, 0.0)]  # the queued job has no provider yet, and no outcome
     assert sum(value for _, value in figures.spent_per_bucket) == charged
     assert [v for _, v in figures.sales.sold_per_bucket][-1] == 6_000_003
     assert len(figures.spent_per_bucket) == 7 and len(figures.sales.sold_per_bucket) == 7
@@ -204,7 +204,10 @@ def test_failed_and_canceled_jobs_make_each_providers_error_rate(hub) -> None:
     rates = {p.provider: (p.succeeded, p.failed, p.canceled, p.error_rate)
              for p in counts.by_provider}
     assert rates == {"openai": (3, 1, 2, 0.25), "anthropic": (0, 2, 0, 1.0),
-                     "": (0, 1, 0, 1.0), "local": (0, 0, 0, None)}
+                     "": (0, 1, 0, 1.0)}  # local: one running job, nothing ended
+    create_job(user, status="canceled", provider="local")
+    assert overview(7).jobs.by_provider[-1].provider == "local"
+    assert overview(7).jobs.by_provider[-1].error_rate is None
     assert [p.provider for p in counts.by_provider][:2] == ["openai", "anthropic"]
     assert counts.by_status == Counter({"succeeded": 3, "failed": 4, "canceled": 2,
                                         "running": 1, "queued": 0})

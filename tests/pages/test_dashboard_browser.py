@@ -78,8 +78,8 @@ def test_the_dashboard_follows_a_job_to_its_charge_without_a_reload(dashboard) -
     expect(page.locator("a[data-days='30']")).to_have_attribute("aria-current", "true")
     assert page.url.endswith("/dashboard?days=30")
     assert page.evaluate("window.stillTheSamePage") is True
-    expect(page.locator("#spend-per-day svg title")).to_have_text("Credits spent per day")
-    assert re.search(r"^30 points from .* in total", page.locator("#spend-per-day desc")
+    expect(page.locator("#spend-per-day-title")).to_have_text("Credits spent per day")
+    assert re.search(r"^30 points from .* in total", page.locator("#spend-per-day-desc")
                      .text_content())
     dashboard.assert_fits()
     dashboard.shot("dashboard-30-days")

@@ -6,7 +6,8 @@ A provider's error rate is its failed jobs over its finished ones (succeeded + f
 the jobs created in the period; canceled jobs count for neither. What the hub records is one
 provider per job (the one that served it or last failed it), so a request that failed over to
 another provider counts for the one that answered. Jobs that failed before any provider was
-tried (no channel for the model, say) are under the provider "".
+tried (no channel for the model, say) are under the provider "". A provider whose jobs of the
+period are all still queued or running is not listed.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class ProviderOutcomes:
 @dataclass(frozen=True)
 class JobCounts:
     by_status: dict[str, int]  # every status, in STATUSES order
-    by_provider: list[ProviderOutcomes]  # most finished jobs first
+    by_provider: list[ProviderOutcomes]  # those with an ended job, most finished first
 
     @property
     def total(self) -> int:
@@ -64,7 +65,8 @@ def job_counts(period: Period) -> JobCounts:
         by_provider.setdefault(provider, Counter())[status] += count
     outcomes = [ProviderOutcomes(provider, counts["succeeded"], counts["failed"],
                                  counts["canceled"])
-                for provider, counts in by_provider.items()]
+                for provider, counts in by_provider.items()
+                if any(counts[status] for status in TERMINAL_STATUSES)]
     outcomes.sort(key=lambda row: (-row.finished, row.provider))
     return JobCounts(by_status={status: by_status[status] for status in STATUSES},
                      by_provider=outcomes)
