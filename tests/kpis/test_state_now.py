@@ -18,7 +18,6 @@ from app.models.base import utcnow
 from app.models.payments import ReconciliationRun
 from app.providers.registry import current_registry
 from app.services.kpis.health import breaker_states, reconciliation_status
-from app.services.periodic_jobs import PeriodicJobState
 from app.services.kpis.queue_depth import (
     QueueDepthUnavailable,
     RabbitmqDepthReader,
@@ -26,6 +25,7 @@ from app.services.kpis.queue_depth import (
     queue_depths,
     reader_for,
 )
+from app.services.periodic_jobs import PeriodicJobState
 from app.tasks.ledger import release_expired_holds
 from scripts.bench.cleanup import delete_rabbitmq_queues
 from tests.conftest import QUEUE_PREFIX, make_settings, sqlite_app
