@@ -20,10 +20,10 @@ from app.services.kpis.health import (
 )
 from app.services.kpis.jobs import JobCounts, job_counts
 from app.services.kpis.periods import DEFAULT_DAYS, PERIOD_DAYS, Period, period
+from app.services.kpis.queue_depth import QueueDepth, QueueDepthUnavailable, queue_depths
 from app.services.kpis.sales import Sales, sales
 from app.services.kpis.usage import SpendTotals, active_users, usage_totals
 from app.services.periodic_jobs import PeriodicJobState
-from app.services.kpis.queue_depth import QueueDepth, QueueDepthUnavailable, queue_depths
 
 __all__ = ["DEFAULT_DAYS", "PERIOD_DAYS", "Overview", "Period", "overview", "period"]
 
