@@ -8,23 +8,16 @@ import time
 import uuid
 from datetime import timedelta
 
-import pika
 import pytest
-import redis
 
 from app import create_app
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.payments import ReconciliationRun
 from app.providers.registry import current_registry
+from app.services.kpis import overview
 from app.services.kpis.health import breaker_states, reconciliation_status
-from app.services.kpis.queue_depth import (
-    QueueDepthUnavailable,
-    RabbitmqDepthReader,
-    RedisDepthReader,
-    queue_depths,
-    reader_for,
-)
+from app.services.kpis.queue_depth import QueueDepthUnavailable, queue_depths
 from app.services.periodic_jobs import PeriodicJobState
 from app.tasks.ledger import release_expired_holds
 from scripts.bench.cleanup import delete_rabbitmq_queues
@@ -34,8 +27,8 @@ from tests.factories import create_payment_flag, create_user
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
 
 
-def _depths() -> dict[str, tuple[int, int, int]]:
-    return {d.queue: (d.ready, d.delayed, d.dead) for d in queue_depths()}
+def _depths() -> dict[str, tuple[int, int]]:
+    return {d.queue: (d.ready, d.delayed) for d in queue_depths()}
 
 
 @pytest.fixture(params=["rabbitmq", "redis"])
@@ -62,38 +55,43 @@ def test_messages_waiting_in_a_broker_are_counted(broker_app) -> None:
     before = _depths()
     assert set(before) == {prefix + name for name in ("chat", "ledger", "mail", "ops", "payments",
                                                       "video")}
-    assert set(before.values()) == {(0, 0, 0)}  # RabbitMQ: none declared there yet
+    assert set(before.values()) == {(0, 0)}  # RabbitMQ: none declared there yet
 
     for _ in range(3):
         release_expired_holds.send()
     release_expired_holds.send_with_options(delay=600_000)
 
     after = _depths()
-    assert after[prefix + "ledger"] == (3, 1, 0)
+    assert after[prefix + "ledger"] == (3, 1)
     assert {q: d for q, d in after.items() if q != prefix + "ledger"} == \
-        {q: (0, 0, 0) for q in before if q != prefix + "ledger"}
+        {q: (0, 0) for q in before if q != prefix + "ledger"}
+    home = overview(7)
+    assert home.queues is not None and home.messages_waiting == 4 and home.queue_error == ""
 
 
 def test_the_embedded_broker_counts_its_own_queues(tmp_path) -> None:
     with sqlite_app(tmp_path) as app, app.app_context():
-        assert type(reader_for(app.extensions["hub"].broker)).__name__ == "StubDepthReader"
         release_expired_holds.send()
         release_expired_holds.send()
         depths = _depths()
-        assert depths[QUEUE_PREFIX + "ledger"] == (2, 0, 0)
+        assert depths[QUEUE_PREFIX + "ledger"] == (2, 0)
         assert sum(sum(d) for q, d in depths.items() if q != QUEUE_PREFIX + "ledger") == 0
         app.extensions["hub"].broker.flush_all()
 
 
-def test_an_unreachable_broker_is_said_to_be_so() -> None:
-    refused = pika.URLParameters("amqp://guest:guest@127.0.0.1:1/?connection_attempts=1")
-    with pytest.raises(QueueDepthUnavailable, match="RabbitMQ did not answer"):
-        RabbitmqDepthReader(refused).depths(["chat"])
-    client = redis.Redis(port=1, socket_connect_timeout=0.5)
-    with pytest.raises(QueueDepthUnavailable, match="Redis did not answer"):
-        RedisDepthReader(client, "hub:dramatiq").depths(["chat"])
-    with pytest.raises(QueueDepthUnavailable, match="no queue depth reader"):
-        reader_for(object())
+def test_a_broker_that_does_not_answer_is_said_to_be_so(migrated_database) -> None:
+    app = create_app(make_settings(BROKER_URL="amqp://guest:guest@127.0.0.1:1/"))
+    try:
+        with app.app_context():
+            with pytest.raises(QueueDepthUnavailable, match="the broker did not answer"):
+                queue_depths()
+            home = overview(1)
+            assert home.queues is None and home.messages_waiting is None
+            assert home.queue_error.startswith("the broker did not answer")
+    finally:
+        if not db.is_closed():
+            db.close()
+        create_app(make_settings())
 
 
 def test_breakers_show_each_channels_state(app) -> None:
