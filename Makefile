@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench-ledger bench-gateway bench-queue clean-venv
+.PHONY: run test lint bench-ledger bench-gateway bench-queue load-test load-test-ws clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,11 @@ bench-gateway: $(STAMP_DEV)
 ## bench-queue: enqueue-to-start latency on the RabbitMQ and Redis brokers
 bench-queue: $(STAMP_DEV)
 	$(BIN)/python -m scripts.bench.queue
+
+## load-test: the mixed workload (Locust) at ~100 JSON requests/s against the production shape
+load-test: $(STAMP_DEV)
+	$(BIN)/python -m scripts.bench.load.run
+
+## load-test-ws: how many concurrent job WebSockets one web process holds
+load-test-ws: $(STAMP_DEV)
+	$(BIN)/python -m scripts.bench.load.ws_capacity

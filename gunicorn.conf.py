@@ -23,6 +23,10 @@ worker_class = "app.web_worker.LingeringThreadWorker"  # gthread, see app/web_wo
 # grow (docs/benchmarks/2026-12-02-gateway-earlier-rounds.md).
 workers = 1 if _embedded else int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
 threads = int(os.environ.get("HUB_WEB_THREADS", 128))
+# gthread stops accepting once a process holds worker_connections connections (gunicorn's
+# default, 1000), kept-alive idle ones included: with threads for more WebSockets than that, the
+# rest would wait in the listen backlog. Room for every thread, and 1000 idle connections beside.
+worker_connections = threads + 1000
 timeout = 120
 graceful_timeout = 30
 keepalive = 5

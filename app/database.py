@@ -122,11 +122,21 @@ V = TypeVar("V", bound=Callable)
 
 
 def opens_its_own_connection(view: V) -> V:
-    """Skip the per-request connection for `view`: it reaches the database itself (peewee
-    connects on first use) and reports an unreachable database in its own words — /readyz must
-    answer in its own shape, whether or not the pool had a connection to hand out."""
+    """Skip the per-request connection for `view`: it reaches the database itself, when it
+    needs to (peewee connects on first use). /readyz reports an unreachable database in its own
+    shape, whether or not the pool had a connection to hand out; a job's WebSocket takes none
+    while it waits for the client's auth message."""
     view._hub_own_connection = True  # type: ignore[attr-defined]
     return view
+
+
+def release_connection() -> None:
+    """Give this thread's pooled connection back before a long wait that needs none (a
+    WebSocket following a job's events in Redis): held for the wait, each watcher would take
+    one of HUB_DB_POOL_SIZE connections, and the next request would wait for the pool. The next
+    query takes a connection again (peewee connects on first use)."""
+    if not db.is_closed():
+        db.close()
 
 
 def init_database(app: Flask, settings: Settings) -> None:

@@ -185,3 +185,27 @@ def test_a_refused_send_raises_at_confirm_and_frees_its_connection(redis_client,
         sent.confirm()
     assert not redis_client.connection_pool._in_use_connections
     assert redis_client.ping()  # the pool's connections still work
+
+
+def test_the_hubs_redis_client_holds_more_blocked_readers_than_redis_pys_default(
+        app, stream_name) -> None:
+    """Each WebSocket watcher blocks on its job's stream holding one connection of the hub's
+    pool; redis-py's default pool (100) refused the 101st with "Too many connections"."""
+    from app.services.runtime import current_events
+
+    with app.app_context():
+        events = current_events()
+    readers, results, errors = 150, [], []
+
+    def read() -> None:
+        try:  # a quiet stream: every reader holds its connection for the whole wait
+            results.append(events.read(stream_name, "0", timeout_s=2.0))
+        except Exception as exc:  # noqa: BLE001 — any refusal is the failure reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=read) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == [] and results == [[]] * readers, errors[:3]

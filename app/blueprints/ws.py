@@ -23,6 +23,7 @@ from flask import Blueprint, request
 from simple_websocket import ConnectionClosed
 
 from app import json_input
+from app.database import opens_its_own_connection, release_connection
 from app.errors import HubError
 from app.events import InvalidEventId
 from app.extensions import sock
@@ -37,8 +38,6 @@ from app.services.runtime import current_events, current_settings
 
 log = structlog.get_logger(__name__)
 bp = Blueprint("ws", __name__)
-
-READ_SLICE_S = 0.5  # how often a quiet stream checks for client messages
 
 CLOSE_DONE, CLOSE_BAD, CLOSE_UNAUTHENTICATED, CLOSE_NOT_FOUND, CLOSE_AUTH_TIMEOUT = \
     1000, 4400, 4401, 4404, 4408
@@ -98,12 +97,14 @@ def _authenticate(ws: Any, pending: list[dict]) -> Principal:
 
 def _stream(ws: Any, job: Job, user: Any, after_id: str, pending: list[dict]) -> None:
     events = current_events()
+    slice_s = current_settings().HUB_WS_READ_SLICE_S  # how often a quiet stream checks the client
     while True:
         for message in pending:
             after_id = _handle(ws, message, job, user, after_id)
         pending.clear()
+        release_connection()  # a watcher waits on Redis, for minutes: no pooled connection held
         try:
-            batch = events.read(job.id, after_id, timeout_s=READ_SLICE_S)
+            batch = events.read(job.id, after_id, timeout_s=slice_s)
         except InvalidEventId:
             raise _Close(CLOSE_BAD, "last_event_id is not an event id of this stream") from None
         for event in batch:
@@ -136,6 +137,7 @@ def _handle(ws: Any, message: dict, job: Job, user: Any, after_id: str) -> str:
 
 
 @sock.route("/ws/jobs/<job_id>", bp=bp)
+@opens_its_own_connection  # none held while the client's auth message is awaited
 def job_events(ws: Any, job_id: str) -> None:
     pending: list[dict] = []
     try:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     HUB_QUEUE_PREFIX: str = ""
     HUB_DB_POOL_SIZE: int = Field(default=20, ge=1)
     HUB_DB_POOL_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    # Redis connections per process. A thread holds one for as long as it blocks on a job's
+    # stream (each WebSocket watcher, each relayed stream), so this must exceed the threads
+    # (HUB_WEB_THREADS, WORKER_THREADS): redis-py's own default, 100, refused the 101st watcher.
+    HUB_REDIS_MAX_CONNECTIONS: int = Field(default=10_000, ge=1)
     HUB_EMBEDDED_WORKER_THREADS: int = Field(default=8, ge=0)
     HUB_EVENT_TTL_S: int = Field(default=3600, ge=1)
     HUB_LOG_LEVEL: str = "INFO"
@@ -117,6 +121,11 @@ class Settings(BaseSettings):
     HUB_CHAT_TIME_LIMIT_S: int = Field(default=600, ge=5)
     HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
     HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    # A job's WebSocket blocks on its Redis stream for at most this long, then reads what the
+    # client sent (cancel, ping, resume): the longest a client message waits for an answer, and
+    # each open socket's floor of Redis reads (1/this per second, events or not), which bounds
+    # how many sockets a web process holds (docs/benchmarks/2026-12-04-load-test.md).
+    HUB_WS_READ_SLICE_S: float = Field(default=0.5, gt=0, le=30)
     HUB_STREAM_IDLE_TIMEOUT_S: float = Field(default=300.0, gt=0)
     # After a chat job's first delta, deltas arriving within this window are relayed as one
     # event (0: every chunk its own event). The first delta is never held back.

@@ -30,7 +30,8 @@ def build_redis(settings: Settings) -> redis.Redis | None:
     if not settings.uses_redis:
         return None
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2,
-                                health_check_interval=30)
+                                health_check_interval=30,
+                                max_connections=settings.HUB_REDIS_MAX_CONNECTIONS)
 
 
 def build_event_stream(settings: Settings, client: redis.Redis | None) -> EventStream:

@@ -171,8 +171,11 @@ def pct(values: list[float], q: float) -> float:
 
 # --- the processes ---------------------------------------------------------------------------
 @contextmanager
-def process(cmd: list[str], env: dict[str, str]):
-    with open(os.environ.get("BENCH_PROC_LOG", os.devnull), "a") as log:  # the child keeps a copy
+def process(cmd: list[str], env: dict[str, str], log_path: str | None = None):
+    """`cmd` in a session of its own, its output appended to `log_path` (else BENCH_PROC_LOG,
+    else nowhere); stopped (TERM, then KILL) when the block ends."""
+    log_path = log_path or os.environ.get("BENCH_PROC_LOG", os.devnull)
+    with open(log_path, "a") as log:  # the child keeps a copy
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True,
                                 stdout=log, stderr=subprocess.STDOUT)
     try:

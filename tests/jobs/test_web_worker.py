@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import http.client
 import re
+import runpy
 import socket
 from collections.abc import Iterator
 
 import pytest
 
 from tests.jobs.conftest import job_settings
-from tests.workers import hub_server
+from tests.workers import PROJECT_ROOT, hub_server
 
 LINGER_MS = 150
 
@@ -64,3 +65,12 @@ def test_a_quiet_kept_alive_connection_gives_its_thread_back(one_thread_hub) -> 
     assert _get(quiet)[0] == 200  # and the quiet one is still served, from the poller
     other.close()
     quiet.close()
+
+
+def test_a_process_accepts_a_connection_for_every_thread(monkeypatch) -> None:
+    """gthread accepts at most `worker_connections` connections at once (gunicorn's default:
+    1000), so a process given threads for more WebSockets must accept more than that."""
+    monkeypatch.setenv("HUB_WEB_THREADS", "1500")
+    conf = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    assert conf["threads"] == 1500
+    assert conf["worker_connections"] > conf["threads"]
