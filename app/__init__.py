@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, *, component: Component = "web"
     register_error_tracking(settings, component)
     app = APIFlask(__name__, title="Smart AI Hub API", version=__version__,
                    spec_path="/api/openapi.json", docs_path="/api/docs")
+    register_request_metrics(app)
     register_logging(app, settings)
     register_request_scope(app)
     settings = resolve_secret_key(settings)
@@ -48,6 +49,13 @@ def register_error_tracking(settings: Settings, component: Component) -> None:
     from app.error_tracking import init_error_tracking
 
     init_error_tracking(settings, component=component, release=__version__)
+
+
+def register_request_metrics(app: APIFlask) -> None:
+    """First, so that its after-request hook runs last and counts the final status."""
+    from app.blueprints.request_metrics import init_request_metrics
+
+    init_request_metrics(app)
 
 
 def register_request_scope(app: APIFlask) -> None:

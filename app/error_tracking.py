@@ -53,6 +53,9 @@ def init_error_tracking(settings: Settings, *, component: Component, release: st
         integrations=_integrations(component),
         before_send=partial(before_send, component=component),
         before_send_transaction=partial(before_send, component=component),
+        # gzip whatever happens to be installed: the SDK switches to brotli when the `brotli`
+        # module is importable (Locust's dependencies bring it), which a relay may not accept
+        _experiments={"transport_compression_algo": "gzip"},
     )
     return True
 

@@ -5,6 +5,10 @@ workers) set `PROMETHEUS_MULTIPROC_DIR` to one empty directory shared by all of 
 (prometheus_client's multi-process mode): each process then writes its counts there, and
 /metrics sums every process's, including the workers' that finish jobs. Without it (the embedded
 hub, one process) /metrics reports the serving process alone.
+
+The gauges of state held elsewhere (the periodic jobs in the database, the queue depths in the
+broker, the breakers in their store) are not kept in any process: their collectors are given
+what the serving process read at the scrape, and are served beside the counters in either mode.
 """
 
 from __future__ import annotations
@@ -30,6 +34,17 @@ if TYPE_CHECKING:
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# Label values come from a fixed set, never from the client: a request with an unknown method or
+# a path no URL rule matches is counted under one value (a scan of random paths adds no series).
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
+
+HTTP_REQUESTS = Counter("hub_http_requests_total",
+                        "HTTP responses by method, route (the URL rule, never the raw path; "
+                        "'unmatched' when none matched) and status",
+                        ["method", "route", "status"])
+_http_counters: dict[tuple[str, str, int], Counter] = {}  # as few as the label values
 
 PROVIDER_ATTEMPTS = Counter("hub_provider_attempts_total", "Upstream provider calls by outcome",
                             ["provider", "channel", "outcome"])
@@ -67,6 +82,17 @@ def record_settled_job(job: Job, charged_credits: int) -> None:
 def record_gateway_overhead(api: str, *, stream: bool, overhead_ms: float) -> None:
     GATEWAY_OVERHEAD.labels(api, "true" if stream else "false").observe(
         max(overhead_ms, 0.0) / 1000)
+
+
+def record_http_response(method: str, route: str | None, status: int) -> None:
+    """Count one response. On every request's path: the labelled counter is looked up once per
+    (method, route, status) and kept, so a response costs a dict lookup and an increment
+    (docs/benchmarks/2026-12-04-ops-metrics.md)."""
+    key = (method if method in HTTP_METHODS else OTHER_METHOD, route or UNMATCHED_ROUTE, status)
+    counter = _http_counters.get(key)
+    if counter is None:
+        counter = _http_counters[key] = HTTP_REQUESTS.labels(*key)
+    counter.inc()
 
 
 def exposition() -> bytes:
@@ -115,4 +141,52 @@ class PeriodicJobsCollector(Collector):
 def periodic_job_exposition(states: Iterable[PeriodicJobState]) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PeriodicJobsCollector(states))
+    return generate_latest(registry)
+
+
+class QueueDepthCollector(Collector):
+    """The broker's queue depths as read at this scrape (`app.services.queue_depth`); every
+    process asks the same broker, so there is nothing to sum across processes."""
+
+    def __init__(self, depths: dict[str, int] | None) -> None:
+        self.depths = depths
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depth = GaugeMetricFamily(
+            "hub_queue_depth", "Messages ready in a Dramatiq queue of the hub, asked of the "
+            "broker at this scrape (a delay queue's name ends in .DQ); absent when the broker "
+            "did not answer", labels=["queue"])
+        up = GaugeMetricFamily("hub_queue_depth_up",
+                               "1 when the broker answered this scrape's queue-depth read, "
+                               "0 when it did not (and hub_queue_depth is absent)")
+        for queue, count in sorted((self.depths or {}).items()):
+            depth.add_metric([queue], count)
+        up.add_metric([], 0 if self.depths is None else 1)
+        yield from (depth, up)
+
+
+class BreakerCollector(Collector):
+    """Each channel's circuit breaker as its store (Redis, or the embedded hub's memory) holds
+    it at this scrape."""
+
+    def __init__(self, readings: Iterable[tuple[str, str, bool]]) -> None:
+        self.readings = list(readings)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "hub_channel_breaker_open", "1 while a channel's circuit breaker is open or "
+            "half-open (calls refused but for one probe), 0 while closed; absent when the "
+            "breaker store did not answer", labels=["provider", "channel"])
+        for provider, channel, is_open in self.readings:
+            family.add_metric([provider, channel], 1 if is_open else 0)
+        yield family
+
+
+def live_state_exposition(queue_depths: dict[str, int] | None,
+                          breakers: Iterable[tuple[str, str, bool]]) -> bytes:
+    """The state read at this scrape: queue depths (None: the broker did not answer) and
+    (provider, channel, open) per breaker."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(QueueDepthCollector(queue_depths))
+    registry.register(BreakerCollector(breakers))
     return generate_latest(registry)

@@ -41,3 +41,17 @@ def create_job(user: User, **fields: object) -> Job:
     values: dict[str, object] = {"type": "chat", "model": "local-echo", "request_json": "{}",
                                  "price_id": 0, **fields}
     return Job.create(user=user, **values)
+
+
+def create_turn(user: User, text: str = "hello", *, job: Job | None = None,
+                conversation_id: str | None = None, model: str = "local-echo",
+                images: list[str] | None = None):
+    """A turn of a conversation (a new one unless `conversation_id`) through the service, its
+    reply pending on `job` (none: a turn still being sent); no hold, no worker."""
+    from app.services import conversations
+
+    turn = conversations.begin_turn(user.id, conversation_id,
+                                    conversations.new_turn(text, images), model=model)
+    if job is not None:
+        conversations.attach_job(turn, job.id)
+    return turn

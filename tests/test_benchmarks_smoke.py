@@ -39,7 +39,7 @@ def is_number(value: object) -> bool:
 
 @pytest.mark.slow
 def test_ledger_benchmark_smoke() -> None:
-    out = run_smoke("ledger")
+    out = run_smoke("ledger", "--retention")
     assert "## Ledger benchmark results" in out
     for label in ("over 1,000 accounts", "one hot account"):
         row = rf"^\| {label} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} / {NUMBER} \|$"
@@ -57,6 +57,42 @@ def test_ledger_benchmark_smoke() -> None:
     # the indexes dropped for the seeding are back: the queries use them
     assert "Index Scan Backward using ledgerentry_account_id_created_at_id" in out, out
     assert "Index Only Scan using ledgerentry_account_id_kind_created_at_id_amount_cr" in out, out
+    # --retention: a pass, the usage totals and the ledger unchanged, the summary timed thrice
+    assert re.search(rf"one pass in {NUMBER} s: {NUMBER} records rolled up into {NUMBER} daily "
+                     rf"rows, {NUMBER} jobs stripped, {NUMBER} batches\. Usage totals unchanged: "
+                     rf"True\. Ledger entries before/after: 2,000/2,000; check clean", out), out
+    for when in ("before the pass", "right after the pass", "after VACUUM \\(ANALYZE\\)"):
+        row = rf"^\| back-office 30-day usage summary, {when} \| {NUMBER} \| {NUMBER} \|$"
+        assert re.search(row, out, re.MULTILINE), f"no summary figures {when!r}:\n{out}"
+    assert "Index Only Scan Backward using usagedaily_day" in out, out
+
+
+KPI_QUERIES = ("money in (ledger, payments)", "active users", "jobs by status and provider",
+               "whole back-office home")
+
+
+@pytest.mark.slow
+def test_kpi_benchmark_smoke() -> None:
+    out = run_smoke("kpis", "--before")
+    assert "## KPI benchmark results" in out
+    assert re.search(r"^Seeded 20,000 ledger entries over 20 accounts, [\d,]+ jobs, [\d,]+ usage "
+                     r"records \(last 90 days\), [\d,]+ daily rows", out, re.MULTILINE), out
+    queries = [f"{q}, {d} d" for d in (1, 7, 30) for q in KPI_QUERIES] + [
+        "spent per model, provider and hour, 1 d", "spent per model, provider and day, 7 d",
+        "spent per model, provider and day, 30 d"] + [
+        f"dashboard, {a} account, {d} d" for d in (7, 30) for a in ("deep", "typical")] + [
+        f"dashboard poll (ETag), {a} account" for a in ("deep", "typical")]
+    for query in queries:
+        # p50, p95 and SQL time with migration 019's indexes, then with the ones before it
+        row = rf"^\| {re.escape(query)}" + rf" \| {NUMBER}" * 6 + r" \|$"
+        assert re.search(row, out, re.MULTILINE), f"no figures for {query!r}:\n{out}"
+    # an index can serve every query (checked with sequential scans disabled), and the
+    # migration's indexes are the ones that do
+    assert "Plan check (sequential scans disabled): every query reads ledger_entries, jobs, " \
+           "usage_records and usage_daily through an index" in out, out
+    for index in ("ledgerentry_created_at_not_usage", "usagerecord_created_at_totals",
+                  "usagerecord_user_id_created_at_totals", "job_created_at_outcome"):
+        assert f"Index Only Scan using {index}" in out, (index, out)
 
 
 GATEWAY_SIDE = ("ttft_p50_ms", "ttft_p95_ms", "total_p50_ms", "total_p95_ms", "completions_per_s")

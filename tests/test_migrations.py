@@ -154,3 +154,33 @@ def test_migration_016_adds_the_audio_rate_and_takes_it_back(backend, request, t
         if not db.is_closed():
             db.close()
         create_app(make_settings())
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_migration_018_adds_the_conversation_tables_and_takes_them_back(backend, request,
+                                                                        tmp_path) -> None:
+    if backend == "postgres":
+        url = request.getfixturevalue("empty_postgres")
+    else:
+        url = f"sqlite:///{tmp_path}/hub.sqlite3"
+    app = create_app(load_settings(HUB_ENV="test", SECRET_KEY="m" * 40, DATABASE_URL=url,
+                                   REDIS_URL="", BROKER_URL=""))
+    name, tables = "018_conversations", {"conversations", "conversation_messages"}
+    try:
+        with app.app_context(), db.connection_context():
+            migrations.upgrade()
+            assert tables <= set(db.get_tables())
+            indexes = {i.name for i in db.get_indexes("conversation_messages")}
+            assert "conversation_messages_pending" in indexes
+
+            router = Router(db, migrate_dir=migrations.MIGRATIONS_DIR)
+            while name in router.done:
+                router.rollback()
+            assert not tables & set(db.get_tables())
+
+            migrations.upgrade()
+            assert tables <= set(db.get_tables())
+    finally:
+        if not db.is_closed():
+            db.close()
+        create_app(make_settings())

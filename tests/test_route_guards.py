@@ -84,6 +84,12 @@ API_KEY_ROUTES = {
     ("POST", "/api/jobs/quote"), ("POST", "/api/jobs"), ("GET", "/api/jobs"),
     ("GET", "/api/jobs/<job_id>"), ("POST", "/api/jobs/<job_id>/cancel"),
     ("GET", "/api/jobs/<job_id>/content"), ("GET", "/api/credits/balance"), ("GET", "/api/me"),
+    ("GET", "/api/conversations"), ("POST", "/api/conversations"),
+    ("GET", "/api/conversations/<conversation_id>"),
+    ("PATCH", "/api/conversations/<conversation_id>"),
+    ("DELETE", "/api/conversations/<conversation_id>"),
+    ("POST", "/api/conversations/<conversation_id>/messages"),
+    ("GET", "/api/conversations/<conversation_id>/messages/<int:message_id>"),
 }
 
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,6 +82,26 @@ def hub_server(settings: Settings, port: int, *, threads: int = 16,
         else:
             raise RuntimeError("gunicorn exited before serving")
         threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+        _until_answering(port, proc)  # the worker logs "Booting" before it has loaded the app
         yield proc
     finally:
         stop_process_group(proc, timeout_s=30)
+
+
+def _until_answering(port: int, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """Return once /healthz answers on `port` (a fresh connection each try, closed after, so
+    no kept-alive connection holds one of the server's threads)."""
+    import http.client
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+        try:
+            conn.request("GET", "/healthz", headers={"Connection": "close"})
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start serving") from None
+        finally:
+            conn.close()

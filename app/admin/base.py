@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import abort, request
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.peewee import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from app.admin.home import home_context
 from app.security.pages import page_denial
+from app.services.kpis import DEFAULT_DAYS, PERIOD_DAYS
 
 STAFF = "support"  # has_role: admin may do everything support may
 
@@ -40,9 +42,13 @@ class StaffView(StaffAccess, BaseView):
 
 
 class StaffIndexView(StaffAccess, AdminIndexView):
+    """The home: the business over the last 1, 7 or 30 days (`?days=`), read-only for all."""
+
     @expose("/")
     def index(self) -> Any:
-        return self.render("admin/index.html")
+        days = request.args.get("days", type=int)
+        days = days if days in PERIOD_DAYS else DEFAULT_DAYS
+        return self.render("admin/backoffice/home.html", **home_context(self.admin, days))
 
 
 class StaffModelView(StaffAccess, ModelView):

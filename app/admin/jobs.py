@@ -35,7 +35,8 @@ class JobAdmin(UserEmailColumn, ReadOnlyModelView):
                       FilterEqual(Job.type, "Type", options=[("chat", "chat"),
                                                              ("video", "video"),
                                                              ("embedding", "embedding")]),
-                      DateTimeBetweenFilter(Job.created_at, "Created"))
+                      DateTimeBetweenFilter(Job.created_at, "Created"),
+                      FilterEqual(Job.provider, "Provider"))
     column_sortable_list = ("created_at", "cost_credits")
     column_default_sort = ("created_at", True)
     column_type_formatters = DATETIME_FORMATTERS
@@ -66,7 +67,8 @@ class UsageRecordAdmin(UserEmailColumn, ReadOnlyModelView):
                       FilterEqual(UsageRecord.model, "Model"),
                       FilterEqual(UsageRecord.status, "Status",
                                   options=[(s, s) for s in TERMINAL_STATUSES]),
-                      DateTimeBetweenFilter(UsageRecord.created_at, "Date"))
+                      DateTimeBetweenFilter(UsageRecord.created_at, "Date"),
+                      FilterEqual(UsageRecord.provider, "Provider"))
     column_sortable_list = ("created_at", "cost_credits")
     column_default_sort = ("created_at", True)
     column_type_formatters = DATETIME_FORMATTERS

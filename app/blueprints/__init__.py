@@ -12,6 +12,7 @@ def register_blueprints(app: APIFlask) -> None:
     from app.blueprints.anthropic_compat import bp as anthropic_bp
     from app.blueprints.api_keys import bp as api_keys_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.conversations import bp as conversations_bp
     from app.blueprints.credits import bp as credits_bp
     from app.blueprints.docs import bp as docs_bp
     from app.blueprints.embeddings import bp as embeddings_bp
@@ -32,6 +33,7 @@ def register_blueprints(app: APIFlask) -> None:
     app.register_blueprint(docs_bp)
     app.register_blueprint(models_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(conversations_bp)
     app.register_blueprint(ws_bp)
     app.register_blueprint(openai_bp)
     app.register_blueprint(anthropic_bp)

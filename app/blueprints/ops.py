@@ -16,11 +16,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from app.database import opens_its_own_connection
 from app.errors import error_response
 from app.metrics import exposition, periodic_job_exposition
+from app.providers.registry import current_registry
 from app.scheduler import PERIODIC_JOBS
 from app.security import public, require_auth
 from app.security.authenticate import bearer_token
 from app.security.metrics_access import check_metrics_access
 from app.services import health
+from app.services.live_state import read_live_state
 from app.services.periodic_jobs import PeriodicJobState, job_states
 from app.services.runtime import current_runtime, current_settings
 from app.services.worker_check import run_worker_check
@@ -80,7 +82,9 @@ def readyz() -> dict | Response:
         responses=[200, 401, 403, 404])
 def metrics() -> Response:
     check_metrics_access(current_settings(), bearer_token())
-    return Response(exposition() + periodic_job_exposition(_periodic_job_states()),
+    live = read_live_state(current_runtime(), current_registry())
+    return Response(exposition() + live.exposition()
+                    + periodic_job_exposition(_periodic_job_states()),
                     mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -1,5 +1,9 @@
 """Server-rendered account pages: sign-in (with two-factor), registration, verification,
-password reset, dashboard, account settings and API keys. Every form carries a CSRF token."""
+password reset, dashboard, account settings and API keys. Every form carries a CSRF token.
+
+The dashboard's figures are one fragment (`pages/_dashboard_panels.html`), rendered into the
+page and alone by `/dashboard/panels` with an ETag (`account_version`), so the page's script
+can ask every few seconds whether anything changed and gets a bodiless 304 when nothing did."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -35,6 +40,7 @@ from app.blueprints.page_forms import (
     VerifyForm,
 )
 from app.blueprints.sign_in import PENDING_2FA, continue_sign_in, safe_next_url
+from app.charts import bar_chart, column_chart
 from app.errors import HubError
 from app.models.users import User
 from app.security import public
@@ -43,6 +49,7 @@ from app.security.limits import rate_limited
 from app.security.pages import page_auth
 from app.security.sessions import end_session, start_session
 from app.services import accounts, api_keys, auth_tokens, two_factor
+from app.services.kpis.account import DASHBOARD_DAYS, account_summary, account_version
 from app.services.runtime import current_settings
 
 bp = Blueprint("pages", __name__)
@@ -234,7 +241,41 @@ def reset() -> Response | str:
 @bp.get("/dashboard")
 @page_auth()
 def dashboard() -> str:
-    return _render("dashboard.html", keys=api_keys.list_keys(current_user))
+    days = _dashboard_days()
+    version = account_version(current_user.id, days)  # before the figures: never newer
+    return _render("dashboard.html", keys=api_keys.list_keys(current_user), version=version,
+                   **_dashboard_figures(days))
+
+
+@bp.get("/dashboard/panels")
+@page_auth()
+def dashboard_panels() -> Response:
+    days = _dashboard_days()
+    version = account_version(current_user.id, days)
+    if request.if_none_match.contains_weak(version):
+        response = make_response("", 304)
+    else:
+        response = make_response(_render("_dashboard_panels.html", **_dashboard_figures(days)))
+    response.set_etag(version, weak=True)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _dashboard_days() -> int:
+    days = request.args.get("days", type=int)
+    return days if days in DASHBOARD_DAYS else DASHBOARD_DAYS[0]
+
+
+def _dashboard_figures(days: int) -> dict[str, Any]:
+    summary = account_summary(current_user.id, days)
+    per_day = [(day.day.isoformat(), day.usage_credits) for day in summary.per_day]
+    per_model = [(row.key, row.cost_credits) for row in summary.by_model]
+    notes = [f"{row.requests:,} request{'' if row.requests == 1 else 's'}"
+             for row in summary.by_model]
+    return {"summary": summary,
+            "spent_chart": column_chart("spend-per-day", "Credits spent per day", per_day),
+            "model_chart": bar_chart("spend-per-model", "Credits spent per model", per_model,
+                                     notes=notes)}
 
 
 @bp.get("/account")

@@ -13,6 +13,7 @@ from app.models.accounts import (
 from app.models.api_keys import ApiKey
 from app.models.audit import AuditLogEntry
 from app.models.base import BaseModel
+from app.models.conversations import Conversation, ConversationMessage
 from app.models.jobs import Job, UsageDaily, UsageRecord
 from app.models.ledger import CreditAccount, CreditHold, LedgerEntry
 from app.models.payments import (
@@ -39,3 +40,4 @@ __all__ += ["Job", "UsageRecord", "UsageDaily"]
 __all__ += ["CreditPackage", "Payment", "PaymentReversal", "PaymentFlag", "StripeEvent",
             "ReconciliationRun", "LowBalanceAlert"]
 __all__ += ["PeriodicJobRun"]
+__all__ += ["Conversation", "ConversationMessage"]

@@ -59,9 +59,10 @@ class Job(BaseModel):
     lease_expires_at = DateTimeField(null=True, index=True)
     delivered_chars = IntegerField(default=0)  # output already appended to the event stream
     attempts = IntegerField(default=0)
-    source = CharField(max_length=16, default="api")  # api, openai, anthropic, dashboard
+    source = CharField(max_length=16, default="api")  # api, openai, anthropic, responses, conversation
     executor = CharField(max_length=8, default="queue")  # queue (a worker) or web (see jobs.py)
-    created_at = DateTimeField(default=utcnow, index=True)
+    # indexed with status and provider (migration 019: `job_created_at_outcome`)
+    created_at = DateTimeField(default=utcnow)
     enqueued_at = DateTimeField(default=utcnow)  # when its message was last sent
     started_at = DateTimeField(null=True)
     first_token_at = DateTimeField(null=True)
@@ -82,7 +83,9 @@ class UsageRecord(BaseModel):
     """One row per settled job: what the dashboard, the back office and metrics read."""
 
     job = ForeignKeyField(Job, unique=True, on_delete="CASCADE")
-    user = ForeignKeyField(User, on_delete="CASCADE", index=True)
+    # `user` and `created_at` lead covering indexes (migration 019: PostgreSQL's INCLUDE, which
+    # peewee cannot declare): `(created_at)` and `(user_id, created_at)` with the totals
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
     api_key_id = IntegerField(null=True, index=True)
     model = CharField(max_length=100)
     provider = CharField(max_length=40, null=True)
@@ -93,7 +96,7 @@ class UsageRecord(BaseModel):
     cost_credits = BigIntegerField(default=0)
     latency_ms = FloatField(null=True)
     ttft_ms = FloatField(null=True)
-    created_at = DateTimeField(default=utcnow, index=True)
+    created_at = DateTimeField(default=utcnow)
 
     class Meta:
         table_name = "usage_records"

@@ -48,6 +48,10 @@ class BreakerStore(ABC):
     def state(self, channel_id: str) -> tuple[str, int]:
         """(state, consecutive failures), for operators and tests."""
 
+    def states(self, channel_ids: list[str]) -> dict[str, str]:
+        """Each channel's state, as `state` gives it, without claiming a probe (/metrics)."""
+        return {channel_id: self.state(channel_id)[0] for channel_id in channel_ids}
+
 
 @dataclass
 class _Entry:
@@ -178,3 +182,11 @@ class RedisBreakerStore(BreakerStore):
         raw = self.client.hmget(self._key(channel_id), "state", "failures")
         state = raw[0].decode() if raw[0] else CLOSED
         return state, int(raw[1] or 0)
+
+    def states(self, channel_ids: list[str]) -> dict[str, str]:
+        """One round trip for every channel."""
+        pipe = self.client.pipeline(transaction=False)
+        for channel_id in channel_ids:
+            pipe.hget(self._key(channel_id), "state")
+        return {channel_id: raw.decode() if raw else CLOSED
+                for channel_id, raw in zip(channel_ids, pipe.execute(), strict=True)}

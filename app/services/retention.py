@@ -7,11 +7,15 @@ For data older than the cut-off (midnight UTC, `days` days before `now`) a pass:
    are the rows it adds (`DELETE … RETURNING`), so a pass that runs twice, or two passes at
    once, count each record exactly once (on PostgreSQL a record deleted by one pass is not
    returned to the other; on SQLite writers are serialised);
-2. strips finished jobs whose usage record is gone: `request_json` becomes `STUB_REQUEST_JSON`,
+2. copies into their conversations the replies nobody has read since their job settled
+   (`app.services.conversations.fill_replies_before`): a conversation keeps its messages in its
+   own rows, and needs of its jobs only the usage and cost kept below;
+3. strips finished jobs whose usage record is gone: `request_json` becomes `STUB_REQUEST_JSON`,
    `result_text` and `output_json` NULL. The rows stay: holds and ledger entries name their job
    in `reference`, and the job pages, refunds and statements still find it.
 
-Queued and running jobs, ledger entries, holds and payments are never touched. Job event
+Queued and running jobs, ledger entries, holds, payments and conversations are never touched
+(a conversation lives until its owner deletes it). Job event
 streams need nothing here: they expire on their own (`app.events`). Usage reads add the daily
 rows before the cut-off to the records after it (`app.services.usage_report`), so a pass changes
 no total; the cut-off is a whole UTC day so no day is split between the two.
@@ -27,6 +31,7 @@ from datetime import date, datetime, time, timedelta
 from peewee import EXCLUDED, SQL, Tuple, fn
 
 from app.models.jobs import TERMINAL_STATUSES, Job, UsageDaily, UsageRecord
+from app.services.conversations import fill_replies_before
 from app.transactions import write_transaction
 
 DEFAULT_BATCH_SIZE = 2_000
@@ -42,6 +47,7 @@ class RetentionReport:
     daily_rows_upserted: int = 0
     jobs_stripped: int = 0
     batches: int = 0
+    conversation_replies_filled: int = 0
 
 
 def cutoff_for(now: datetime, days: int) -> datetime | None:
@@ -64,6 +70,7 @@ def apply_retention(now: datetime, days: int, *,
         rolled, upserted = rolled + records, upserted + rows
         if records < batch_size:
             break
+    filled = fill_replies_before(cutoff, batch_size=batch_size)
     after: tuple[datetime, str] | None = None
     while True:
         count, after = _strip_jobs_batch(cutoff, batch_size, after)
@@ -72,7 +79,8 @@ def apply_retention(now: datetime, days: int, *,
         if after is None:
             break
     return RetentionReport(cutoff=cutoff, usage_records_rolled_up=rolled,
-                           daily_rows_upserted=upserted, jobs_stripped=stripped, batches=batches)
+                           daily_rows_upserted=upserted, jobs_stripped=stripped, batches=batches,
+                           conversation_replies_filled=filled)
 
 
 def _roll_up_batch(cutoff: datetime, batch_size: int) -> tuple[int, int]:

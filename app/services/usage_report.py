@@ -2,13 +2,20 @@
 and per day (UTC), over the last N days (whole UTC days, today's so far included). Read from
 `usage_records` (one row per settled job) plus, for the days before the retention cut-off,
 `usage_daily` (the same records rolled up by `app.services.retention`), so a retention pass
-changes no total."""
+changes no total.
+
+Each table is read once, grouped by model and day; the by-model and by-day totals are summed
+from those groups. `usage_daily` is read only when its newest day falls in the window: with
+`HUB_RETENTION_DAYS` at least 31 a 30-day window never does, and the probe (the index's last
+entry) costs the same whatever the table holds, where a range read of a freshly rolled-up,
+not yet analysed table was planned as a scan of all of it
+(docs/benchmarks/2026-12-04-retention-2m.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
 
 from peewee import fn
 
@@ -40,10 +47,11 @@ def usage_summary(days: int = DEFAULT_DAYS) -> UsageSummary:
     """Totals since midnight UTC `days` days ago: by model (most credits first), by day (newest
     first)."""
     since = datetime.combine((utcnow() - timedelta(days=days)).date(), time())
-    by_model = _combined(_grouped(UsageRecord.model, since),
-                         _grouped_daily(UsageDaily.model, since))
-    by_day = _combined(_grouped(fn.date(UsageRecord.created_at).coerce(False), since),
-                       _grouped_daily(UsageDaily.day, since))
+    groups = _record_groups(since)
+    if _has_daily_rows_since(since.date()):
+        groups += _daily_groups(since.date())
+    by_model = _combined((model, values) for model, _, values in groups)
+    by_day = _combined((day, values) for _, day, values in groups)
     by_model.sort(key=lambda row: (-row.cost_credits, row.key))
     by_day.sort(key=lambda row: row.key, reverse=True)
     total = UsageTotals("total", *(sum(getattr(row, name) for row in by_model) for name in
@@ -52,35 +60,41 @@ def usage_summary(days: int = DEFAULT_DAYS) -> UsageSummary:
 
 
 _FIELDS = ("requests", "input_tokens", "output_tokens", "video_seconds", "cost_credits")
+_Group = tuple[str, str, tuple[int, ...]]  # (model, day as YYYY-MM-DD, totals in _FIELDS order)
 
 
-def _combined(*parts: list[UsageTotals]) -> list[UsageTotals]:
-    """The rows of `parts` with one key added together."""
+def _combined(rows: Iterable[tuple[str, tuple[int, ...]]]) -> list[UsageTotals]:
+    """The totals of `rows` with one key added together."""
     sums: dict[str, list[int]] = {}
-    for row in (row for part in parts for row in part):
-        total = sums.setdefault(row.key, [0] * len(_FIELDS))
-        for i, name in enumerate(_FIELDS):
-            total[i] += getattr(row, name)
+    for key, values in rows:
+        total = sums.setdefault(key, [0] * len(_FIELDS))
+        for i, value in enumerate(values):
+            total[i] += value
     return [UsageTotals(key, *values) for key, values in sums.items()]
 
 
-def _grouped(key: Any, since: datetime) -> list[UsageTotals]:
+def _record_groups(since: datetime) -> list[_Group]:
+    day = fn.date(UsageRecord.created_at).coerce(False)
     rows = (UsageRecord
-            .select(key.alias("key"), fn.COUNT(UsageRecord.id),
-                    fn.COALESCE(fn.SUM(UsageRecord.input_tokens), 0),
-                    fn.COALESCE(fn.SUM(UsageRecord.output_tokens), 0),
-                    fn.COALESCE(fn.SUM(UsageRecord.video_seconds), 0),
-                    fn.COALESCE(fn.SUM(UsageRecord.cost_credits), 0))
+            .select(UsageRecord.model, day, fn.COUNT(UsageRecord.id),
+                    *(fn.COALESCE(fn.SUM(getattr(UsageRecord, name)), 0)
+                      for name in _FIELDS[1:]))
             .where(UsageRecord.created_at >= since)
-            .group_by(key).tuples())
-    return [UsageTotals(str(k), *(int(v) for v in values)) for k, *values in rows]
+            .group_by(UsageRecord.model, day).tuples())
+    return [(model, str(day), tuple(int(v) for v in values)) for model, day, *values in rows]
 
 
-def _grouped_daily(key: Any, since: datetime) -> list[UsageTotals]:
+def _has_daily_rows_since(since: date) -> bool:
+    newest = UsageDaily.select(fn.MAX(UsageDaily.day).coerce(False)).scalar()
+    return newest is not None and str(newest)[:10] >= since.isoformat()
+
+
+def _daily_groups(since: date) -> list[_Group]:
     rows = (UsageDaily
-            .select(key.alias("key"), *(fn.COALESCE(fn.SUM(getattr(UsageDaily, name)), 0)
-                                        for name in ("jobs", "input_tokens", "output_tokens",
-                                                     "video_seconds", "cost_credits")))
-            .where(UsageDaily.day >= since.date())
-            .group_by(key).tuples())
-    return [UsageTotals(str(k), *(int(v) for v in values)) for k, *values in rows]
+            .select(UsageDaily.model, UsageDaily.day,
+                    *(fn.COALESCE(fn.SUM(getattr(UsageDaily, name)), 0)
+                      for name in ("jobs", *_FIELDS[1:])))
+            .where(UsageDaily.day >= since)
+            .group_by(UsageDaily.model, UsageDaily.day).tuples())
+    return [(model, str(day)[:10], tuple(int(v) for v in values))
+            for model, day, *values in rows]

@@ -25,8 +25,10 @@ def apply_retention_daily() -> None:
     report = apply_retention(utcnow(), days)
     RETENTION_ROWS.labels("usage_records_rolled_up").inc(report.usage_records_rolled_up)
     RETENTION_ROWS.labels("jobs_stripped").inc(report.jobs_stripped)
+    RETENTION_ROWS.labels("conversation_replies_filled").inc(report.conversation_replies_filled)
     log.info("retention_applied", days=days,
              cutoff=report.cutoff.isoformat() if report.cutoff else None,
              usage_records_rolled_up=report.usage_records_rolled_up,
              daily_rows_upserted=report.daily_rows_upserted,
-             jobs_stripped=report.jobs_stripped, batches=report.batches)
+             jobs_stripped=report.jobs_stripped, batches=report.batches,
+             conversation_replies_filled=report.conversation_replies_filled)

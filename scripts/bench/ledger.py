@@ -13,7 +13,8 @@ Creates its own PostgreSQL database (dropped at the end) and measures, in one ru
 3. With `--retention`: seeds a settled job and its usage record (with a 2 kB request) for each
    usage entry, over the same year, runs one retention pass (`app.services.retention`, 90 days)
    and times it, then the same history and aggregate queries again, plus the back office's
-   30-day usage summary (which reads the detailed rows and the daily rows) before and after.
+   30-day usage summary (which reads the detailed rows and the daily rows) before the pass,
+   right after it and after the VACUUM (ANALYZE) autovacuum would run, with its plans.
 
 Options: --seconds (per measurement), --rounds, --clients, --entries, --accounts, --samples;
 --smoke runs it all at tiny sizes (scripts.bench.sizes). Seeding writes through the live schema
@@ -262,7 +263,10 @@ RECORD_VALUES = {"job_id": "md5(e.id::text)", "user_id": "e.account_id",
 
 
 def seed_usage(db_name: str) -> tuple[int, float]:
-    """A settled job and its usage record for each usage entry; (records, seconds)."""
+    """A settled job and its usage record for each usage entry, written in time order as the
+    hub writes them (the entries are laid out account by account: records copied in that order
+    scatter each day over the whole table, which no deployment has and which misleads the
+    planner after a pass); (records, seconds)."""
     from app.models.jobs import Job, UsageRecord
     from scripts.bench.seeding import insert_parts
 
@@ -271,10 +275,12 @@ def seed_usage(db_name: str) -> tuple[int, float]:
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("SET session_replication_role = replica")
+        cur.execute("SET work_mem = '256MB'")
         for model, values in ((Job, JOB_VALUES), (UsageRecord, RECORD_VALUES)):
             parts = insert_parts(cur, model, values)
             cur.execute(f"INSERT INTO {parts.table} ({parts.columns}) SELECT {parts.expressions} "
-                        "FROM ledger_entries e WHERE e.kind = 'usage'", parts.params)
+                        "FROM (SELECT id, account_id, created_at FROM ledger_entries "
+                        "WHERE kind = 'usage' ORDER BY created_at, id) e", parts.params)
         cur.execute("SET session_replication_role = DEFAULT")
         cur.execute("VACUUM (ANALYZE) jobs")
         cur.execute("VACUUM (ANALYZE) usage_records")
@@ -284,8 +290,22 @@ def seed_usage(db_name: str) -> tuple[int, float]:
     return records, time.perf_counter() - started
 
 
+# The back office's 30-day summary reads (app.services.usage_report), written out for EXPLAIN;
+# %(since)s is its window's start, as the service binds it.
+SUMMARY_PLAN_SQL = {
+    "records": "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT model, date(created_at), count(id), "
+               "sum(input_tokens), sum(output_tokens), sum(video_seconds), sum(cost_credits) "
+               "FROM usage_records WHERE created_at >= %(since)s GROUP BY 1, 2",
+    "daily probe": "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT max(day) FROM usage_daily",
+}
+
+
 def retention_pass(db_name: str, prefix: str, samples: int) -> dict:
-    """Time the 30-day usage summary, one retention pass, then the summary again."""
+    """Time the 30-day usage summary, one retention pass, the summary right after it (nothing
+    analysed yet), then again after the VACUUM and ANALYZE autovacuum would run."""
+    from datetime import datetime, timedelta
+    from datetime import time as dt_time
+
     from app import create_app
     from app.extensions import db
     from app.models.base import utcnow
@@ -303,17 +323,27 @@ def retention_pass(db_name: str, prefix: str, samples: int) -> dict:
                 out.append(time.perf_counter() - start)
             return _p(out)
 
-        before = summary_ms()
+        def plans() -> dict[str, list[str]]:
+            since = datetime.combine((utcnow() - timedelta(days=30)).date(), dt_time())
+            return {name: [row[0] for row in db.execute_sql(sql, {"since": since}).fetchall()]
+                    for name, sql in SUMMARY_PLAN_SQL.items()}
+
+        before, plans_before = summary_ms(), plans()
         total_before = usage_summary(days=400).total
         started = time.perf_counter()
         report = apply_retention(utcnow(), RETENTION_DAYS)
         pass_s = time.perf_counter() - started
+        right_after, plans_right_after = summary_ms(), plans()
         db.execute_sql("VACUUM (ANALYZE) usage_records")
         db.execute_sql("ANALYZE usage_daily")
-        after = summary_ms()
+        after, plans_after = summary_ms(), plans()
         total_after = usage_summary(days=400).total
     return {"pass_s": pass_s, "report": report, "summary_before": before,
-            "summary_after": after, "totals_equal": total_before == total_after}
+            "summary_right_after": right_after, "summary_after": after,
+            "plans": {"before the pass": plans_before,
+                      "right after the pass": plans_right_after,
+                      "after VACUUM (ANALYZE)": plans_after},
+            "totals_equal": total_before == total_after}
 
 
 def layout(entries: int, accounts: int) -> tuple[int, int]:
@@ -441,7 +471,7 @@ def retention_step(args, db_name: str, prefix: str) -> None:
     print("seeding jobs and usage records...", flush=True)
     records, seeded_s = seed_usage(db_name)
     entries_before = checker(db_name, prefix)[2]
-    result = retention_pass(db_name, prefix, args.samples)
+    result = retention_pass(db_name, prefix, args.summary_samples)
     print("history after the retention pass:", flush=True)
     hist = history(db_name, prefix, args.accounts, args.samples)
     ok, check_s, entries = checker(db_name, prefix)
@@ -452,17 +482,24 @@ def retention_step(args, db_name: str, prefix: str) -> None:
           f"{r.daily_rows_upserted:,} daily rows, {r.jobs_stripped:,} jobs stripped, "
           f"{r.batches:,} batches. Usage totals unchanged: {result['totals_equal']}. Ledger "
           f"entries before/after: {entries_before:,}/{entries:,}; check "
-          f"{'clean' if ok else 'VIOLATIONS'} ({check_s:.1f} s).\n")
+          f"{'clean' if ok else 'VIOLATIONS'} ({check_s:.1f} s). Load average at the end "
+          f"(1/5/15 min): {' / '.join(f'{x:.2f}' for x in os.getloadavg())}.\n")
     print("| query | p50 ms | p95 ms |")
     print("|---|---|---|")
-    for name in ("summary_before", "summary_after"):
+    for name, label in (("summary_before", "before the pass"),
+                        ("summary_right_after", "right after the pass"),
+                        ("summary_after", "after VACUUM (ANALYZE)")):
         figures = result[name]
-        label = "back-office 30-day usage summary, " + name.split("_")[1] + " the pass"
-        print(f"| {label} | {figures['p50_ms']:.2f} | {figures['p95_ms']:.2f} |")
+        print(f"| back-office 30-day usage summary, {label} | {figures['p50_ms']:.2f} | "
+              f"{figures['p95_ms']:.2f} |")
     for name, figures in hist.items():
         if name != "plans":
             print(f"| {name} (after the pass) | {figures['p50_ms']:.2f} | "
                   f"{figures['p95_ms']:.2f} |")
+    for when, plans in result["plans"].items():
+        for name, lines in plans.items():
+            print(f"\nPlan (summary, {name}, {when}):\n" +
+                  "\n".join(f"    {line}" for line in lines))
 
 
 def main() -> None:
@@ -482,6 +519,7 @@ def main() -> None:
         "entries": (5_000_000, 2_000, "ledger entries seeded for the history part"),
         "accounts": (10_000, 20, "accounts they belong to"),
         "samples": (300, 5, "samples per history query"),
+        "summary-samples": (50, 5, "samples of the usage summary, each time (--retention)"),
     })
 
     run_id = uuid.uuid4().hex[:8]

@@ -1,5 +1,6 @@
-"""/metrics counts settled jobs, credits, tokens, time to first token and the gateway's own
-overhead: in one process, and summed over every web and worker process in multi-process mode."""
+"""/metrics counts settled jobs, credits, tokens, time to first token, the gateway's own
+overhead and the HTTP responses: in one process, and summed over every web and worker process in
+multi-process mode, where the queue depths and breakers read at the scrape are served too."""
 
 from __future__ import annotations
 
@@ -78,3 +79,12 @@ def test_every_process_is_counted_in_multi_process_mode(app, metered_hub, upstre
     assert value(scraped, "hub_gateway_overhead_seconds_count", api="openai",
                  stream="false") == 1
     assert value(scraped, "hub_provider_attempts_total", outcome="ok") == 2
+    assert value(scraped, "hub_http_requests_total", method="POST", route="/api/jobs",
+                 status="202") == 1
+    assert value(scraped, "hub_http_requests_total", route="/v1/chat/completions",
+                 status="200") == 1
+    assert value(scraped, "hub_queue_depth_up") == 1
+    assert value(scraped, "hub_queue_depth", queue=f"{settings.HUB_QUEUE_PREFIX}chat") == 0
+    assert value(scraped, "hub_channel_breaker_open", channel="openai") == 0
+    assert ("hub_channel_breaker_open", frozenset({("provider", "openai"),
+                                                   ("channel", "openai")})) in scraped

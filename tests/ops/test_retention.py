@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from peewee import fn
 
 from app.extensions import db
 from app.models.base import utcnow
@@ -167,6 +168,33 @@ def test_a_second_pass_changes_nothing_and_late_records_are_added_once(backend) 
     apply_retention(now, DAYS)
     jobs_n, tokens_in, tokens_out, seconds, cost = daily[key]
     assert _daily_rows()[key] == (jobs_n + 1, tokens_in + 3, tokens_out + 4, seconds, cost + 5)
+
+
+def _daily_rows_read() -> int:
+    """usage_daily rows this transaction has read so far (sequential scans and index fetches)."""
+    return db.execute_sql("SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM "
+                          "pg_stat_xact_user_tables WHERE relname = 'usage_daily'").fetchone()[0]
+
+
+def test_after_a_pass_the_30_day_summary_reads_no_daily_row(app) -> None:
+    """The daily rows all lie before the cut-off, so the 30-day summary (the back office's page)
+    must not read them: right after a pass, before anything analysed the new rows, a range read
+    of `usage_daily` was planned as a scan of the whole table, on every page view."""
+    now = utcnow()
+    with app.app_context(), db.connection_context():
+        _history(7, now)
+        apply_retention(now, DAYS)
+        daily = UsageDaily.select().count()
+        with db.atomic():
+            before = _daily_rows_read()
+            summary = usage_summary()
+            read = _daily_rows_read() - before
+
+        assert daily > 5 and summary.total.requests > 0
+        assert read <= 1  # at most the newest day, to see that the window holds none
+        # a window reaching back before the cut-off still adds the daily rows
+        assert usage_summary(days=4 * DAYS).total.requests == \
+            UsageRecord.select().count() + UsageDaily.select(fn.SUM(UsageDaily.jobs)).scalar()
 
 
 def test_zero_days_keeps_everything(backend) -> None:

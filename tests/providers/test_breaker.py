@@ -104,3 +104,14 @@ def test_a_clean_channel_is_asked_about_again_after_a_second(redis_client) -> No
     assert not web_1.allow("a", 100.0 + RedisBreakerStore.CLEAN_FOR_S)  # …but within a second
     web_1.record_failure("a", 131.0)
     assert web_1.state("a")[1] == 4
+
+
+def test_states_reads_every_channel_at_once_without_claiming_a_probe(store) -> None:
+    _open(store, 100.0)  # channel a
+    for _ in range(POLICY.failure_threshold):
+        store.record_failure("b", 100.0)
+    assert store.allow("b", 130.0)  # b's probe is out
+    store.record_failure("c", 100.0)  # one failure: still closed
+    assert store.states(["a", "b", "c", "d"]) == {"a": "open", "b": "half_open", "c": "closed",
+                                                   "d": "closed"}
+    assert store.allow("a", 130.0)  # reading a's state did not take its probe

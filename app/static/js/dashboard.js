@@ -1,42 +1,86 @@
-// /dashboard: the five most recent jobs, each linking to the page that shows it.
-import { api, credits } from "./hub-api.js";
+// /dashboard: keeps the server-rendered figures (balance, charts, recent jobs, models used
+// most) current without a reload. Every few seconds while the page is visible, and at once
+// when it becomes visible again, it asks /dashboard/panels with If-None-Match: the server
+// answers a bodiless 304 unless the balance, what is held, the newest job or the day changed,
+// and then the new fragment, whose panels replace the old ones in place.
+const POLL_MS = 5000;
 
-const list = document.getElementById("recent-jobs");
-const LABELS = { chat: "Chat", video: "Video", embedding: "Embedding" };
-const BADGES = { succeeded: "text-bg-success", failed: "text-bg-danger", canceled: "text-bg-secondary",
-                 running: "text-bg-primary", queued: "text-bg-info" };
+const root = document.getElementById("dashboard-panels");
+let days = Number(root.dataset.days);
+let etag = root.dataset.etag;
+let pending = null;
+let stopped = false;
 
-function item(job) {
-  const li = document.createElement("li");
-  li.className = "list-group-item px-0 d-flex flex-wrap align-items-center gap-2";
-  // an embedding (from /v1/embeddings) has no page of its own: its line is not a link
-  const link = document.createElement(job.type === "embedding" ? "span" : "a");
-  if (job.type !== "embedding") {
-    link.href = `/${job.type === "video" ? "video" : "chat"}?job=${encodeURIComponent(job.id)}`;
-  }
-  link.className = "text-break";
-  link.textContent = `${LABELS[job.type] || "Chat"} · ${job.model}`;
-  const badge = document.createElement("span");
-  badge.className = `badge ${BADGES[job.status] || "text-bg-light"}`;
-  badge.textContent = job.status;
-  const cost = document.createElement("span");
-  cost.className = "ms-auto small text-body-secondary text-nowrap";
-  cost.textContent = job.cost_credits === null ? `holding ${credits(job.hold_credits)}` : credits(job.cost_credits);
-  const when = document.createElement("time");
-  when.className = "small text-body-secondary w-100";
-  when.dateTime = job.created_at;
-  when.textContent = new Date(job.created_at).toLocaleString();
-  li.append(link, badge, cost, when);
-  return li;
+function localizeTimes(scope) {
+  scope.querySelectorAll("time[data-local]").forEach((time) => {
+    time.textContent = new Date(time.dateTime).toLocaleString();
+  });
 }
 
-function note(text) {
-  const li = document.createElement("li");
-  li.className = "list-group-item px-0 text-body-secondary small";
-  li.textContent = text;
-  return li;
+function swapPanels(html) {
+  const fresh = new DOMParser().parseFromString(html, "text/html");
+  fresh.querySelectorAll("[data-panel]").forEach((panel) => {
+    const current = root.querySelector(`[data-panel="${panel.dataset.panel}"]`);
+    if (current) { current.replaceChildren(...Array.from(panel.childNodes)); }
+  });
+  localizeTimes(root);
 }
 
-api("GET", "/api/jobs?limit=5").then((page) => {
-  list.replaceChildren(...(page.items.length ? page.items.map(item) : [note("No jobs yet. Start a chat or a video.")]));
-}, (error) => { list.replaceChildren(note(error.message)); });
+function stop(message) {
+  stopped = true;
+  const note = document.createElement("div");
+  note.className = "alert alert-warning";
+  note.setAttribute("role", "status");
+  note.append(message + " ");
+  const link = document.createElement("a");
+  link.href = location.pathname + location.search;
+  link.className = "alert-link";
+  link.textContent = "Reload the page";
+  note.append(link);
+  root.prepend(note);
+}
+
+/** Ask whether the figures changed; `fresh` skips the conditional header (a new period). */
+function refresh(fresh = false) {
+  if (stopped) { return Promise.resolve(); }
+  if (pending && !fresh) { return pending; }
+  const headers = { Accept: "text/html" };
+  if (!fresh && etag) { headers["If-None-Match"] = etag; }
+  const url = `/dashboard/panels?days=${days}`;
+  root.setAttribute("aria-busy", String(fresh));
+  const request = fetch(url, { headers, credentials: "same-origin", cache: "no-store", redirect: "manual" })
+    .then(async (response) => {
+      if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) {
+        stop("You are signed out: the figures below are no longer updated.");
+        return;
+      }
+      if (response.status === 304 || !response.ok) { return; }  // unchanged, or try again later
+      const html = await response.text();
+      if (request !== pending) { return; }  // a newer request (another period) was sent since
+      etag = response.headers.get("ETag") || "";
+      swapPanels(html);
+    })
+    .catch(() => {})  // offline for a moment: the next tick tries again
+    .finally(() => {
+      if (request === pending) { pending = null; root.setAttribute("aria-busy", "false"); }
+    });
+  pending = request;
+  return request;
+}
+
+root.addEventListener("click", (event) => {
+  const choice = event.target.closest("a[data-days]");
+  if (!choice || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+  event.preventDefault();
+  days = Number(choice.dataset.days);
+  history.replaceState(null, "", `?days=${days}`);
+  refresh(true);
+});
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") { refresh(); }
+});
+setInterval(() => {
+  if (document.visibilityState === "visible") { refresh(); }
+}, POLL_MS);
+localizeTimes(root);
