@@ -74,22 +74,25 @@ def test_responses_are_counted_by_url_rule_and_status_never_by_path(hub) -> None
 
 
 def test_a_websocket_is_counted_as_101_when_it_closes(hub) -> None:
+    # The registry is the process's: sockets other tests opened in this process count too.
+    before = hub.scrape()
     conn = websocket.create_connection(
         f"{hub.url.replace('http', 'ws')}/ws/jobs/{uuid.uuid4().hex}", timeout=10)
     conn.send(json.dumps({"type": "auth", "token": hub.headers["Authorization"][7:]}))
     opcode, data = conn.recv_data(control_frame=True)
     conn.close()
     assert (opcode, int.from_bytes(data[:2], "big")) == (websocket.ABNF.OPCODE_CLOSE, 4404)
-    counted = _until(lambda: value(hub.scrape(), HTTP, route="/ws/jobs/<job_id>"))
-    assert counted == 1
-    assert value(hub.scrape(), HTTP, route="/ws/jobs/<job_id>", status="101") == 1
+    after = _until(hub.scrape, lambda scraped: grew(before, scraped, HTTP,
+                                                    route="/ws/jobs/<job_id>"))
+    assert grew(before, after, HTTP, route="/ws/jobs/<job_id>") == 1
+    assert grew(before, after, HTTP, route="/ws/jobs/<job_id>", status="101") == 1
 
 
-def _until(read, timeout_s: float = 10.0) -> float:
-    """`read()` once it is non-zero: the server thread counts a socket after its view returns,
-    a moment after the client saw the close."""
+def _until(read, counted, timeout_s: float = 10.0) -> Samples:
+    """`read()` once `counted(read())` is non-zero: the server thread counts a socket after its
+    view returns, a moment after the client saw the close."""
     deadline = time.monotonic() + timeout_s
-    while not (found := read()) and time.monotonic() < deadline:
+    while not counted(found := read()) and time.monotonic() < deadline:
         pass
     return found
 
