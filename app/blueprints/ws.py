@@ -25,7 +25,7 @@ from simple_websocket import ConnectionClosed
 from app import json_input
 from app.database import opens_its_own_connection, release_connection
 from app.errors import HubError
-from app.events import InvalidEventId
+from app.events import InvalidEventId, Watch
 from app.extensions import sock
 from app.jobs import api as jobs
 from app.models.jobs import Job
@@ -96,27 +96,37 @@ def _authenticate(ws: Any, pending: list[dict]) -> Principal:
 
 
 def _stream(ws: Any, job: Job, user: Any, after_id: str, pending: list[dict]) -> None:
-    events = current_events()
     slice_s = current_settings().HUB_WS_READ_SLICE_S  # how often a quiet stream checks the client
-    while True:
-        for message in pending:
-            after_id = _handle(ws, message, job, user, after_id)
-        pending.clear()
-        release_connection()  # a watcher waits on Redis, for minutes: no pooled connection held
-        try:
-            batch = events.read(job.id, after_id, timeout_s=slice_s)
-        except InvalidEventId:
-            raise _Close(CLOSE_BAD, "last_event_id is not an event id of this stream") from None
-        for event in batch:
-            ws.send(json.dumps(event.as_dict(), separators=(",", ":")))
-            after_id = event.id
-            if event.type == "done":
-                raise _Close(CLOSE_DONE, "done")
-        while (message := _receive_json(ws, 0)) is not None:
-            pending.append(message)
+    release_connection()  # a watcher waits on Redis, for minutes: no pooled connection held
+    watch = _watch(job.id, after_id)
+    try:
+        while True:
+            for message in pending:
+                resume_from = _handle(ws, message, job, user)
+                if resume_from is not None:
+                    watch.close()
+                    watch = _watch(job.id, resume_from)
+            pending.clear()
+            release_connection()  # a cancel above may have used one
+            for event in watch.next(slice_s):
+                ws.send(json.dumps(event.as_dict(), separators=(",", ":")))
+                if event.type == "done":
+                    raise _Close(CLOSE_DONE, "done")
+            while (message := _receive_json(ws, 0)) is not None:
+                pending.append(message)
+    finally:
+        watch.close()
 
 
-def _handle(ws: Any, message: dict, job: Job, user: Any, after_id: str) -> str:
+def _watch(job_id: str, after_id: str) -> Watch:
+    try:
+        return current_events().watch(job_id, after_id)
+    except InvalidEventId:
+        raise _Close(CLOSE_BAD, "last_event_id is not an event id of this stream") from None
+
+
+def _handle(ws: Any, message: dict, job: Job, user: Any) -> str | None:
+    """Answer one client message; return the id to resume from if it asks to resume."""
     kind = message["type"]
     if kind == "ping":
         ws.send(json.dumps({"type": "pong"}))
@@ -133,7 +143,7 @@ def _handle(ws: Any, message: dict, job: Job, user: Any, after_id: str) -> str:
                                                                   "message": exc.message}}))
     elif kind != "auth":
         raise _Close(CLOSE_BAD, f"unknown message type {kind!r}")
-    return after_id
+    return None
 
 
 @sock.route("/ws/jobs/<job_id>", bp=bp)

@@ -121,11 +121,10 @@ class Settings(BaseSettings):
     HUB_CHAT_TIME_LIMIT_S: int = Field(default=600, ge=5)
     HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
     HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)
-    # A job's WebSocket blocks on its Redis stream for at most this long, then reads what the
-    # client sent (cancel, ping, resume): the longest a client message waits for an answer, and
-    # each open socket's floor of Redis reads (1/this per second, events or not), which bounds
-    # how many sockets a web process holds (docs/benchmarks/2026-12-04-load-test.md). At most
-    # 3 s: the hub's Redis client gives up on a reply after 5 s (app.services.runtime).
+    # A job's WebSocket waits for its job's next events for at most this long, then reads what
+    # the client sent (cancel, ping, resume): the longest a client message waits for an answer.
+    # The wait is local (one Redis reader per process follows every watched job,
+    # app.events.fanout): a quiet socket costs no Redis traffic.
     HUB_WS_READ_SLICE_S: float = Field(default=0.5, gt=0, le=3)
     HUB_STREAM_IDLE_TIMEOUT_S: float = Field(default=300.0, gt=0)
     # After a chat job's first delta, deltas arriving within this window are relayed as one

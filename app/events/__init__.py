@@ -7,9 +7,9 @@ settings.
 
 from __future__ import annotations
 
-from app.events.base import EVENT_TYPES, Event, EventStream, InvalidEventId
+from app.events.base import EVENT_TYPES, Event, EventStream, InvalidEventId, Watch
 from app.events.memory import MemoryEventStream
 from app.events.redis_stream import RedisEventStream
 
 __all__ = ["EVENT_TYPES", "Event", "EventStream", "InvalidEventId", "MemoryEventStream",
-           "RedisEventStream"]
+           "RedisEventStream", "Watch"]

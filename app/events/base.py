@@ -40,6 +40,32 @@ class SentEvents:
         return self._ids
 
 
+class Watch:
+    """A reader following one stream: each `next` returns the events after those it returned.
+
+    This twin reads the stream itself on every call (cheap in-process); the Redis twin's
+    watches share one reader per process (`app.events.fanout`). Close it when done."""
+
+    def __init__(self, events: EventStream, stream: str, after_id: str) -> None:
+        self._events, self._stream, self._after = events, stream, after_id
+
+    def next(self, timeout_s: float) -> list[Event]:
+        """The next events (oldest first), waiting up to `timeout_s` for the first one."""
+        batch = self._events.read(self._stream, self._after, timeout_s=timeout_s)
+        if batch:
+            self._after = batch[-1].id
+        return batch
+
+    def close(self) -> None:
+        """Stop following."""
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 class EventStream(ABC):
     """Per-job append-only event logs that late or reconnecting readers can replay.
 
@@ -80,6 +106,15 @@ class EventStream(ABC):
     def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,
              count: int = 1000) -> list[Event]:
         """Events after `after_id` (oldest first); wait up to `timeout_s` for the first one."""
+
+    def watch(self, stream: str, after_id: str = START) -> Watch:
+        """Follow `stream` from after `after_id` (raises InvalidEventId for an id never issued)."""
+        self.check_id(after_id)
+        return Watch(self, stream, after_id)
+
+    @abstractmethod
+    def check_id(self, event_id: str) -> None:
+        """Raise InvalidEventId unless `event_id` is an id this backend could have issued."""
 
     @abstractmethod
     def finish(self, stream: str) -> None:

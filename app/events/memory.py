@@ -51,6 +51,9 @@ class MemoryEventStream(EventStream):
                     return events
                 self._changed.wait(remaining)
 
+    def check_id(self, event_id: str) -> None:
+        self._position(event_id)
+
     def finish(self, stream: str) -> None:
         with self._changed:
             entry = self._streams.get(stream)

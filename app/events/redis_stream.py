@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import redis
 
-from app.events.base import START, Event, EventStream, InvalidEventId, SentEvents
+from app.events.base import START, Event, EventStream, SentEvents, Watch
+from app.events.fanout import StreamFanout, parse_stream_id
 from app.redis_commands import SentCommands
 
 # XADD, and give a new stream its safety expiry (a stream never finished still goes away)
@@ -17,7 +17,6 @@ local id = redis.call('XADD', KEYS[1], '*', 't', ARGV[1], 'd', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
 return id
 """
-_STREAM_ID = re.compile(r"^\d+(-\d+)?$")
 
 
 class RedisEventStream(EventStream):
@@ -27,6 +26,7 @@ class RedisEventStream(EventStream):
         self._redis = client
         self._prefix = f"{prefix}events:"
         self._append = client.register_script(_APPEND)
+        self._fanout = StreamFanout(client, wake_prefix=f"{prefix}fanout:", decode=self._decode)
 
     def _key(self, stream: str) -> str:
         return self._prefix + stream
@@ -71,14 +71,19 @@ class RedisEventStream(EventStream):
 
     def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,
              count: int = 1000) -> list[Event]:
-        if not _STREAM_ID.match(after_id):
-            raise InvalidEventId(f"not an event id: {after_id!r}")
+        self.check_id(after_id)
         block_ms = int(timeout_s * 1000) if timeout_s > 0 else None
         reply = self._redis.xread({self._key(stream): after_id}, count=count, block=block_ms)
         if not reply:
             return []
         _key, entries = reply[0]
         return [self._decode(event_id, fields) for event_id, fields in entries]
+
+    def watch(self, stream: str, after_id: str = START) -> Watch:
+        return self._fanout.subscribe(self._key(stream), after_id)
+
+    def check_id(self, event_id: str) -> None:
+        parse_stream_id(event_id)
 
     def finish(self, stream: str) -> None:
         self._redis.expire(self._key(stream), self.ttl_s)

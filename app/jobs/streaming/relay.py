@@ -24,16 +24,16 @@ def follow(job_id: str, after_id: str = "0", *, idle_timeout_s: float,
     """
     events = events or current_events()
     last_event_at = time.monotonic()
-    while True:
-        batch = events.read(job_id, after_id, timeout_s=slice_s)
-        if not batch:
-            if time.monotonic() - last_event_at > idle_timeout_s:
-                raise StreamIdle(f"no event for {idle_timeout_s:g} s")
-            yield None
-            continue
-        last_event_at = time.monotonic()
-        for event in batch:
-            after_id = event.id
-            yield event
-            if event.type == "done":
-                return
+    with events.watch(job_id, after_id) as watch:
+        while True:
+            batch = watch.next(slice_s)
+            if not batch:
+                if time.monotonic() - last_event_at > idle_timeout_s:
+                    raise StreamIdle(f"no event for {idle_timeout_s:g} s")
+                yield None
+                continue
+            last_event_at = time.monotonic()
+            for event in batch:
+                yield event
+                if event.type == "done":
+                    return
