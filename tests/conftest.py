@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
 
+import peewee
 import psycopg2
 import pytest
 import redis as redis_lib
@@ -120,12 +121,58 @@ def migrated_database(postgres_database: str, redis_client: redis_lib.Redis) -> 
     return postgres_database
 
 
+_FK_EDGES = """
+SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c
+WHERE c.contype = 'f' AND c.conrelid <> c.confrelid
+"""
+_RESTART_SEQUENCES = """
+SELECT setval(format('%%I.%%I', schemaname, sequencename), 1, false) FROM pg_sequences
+WHERE last_value IS NOT NULL AND sequencename NOT LIKE 'migratehistory%%'
+"""
+
+
+def _children_first(tables: list[str]) -> list[str]:
+    """`tables` ordered so that a table comes before every table it references."""
+    referenced: dict[str, set[str]] = {t: set() for t in tables}
+    for child, parent in db.execute_sql(_FK_EDGES).fetchall():
+        child, parent = child.strip('"'), parent.strip('"')
+        if child in referenced and parent in referenced:
+            referenced[child].add(parent)
+    ordered: list[str] = []
+    while referenced:
+        leaves = sorted(t for t in referenced
+                        if not any(t in parents for parents in referenced.values()))
+        if not leaves:  # a cycle: keep the rest as they are (TRUNCATE … CASCADE below)
+            return ordered + sorted(referenced)
+        for t in leaves:
+            ordered.append(t)
+            del referenced[t]
+    return ordered
+
+
 def _truncate_all_tables() -> None:
+    """Empty every table a test wrote to and restart every id sequence, as if all were truncated.
+
+    Only tables holding rows are emptied, with DELETE, children first: on a test's few rows
+    that is many times faster than a TRUNCATE, which costs file work per table (and CASCADE
+    reaches every table that references one)."""
     with db.connection_context():
         tables = [t for t in db.get_tables() if t != "migratehistory"]
-        if tables:
-            quoted = ", ".join(f'"{t}"' for t in tables)
-            db.execute_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        if not tables:
+            return
+        probe = " UNION ALL ".join(
+            f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)  # noqa: S608
+        written = {row[0] for row in db.execute_sql(probe).fetchall()}
+        if written:
+            try:
+                with db.atomic():
+                    for table in _children_first(tables):
+                        if table in written:
+                            db.execute_sql(f'DELETE FROM "{table}"')  # noqa: S608
+            except peewee.DatabaseError:
+                quoted = ", ".join(f'"{t}"' for t in written)
+                db.execute_sql(f"TRUNCATE {quoted} CASCADE")
+        db.execute_sql(_RESTART_SEQUENCES)
 
 
 @pytest.fixture

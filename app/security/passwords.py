@@ -23,8 +23,14 @@ MAX_LENGTH = 256
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
 
 _hasher = PasswordHasher()
-# Verified against when the account does not exist, so both paths cost one argon2 check.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing-only")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so both paths cost one argon2 check.
+    Made on first use, not at import: a hash costs a third of a second of CPU, and every web,
+    worker and CLI process imports this module."""
+    return _hasher.hash("not-a-real-password-used-for-timing-only")
 
 
 class WeakPassword(HubError):
@@ -70,7 +76,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True if `password` matches; costs the same whether or not there is a hash to check."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
