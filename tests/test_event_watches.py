@@ -188,3 +188,15 @@ def test_a_redis_that_goes_away_reaches_every_watcher_as_an_error() -> None:
     finally:
         client.connection_pool.disconnect()
         server.kill()
+
+
+def test_the_callers_event_wakes_a_waiting_watch_and_new_events_set_it(events, stream) -> None:
+    wake = threading.Event()
+    with events.watch(stream, wake=wake) as watch:
+        threading.Timer(0.1, wake.set).start()  # the other thing the caller waits for
+        started = time.monotonic()
+        assert watch.next(30) == []
+        assert time.monotonic() - started < 10  # woken, not timed out
+        events.append(stream, "delta", {"text": "x"})
+        wait_for(wake.is_set, timeout_s=10, what="the watch to set the caller's event")
+        assert texts(watch.next(0)) == ["x"]

@@ -96,16 +96,16 @@ def _authenticate(ws: Any, pending: list[dict]) -> Principal:
 
 
 def _stream(ws: Any, job: Job, user: Any, after_id: str, pending: list[dict]) -> None:
-    slice_s = current_settings().HUB_WS_READ_SLICE_S  # how often a quiet stream checks the client
+    slice_s = current_settings().HUB_WS_READ_SLICE_S  # the longest a quiet socket sleeps
     release_connection()  # a watcher waits on Redis, for minutes: no pooled connection held
-    watch = _watch(job.id, after_id)
+    watch = _watch(ws, job.id, after_id)
     try:
         while True:
             for message in pending:
                 resume_from = _handle(ws, message, job, user)
                 if resume_from is not None:
                     watch.close()
-                    watch = _watch(job.id, resume_from)
+                    watch = _watch(ws, job.id, resume_from)
             pending.clear()
             release_connection()  # a cancel above may have used one
             for event in watch.next(slice_s):
@@ -118,9 +118,11 @@ def _stream(ws: Any, job: Job, user: Any, after_id: str, pending: list[dict]) ->
         watch.close()
 
 
-def _watch(job_id: str, after_id: str) -> Watch:
+def _watch(ws: Any, job_id: str, after_id: str) -> Watch:
+    """The job's events; the watch wakes on the socket's own event too, which its reader thread
+    sets when the client sends a message or goes away, so either is answered at once."""
     try:
-        return current_events().watch(job_id, after_id)
+        return current_events().watch(job_id, after_id, wake=getattr(ws, "event", None))
     except InvalidEventId:
         raise _Close(CLOSE_BAD, "last_event_id is not an event id of this stream") from None
 

@@ -121,11 +121,11 @@ class Settings(BaseSettings):
     HUB_CHAT_TIME_LIMIT_S: int = Field(default=600, ge=5)
     HUB_VIDEO_TIME_LIMIT_S: int = Field(default=1800, ge=5)
     HUB_WS_AUTH_TIMEOUT_S: float = Field(default=10.0, gt=0)
-    # A job's WebSocket waits for its job's next events for at most this long, then reads what
-    # the client sent (cancel, ping, resume): the longest a client message waits for an answer.
-    # The wait is local (one Redis reader per process follows every watched job,
-    # app.events.fanout): a quiet socket costs no Redis traffic.
-    HUB_WS_READ_SLICE_S: float = Field(default=0.5, gt=0, le=3)
+    # The longest a job's WebSocket sleeps without looking at its client. It wakes at once when
+    # its job has new events (one Redis reader per process follows every watched job,
+    # app.events.fanout) or the client sends a message or leaves; this only bounds a wake-up
+    # that never comes. A quiet socket costs no Redis traffic and no wake-ups in between.
+    HUB_WS_READ_SLICE_S: float = Field(default=3.0, gt=0, le=3)
     HUB_STREAM_IDLE_TIMEOUT_S: float = Field(default=300.0, gt=0)
     # After a chat job's first delta, deltas arriving within this window are relayed as one
     # event (0: every chunk its own event). The first delta is never held back.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,22 +41,19 @@ class SentEvents:
         return self._ids
 
 
-class Watch:
+class Watch(ABC):
     """A reader following one stream: each `next` returns the events after those it returned.
 
-    This twin reads the stream itself on every call (cheap in-process); the Redis twin's
-    watches share one reader per process (`app.events.fanout`). Close it when done."""
+    `wake`, if given, is an event the watch sets when new events arrive and waits on: a caller
+    that also waits for something else (a WebSocket's client messages) shares its own event, so
+    either wakes it at once. Close the watch when done."""
 
-    def __init__(self, events: EventStream, stream: str, after_id: str) -> None:
-        self._events, self._stream, self._after = events, stream, after_id
-
+    @abstractmethod
     def next(self, timeout_s: float) -> list[Event]:
-        """The next events (oldest first), waiting up to `timeout_s` for the first one."""
-        batch = self._events.read(self._stream, self._after, timeout_s=timeout_s)
-        if batch:
-            self._after = batch[-1].id
-        return batch
+        """The next events (oldest first), waiting up to `timeout_s` (or until `wake` is set)
+        for the first one; possibly none."""
 
+    @abstractmethod
     def close(self) -> None:
         """Stop following."""
 
@@ -107,10 +105,10 @@ class EventStream(ABC):
              count: int = 1000) -> list[Event]:
         """Events after `after_id` (oldest first); wait up to `timeout_s` for the first one."""
 
-    def watch(self, stream: str, after_id: str = START) -> Watch:
+    @abstractmethod
+    def watch(self, stream: str, after_id: str = START, *,
+              wake: threading.Event | None = None) -> Watch:
         """Follow `stream` from after `after_id` (raises InvalidEventId for an id never issued)."""
-        self.check_id(after_id)
-        return Watch(self, stream, after_id)
 
     @abstractmethod
     def check_id(self, event_id: str) -> None:

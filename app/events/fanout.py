@@ -51,14 +51,15 @@ def parse_stream_id(event_id: str) -> tuple[int, int]:
 class _Subscriber(Watch):
     __slots__ = ("_fanout", "key", "after", "pending", "ready", "error")
 
-    def __init__(self, fanout: StreamFanout, key: str, after: tuple[int, int]) -> None:
+    def __init__(self, fanout: StreamFanout, key: str, after: tuple[int, int],
+                 ready: threading.Event) -> None:
         self._fanout, self.key, self.after = fanout, key, after
         self.pending: deque[tuple[tuple[int, int], Event]] = deque()
-        self.ready = threading.Event()
+        self.ready = ready  # may be the caller's too (a WebSocket's): set by either side
         self.error: Exception | None = None
 
     def next(self, timeout_s: float) -> list[Event]:
-        if timeout_s > 0 and not self.ready.is_set():
+        if timeout_s > 0 and not self.pending and self.error is None:
             self.ready.wait(timeout_s)
         with self._fanout.lock:
             taken, error = list(self.pending), self.error
@@ -102,7 +103,8 @@ class StreamFanout:
         self._thread: threading.Thread | None = None
         self._wake_cursor = "0-0"
 
-    def subscribe(self, key: str, after_id: str) -> Watch:
+    def subscribe(self, key: str, after_id: str, *,
+                  wake: threading.Event | None = None) -> Watch:
         after = parse_stream_id(after_id)
         if os.getpid() != self._pid:  # a forked child: the parent's reader is not running here
             self._reset()
@@ -111,7 +113,7 @@ class StreamFanout:
             fresh = followed is None
             if fresh:
                 followed = self._followed[key] = _Followed(after)
-            subscriber = _Subscriber(self, key, after)
+            subscriber = _Subscriber(self, key, after, wake or threading.Event())
             followed.subscribers.add(subscriber)
             joined_at = followed.cursor
             start = self._thread is None

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app.events.base import START, Event, EventStream, InvalidEventId
+from app.events.base import START, Event, EventStream, InvalidEventId, Watch
 
 
 class _Stream:
@@ -25,6 +25,7 @@ class MemoryEventStream(EventStream):
         self._clock = clock
         self._streams: dict[str, _Stream] = {}
         self._changed = threading.Condition()
+        self._wakes: dict[str, set[threading.Event]] = {}
 
     def append(self, stream: str, type: str, data: dict[str, Any] | None = None) -> str:
         self.check_type(type)
@@ -36,6 +37,8 @@ class MemoryEventStream(EventStream):
             event = Event(str(len(entry.events) + 1), type, dict(data or {}))
             entry.events.append(event)
             self._changed.notify_all()
+            for wake in self._wakes.get(stream, ()):
+                wake.set()
             return event.id
 
     def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,
@@ -50,6 +53,21 @@ class MemoryEventStream(EventStream):
                 if events or remaining <= 0:
                     return events
                 self._changed.wait(remaining)
+
+    def watch(self, stream: str, after_id: str = START, *,
+              wake: threading.Event | None = None) -> Watch:
+        self.check_id(after_id)
+        return _MemoryWatch(self, stream, after_id, wake or threading.Event())
+
+    def _follow(self, stream: str, wake: threading.Event, following: bool) -> None:
+        with self._changed:
+            wakes = self._wakes.setdefault(stream, set())
+            if following:
+                wakes.add(wake)
+            else:
+                wakes.discard(wake)
+                if not wakes:
+                    del self._wakes[stream]
 
     def check_id(self, event_id: str) -> None:
         self._position(event_id)
@@ -81,3 +99,23 @@ class MemoryEventStream(EventStream):
         if not after_id.isdigit():
             raise InvalidEventId(f"not an event id: {after_id!r}")
         return int(after_id)
+
+
+class _MemoryWatch(Watch):
+    def __init__(self, events: MemoryEventStream, stream: str, after_id: str,
+                 wake: threading.Event) -> None:
+        self._events, self._stream, self._after, self._wake = events, stream, after_id, wake
+        events._follow(stream, wake, True)
+
+    def next(self, timeout_s: float) -> list[Event]:
+        batch = self._events.read(self._stream, self._after)
+        if not batch and timeout_s > 0:
+            self._wake.wait(timeout_s)
+            self._wake.clear()  # an append after this sets it again; the read below sees it
+            batch = self._events.read(self._stream, self._after)
+        if batch:
+            self._after = batch[-1].id
+        return batch
+
+    def close(self) -> None:
+        self._events._follow(self._stream, self._wake, False)

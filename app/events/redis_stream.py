@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import redis
@@ -79,8 +80,9 @@ class RedisEventStream(EventStream):
         _key, entries = reply[0]
         return [self._decode(event_id, fields) for event_id, fields in entries]
 
-    def watch(self, stream: str, after_id: str = START) -> Watch:
-        return self._fanout.subscribe(self._key(stream), after_id)
+    def watch(self, stream: str, after_id: str = START, *,
+              wake: threading.Event | None = None) -> Watch:
+        return self._fanout.subscribe(self._key(stream), after_id, wake=wake)
 
     def check_id(self, event_id: str) -> None:
         parse_stream_id(event_id)
