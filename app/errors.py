@@ -16,6 +16,7 @@ import redis
 import structlog
 from apiflask import APIFlask, HTTPError
 from flask import Response, jsonify, request
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.error_tracking import report_unhandled
@@ -75,6 +76,16 @@ def database_unreachable(error: Exception) -> bool:
         and isinstance(error.args[0], Exception) else error
     code = getattr(original, "pgcode", None)
     return code is None or code.startswith(_UNREACHABLE_SQLSTATES)
+
+
+class DatabaseBusy(ServiceUnavailable):
+    """Every pooled database connection of this process stayed in use for the pool's timeout."""
+
+    headers = {"Retry-After": "1"}
+
+    def __init__(self) -> None:
+        super().__init__("the hub is busy right now (every database connection is in use); "
+                         "try again shortly")
 
 
 class DependencyUnavailable(ServiceUnavailable):
@@ -193,6 +204,11 @@ def register_error_handlers(app: APIFlask) -> None:
 
     def _redis_error(error: Exception) -> Response:
         return _unreachable("Redis", error)
+
+    @app.errorhandler(MaxConnectionsExceeded)
+    def _pool_exhausted(error: Exception) -> Response:
+        log.warning("database_pool_exhausted", path=request.path)
+        return _hub_error(DatabaseBusy())
 
     for error_class in DATABASE_ERRORS:
         app.register_error_handler(error_class, _database_error)

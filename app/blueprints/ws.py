@@ -2,9 +2,10 @@
 
 Auth: the session cookie, or a first message {"type": "auth", "token": ...} (never a token in
 the URL). Resume: ?last_event_id=<id> or {"type": "resume", "last_event_id": ...}. Client
-messages: auth, resume, cancel, ping. Close codes: 1000 after `done`, 4400 bad message, 4401 not
-authenticated, 4403 refused (a session cookie sent from a page that is not the hub's own
-origin, or without an Origin header; or a staff account without two-factor sign-in in
+messages: auth, resume, cancel, ping. Close codes: 1000 after `done`, 1013 try again later (every
+database connection busy, or the database or Redis unreachable: the client reconnects), 4400 bad
+message, 4401 not authenticated, 4403 refused (a session cookie sent from a page that is not the
+hub's own origin, or without an Origin header; or a staff account without two-factor sign-in in
 production, as on the API), 4404 no such job for this user, 4408 auth not sent in time.
 
 The Origin check stands in for CSRF protection: a browser sends the hub's cookie on a
@@ -20,11 +21,12 @@ from typing import Any
 
 import structlog
 from flask import Blueprint, request
+from playhouse.pool import MaxConnectionsExceeded
 from simple_websocket import ConnectionClosed
 
 from app import json_input
 from app.database import opens_its_own_connection, release_connection
-from app.errors import HubError
+from app.errors import DATABASE_ERRORS, REDIS_ERRORS, HubError, database_unreachable
 from app.events import InvalidEventId, Watch
 from app.extensions import sock
 from app.jobs import api as jobs
@@ -42,6 +44,7 @@ bp = Blueprint("ws", __name__)
 CLOSE_DONE, CLOSE_BAD, CLOSE_UNAUTHENTICATED, CLOSE_NOT_FOUND, CLOSE_AUTH_TIMEOUT = \
     1000, 4400, 4401, 4404, 4408
 CLOSE_FORBIDDEN = 4403
+CLOSE_TRY_AGAIN = 1013  # RFC 6455's "try again later": the client reconnects after a pause
 
 
 class _Close(Exception):
@@ -168,3 +171,19 @@ def job_events(ws: Any, job_id: str) -> None:
             pass
     except ConnectionClosed:
         log.info("ws_client_gone", job_id=job_id)
+    except (MaxConnectionsExceeded, *REDIS_ERRORS) as error:
+        _try_again_later(ws, job_id, error)
+    except DATABASE_ERRORS as error:
+        if not database_unreachable(error):
+            raise
+        _try_again_later(ws, job_id, error)
+
+
+def _try_again_later(ws: Any, job_id: str, error: Exception) -> None:
+    """Busy or cut off from the database or Redis: close 1013 so the client comes back (the hub's
+    page reconnects from its last event id), not as a failure of the hub."""
+    log.warning("ws_try_again_later", job_id=job_id, error=type(error).__name__)
+    try:
+        ws.close(reason=CLOSE_TRY_AGAIN, message="the hub is busy; reconnect shortly")
+    except ConnectionClosed:
+        pass
