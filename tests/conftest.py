@@ -31,6 +31,23 @@ REDIS_PREFIX = f"hubtest:{RUN_ID}:"
 QUEUE_PREFIX = f"t{RUN_ID}."
 
 
+# Two test processes (pytest-xdist, `-n 2` in pyproject.toml): most tests wait on servers,
+# workers and browsers, so a second process uses the second core. Each process has its own
+# RUN_ID, so its own database, Redis prefix and queue prefix. A file's tests stay in one process
+# (its module fixtures are set up once); the files that start whole stacks (several web and
+# worker processes each) run one after another in one process, so that two such stacks never
+# compete for PostgreSQL's connections and the cores at once.
+STACK_FILES = ("tests/faults/", "tests/test_load_smoke.py", "tests/test_benchmarks_smoke.py",
+               "tests/ops/test_nginx_kit.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group("stacks" if path.startswith(STACK_FILES)
+                                                else path))
+
+
 def _with_database(url: str, name: str) -> str:
     parts = urlparse(url)
     return urlunparse(parts._replace(path=f"/{name}"))

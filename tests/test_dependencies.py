@@ -40,6 +40,7 @@ RUNTIME_USED_WITHOUT_IMPORT = {
 DEV_USED_WITHOUT_IMPORT = {
     "pytest-cov": "pytest plugin: --cov in pyproject.toml's addopts",
     "pytest-timeout": "pytest plugin: `timeout` in pyproject.toml's pytest options",
+    "pytest-xdist": "pytest plugin: `-n 2 --dist loadgroup` in pyproject.toml's addopts",
     "ruff": "command: `make lint` and .ci/run",
     "pip-audit": "command: scripts/audit_dependencies.py runs it (.ci/run)",
     "bandit": "command: tests/test_static_checks.py runs `python -m bandit`",
