@@ -15,11 +15,20 @@ from tests.conftest import REDIS_PREFIX, REDIS_URL
 from tests.faults.services import OwnRedis, wait_for
 
 
+@pytest.fixture
+def own_redis_client(redis_client) -> redis.Redis:
+    """A client of this test's own: the reader thread a watch starts may still be blocked on
+    Redis (up to 2 s) after the test, holding one of its client's connections."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    yield client
+    client.connection_pool.disconnect()
+
+
 @pytest.fixture(params=["memory", "redis"])
-def events(request, redis_client) -> EventStream:
+def events(request, own_redis_client) -> EventStream:
     if request.param == "memory":
         return MemoryEventStream(ttl_s=60)
-    return RedisEventStream(redis_client, prefix=REDIS_PREFIX, ttl_s=60)
+    return RedisEventStream(own_redis_client, prefix=REDIS_PREFIX, ttl_s=60)
 
 
 @pytest.fixture
@@ -88,8 +97,8 @@ def test_an_id_never_issued_is_refused_when_watching_starts(events, stream, bad)
 
 
 def test_a_redis_id_past_what_redis_can_hold_is_refused_before_it_reaches_the_reader(
-        redis_client, stream) -> None:
-    events = RedisEventStream(redis_client, prefix=REDIS_PREFIX, ttl_s=60)
+        own_redis_client, stream) -> None:
+    events = RedisEventStream(own_redis_client, prefix=REDIS_PREFIX, ttl_s=60)
     with pytest.raises(InvalidEventId):
         events.watch(stream, "99999999999999999999999")
     with pytest.raises(InvalidEventId):
@@ -98,8 +107,8 @@ def test_a_redis_id_past_what_redis_can_hold_is_refused_before_it_reaches_the_re
 
 
 @pytest.fixture
-def fanned(redis_client) -> RedisEventStream:
-    return RedisEventStream(redis_client, prefix=REDIS_PREFIX, ttl_s=60)
+def fanned(own_redis_client) -> RedisEventStream:
+    return RedisEventStream(own_redis_client, prefix=REDIS_PREFIX, ttl_s=60)
 
 
 class CommandLog:
