@@ -111,10 +111,6 @@ class EventStream(ABC):
         """Follow `stream` from after `after_id` (raises InvalidEventId for an id never issued)."""
 
     @abstractmethod
-    def check_id(self, event_id: str) -> None:
-        """Raise InvalidEventId unless `event_id` is an id this backend could have issued."""
-
-    @abstractmethod
     def finish(self, stream: str) -> None:
         """Mark the stream complete: it expires `ttl_s` from now."""
 

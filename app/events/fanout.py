@@ -49,8 +49,6 @@ def parse_stream_id(event_id: str) -> tuple[int, int]:
 
 
 class _Subscriber(Watch):
-    __slots__ = ("_fanout", "key", "after", "pending", "ready", "error")
-
     def __init__(self, fanout: StreamFanout, key: str, after: tuple[int, int],
                  ready: threading.Event) -> None:
         self._fanout, self.key, self.after = fanout, key, after

@@ -56,7 +56,7 @@ class MemoryEventStream(EventStream):
 
     def watch(self, stream: str, after_id: str = START, *,
               wake: threading.Event | None = None) -> Watch:
-        self.check_id(after_id)
+        self._position(after_id)  # InvalidEventId for an id this twin never issues
         return _MemoryWatch(self, stream, after_id, wake or threading.Event())
 
     def _follow(self, stream: str, wake: threading.Event, following: bool) -> None:
@@ -68,9 +68,6 @@ class MemoryEventStream(EventStream):
                 wakes.discard(wake)
                 if not wakes:
                     del self._wakes[stream]
-
-    def check_id(self, event_id: str) -> None:
-        self._position(event_id)
 
     def finish(self, stream: str) -> None:
         with self._changed:

@@ -72,7 +72,7 @@ class RedisEventStream(EventStream):
 
     def read(self, stream: str, after_id: str = START, *, timeout_s: float = 0.0,
              count: int = 1000) -> list[Event]:
-        self.check_id(after_id)
+        parse_stream_id(after_id)  # InvalidEventId for an id Redis never issues
         block_ms = int(timeout_s * 1000) if timeout_s > 0 else None
         reply = self._redis.xread({self._key(stream): after_id}, count=count, block=block_ms)
         if not reply:
@@ -83,9 +83,6 @@ class RedisEventStream(EventStream):
     def watch(self, stream: str, after_id: str = START, *,
               wake: threading.Event | None = None) -> Watch:
         return self._fanout.subscribe(self._key(stream), after_id, wake=wake)
-
-    def check_id(self, event_id: str) -> None:
-        parse_stream_id(event_id)
 
     def finish(self, stream: str) -> None:
         self._redis.expire(self._key(stream), self.ttl_s)
